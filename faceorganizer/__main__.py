@@ -1,0 +1,5 @@
+import sys
+
+from faceorganizer.cli import main
+
+sys.exit(main())

@@ -1,0 +1,69 @@
+"""The `faceorganizer` command line: one sub-command per use case, over the services.
+
+Each module in ``COMMAND_MODULES`` exposes ``register(subparsers, common)``, adding its
+sub-commands with ``set_defaults(func=handler)``; a handler takes the parsed args and
+returns the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from faceorganizer import __version__
+from faceorganizer.cli.output import CliError, print_error
+
+COMMAND_MODULES = (
+    "faceorganizer.cli.engine_commands",
+    "faceorganizer.cli.library_commands",
+    "faceorganizer.cli.gui_command",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common.add_argument(
+        "--device",
+        default="auto",
+        choices=("auto", "cpu", "cuda", "mps"),
+        help="where the models run (auto: cuda, then mps, then cpu)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="faceorganizer",
+        description="Find every face in a folder of photos, group them into people, "
+        "name and correct them, and search by face. Offline.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"faceorganizer {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub, common)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print_error(str(exc), json_mode=getattr(args, "json", False))
+        return exc.status
+    except KeyboardInterrupt:
+        print_error("interrupted", json_mode=getattr(args, "json", False))
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

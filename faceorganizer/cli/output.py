@@ -1,0 +1,43 @@
+"""Human output by default, JSON with --json; errors as one clear line, never a traceback."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+
+class CliError(Exception):
+    """An error the user can act on: printed as a message, exit status ``status``."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _default(obj: Any) -> Any:
+    if hasattr(obj, "tolist"):
+        return obj.tolist()
+    if hasattr(obj, "__fspath__"):
+        return str(obj)
+    if hasattr(obj, "__dataclass_fields__"):
+        from dataclasses import asdict
+
+        return asdict(obj)
+    raise TypeError(f"cannot serialise {type(obj).__name__}")
+
+
+def emit(args: Any, data: Any, human: str | None = None) -> None:
+    """Print ``data`` as JSON when ``--json`` was given, else the human text."""
+    if getattr(args, "json", False):
+        json.dump(data, sys.stdout, default=_default, indent=2)
+        sys.stdout.write("\n")
+    elif human is not None:
+        print(human)
+
+
+def print_error(message: str, json_mode: bool = False) -> None:
+    if json_mode:
+        json.dump({"error": message}, sys.stdout)
+        sys.stdout.write("\n")
+    print(f"faceorganizer: error: {message}", file=sys.stderr)

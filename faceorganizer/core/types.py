@@ -1,0 +1,58 @@
+"""Plain data passed between the engine's stages, the library and the UI."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Detection:
+    """One face found by the detector.
+
+    Coordinates are pixels of the upright, full-resolution photo (after EXIF
+    orientation), whatever scale the image was decoded or detected at.
+    ``landmarks`` is a (5, 2) float32 array in MTCNN order: image-left eye,
+    image-right eye, nose tip, image-left mouth corner, image-right mouth corner.
+    """
+
+    box: tuple[float, float, float, float]
+    score: float
+    landmarks: np.ndarray
+
+    @property
+    def width(self) -> float:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1]
+
+    @property
+    def size(self) -> float:
+        """Side of the face in pixels (the shorter of box width and height)."""
+        return min(self.width, self.height)
+
+
+@dataclass
+class EmbeddedFace:
+    """A detection plus what the library stores with it."""
+
+    detection: Detection
+    embedding: np.ndarray  # float32 (dims,), unit length
+    model_id: str
+    quality: float = 0.0
+    thumbnail: bytes = b""  # small JPEG of the face, so views never reopen originals
+
+
+@dataclass
+class PhotoFaces:
+    """Result of running the engine on one photo: faces, or an error reason."""
+
+    path: str
+    width: int = 0
+    height: int = 0
+    faces: list[EmbeddedFace] = field(default_factory=list)
+    error: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
