@@ -1,0 +1,94 @@
+"""What the services hand to the CLI and the GUI: plain, immutable, thread-safe values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PersonInfo:
+    person_id: int
+    name: str | None  # None: an unnamed group ("Unnamed" in the UI)
+    face_count: int
+    photo_count: int
+    cover_face_id: int | None
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class FaceInfo:
+    face_id: int
+    photo_id: int
+    photo_path: str
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2 in the upright photo
+    score: float
+    person_id: int | None
+    person_name: str | None
+    assigned_by: str | None  # "auto" | "user" | None
+    hidden: bool = False
+
+
+@dataclass(frozen=True)
+class PhotoInfo:
+    photo_id: int
+    path: str
+    width: int
+    height: int
+    status: str  # "ok" | "error" | "missing"
+    error: str | None = None
+    face_count: int = 0
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    face: FaceInfo
+    percent: float  # calibrated similarity, 0..100
+    cosine: float
+
+
+@dataclass
+class ScanProgress:
+    """Progress as a plain object the CLI (tqdm) and the GUI (progress bar) both display."""
+
+    total: int = 0  # photos to process (known after the file walk)
+    done: int = 0
+    faces: int = 0
+    failed: int = 0
+    rate: float = 0.0  # photos / s
+    eta_s: float | None = None
+    current: str = ""
+    phase: str = "walking"  # walking | scanning | clustering | done
+
+
+@dataclass
+class ScanSummary:
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    moved: int = 0
+    removed: int = 0
+    failed: int = 0
+    faces_added: int = 0
+    cancelled: bool = False
+    seconds: float = 0.0
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+@dataclass
+class ClusterChanges:
+    """What a re-clustering did (or would do, on a dry run)."""
+
+    joined: dict[int, list[int]] = field(default_factory=dict)  # person id -> face ids joining
+    left: dict[int, list[int]] = field(default_factory=dict)  # person id -> face ids leaving
+    new_groups: list[list[int]] = field(default_factory=list)  # face ids of each new group
+    dissolved: list[int] = field(default_factory=list)  # person ids that became empty
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class EditInfo:
+    edit_id: int
+    kind: str  # name | merge | move | reject | confirm | hide | unhide | cover
+    description: str  # human: "Rename person 12 to Alice"
+    created_at: str
+    undone: bool = False
