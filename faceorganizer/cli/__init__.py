@@ -16,6 +16,7 @@ from faceorganizer.cli.output import CliError, print_error
 
 COMMAND_MODULES = (
     "faceorganizer.cli.engine_commands",
+    "faceorganizer.cli.models_commands",
     "faceorganizer.cli.library_commands",
     "faceorganizer.cli.gui_command",
 )
