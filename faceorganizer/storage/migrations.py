@@ -1,0 +1,119 @@
+"""The library schema, created and upgraded in place by ``sqlite_utils.Migrations``.
+
+Migrations are append-only: a released one is never edited. The number applied is also kept
+in ``PRAGMA user_version`` so other tools can read the schema version; a library that lists a
+migration we do not know was written by a newer FaceOrganizer and is refused, not touched.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+from faceorganizer.storage.errors import NewerLibraryError
+
+MIGRATION_SET = "faceorganizer"
+migrations = Migrations(MIGRATION_SET)
+
+
+@migrations(name="0001_initial")
+def _initial(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE photos (
+            id INTEGER PRIMARY KEY,
+            path TEXT NOT NULL UNIQUE,
+            size INTEGER NOT NULL,
+            mtime REAL NOT NULL,
+            hash TEXT,
+            width INTEGER NOT NULL DEFAULT 0,
+            height INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL,
+            error TEXT,
+            model_id TEXT,
+            scanned_at TEXT NOT NULL
+        );
+        CREATE TABLE persons (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT,
+            cover_face_id INTEGER,
+            hidden INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE faces (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            photo_id INTEGER NOT NULL REFERENCES photos(id),
+            x1 REAL NOT NULL, y1 REAL NOT NULL, x2 REAL NOT NULL, y2 REAL NOT NULL,
+            landmarks BLOB,
+            score REAL NOT NULL,
+            quality REAL NOT NULL DEFAULT 0,
+            embedding BLOB NOT NULL,
+            model_id TEXT NOT NULL,
+            thumbnail BLOB,
+            person_id INTEGER REFERENCES persons(id),
+            assigned_by TEXT CHECK (assigned_by IN ('auto', 'user')),
+            hidden INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE rejections (
+            face_id INTEGER NOT NULL REFERENCES faces(id),
+            person_id INTEGER NOT NULL,
+            PRIMARY KEY (face_id, person_id)
+        );
+        CREATE TABLE edits (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            description TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            undone INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE settings (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        CREATE INDEX faces_photo ON faces(photo_id);
+        """
+    )
+
+
+@migrations(name="0002_exif_date_and_lookups")
+def _exif_date_and_lookups(db: Database) -> None:
+    db.executescript(
+        """
+        ALTER TABLE photos ADD COLUMN taken_at TEXT;
+        CREATE INDEX faces_person ON faces(person_id);
+        CREATE INDEX faces_model ON faces(model_id);
+        CREATE INDEX photos_hash ON photos(hash);
+        CREATE INDEX rejections_person ON rejections(person_id);
+        """
+    )
+
+
+KNOWN = [m.name for m in migrations.pending(Database(memory=True))]
+SCHEMA_VERSION = len(KNOWN)
+
+
+def applied_names(db: Database) -> list[str]:
+    return [m.name for m in migrations.applied(db)]
+
+
+def check_not_newer(db: Database) -> None:
+    """Refuse a library that records migrations this version does not have."""
+    unknown = [n for n in applied_names(db) if n not in KNOWN]
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if unknown or version > SCHEMA_VERSION:
+        raise NewerLibraryError(
+            f"this library was written by a newer FaceOrganizer (schema {max(version, 0)}"
+            f"{', ' + ', '.join(unknown) if unknown else ''}); this version knows schema "
+            f"{SCHEMA_VERSION}. Update FaceOrganizer to open it."
+        )
+
+
+def needs_upgrade(db: Database) -> bool:
+    return bool(migrations.pending(db))
+
+
+def upgrade(db: Database, stop_before: str | None = None) -> None:
+    """Apply pending migrations (each in its own transaction) and record the version."""
+    check_not_newer(db)
+    migrations.apply(db, stop_before=stop_before)
+    db.execute(f"PRAGMA user_version = {len(applied_names(db))}")
