@@ -92,3 +92,15 @@ class EditInfo:
     description: str  # human: "Rename person 12 to Alice"
     created_at: str
     undone: bool = False
+
+
+@dataclass
+class ExportSummary:
+    """What an export wrote (originals are only ever linked or copied, never touched)."""
+
+    dest: str
+    files: int = 0
+    folders: int = 0
+    linked: int = 0
+    copied: int = 0
+    format: str | None = None  # None: folders by person; "csv" | "json": a faces table

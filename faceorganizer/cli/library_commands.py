@@ -1,0 +1,373 @@
+"""Library sub-commands: scan, people and faces, edits with undo/redo, search, export."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import asdict
+from typing import Any
+
+from faceorganizer.cli.output import CliError, emit
+from faceorganizer.services.errors import LibraryError
+from faceorganizer.services.library import Library
+from faceorganizer.services.types import EditInfo, FaceInfo, ScanProgress, ScanSummary
+
+Handler = Callable[[argparse.Namespace, Library], int | None]
+
+
+@contextmanager
+def _opened(args: argparse.Namespace, read_only: bool = False):
+    try:
+        lib = Library.open(args.library, read_only=read_only)
+    except LibraryError as exc:
+        raise CliError(str(exc)) from exc
+    try:
+        yield lib
+    except LibraryError as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        lib.close()
+
+
+def _run(handler: Handler, read_only: bool = False) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        with _opened(args, read_only) as lib:
+            return int(handler(args, lib) or 0)
+
+    return run
+
+
+def _person_ref(text: str) -> int | str:
+    return int(text) if text.strip().isdigit() else text
+
+
+def _face_line(f: FaceInfo) -> str:
+    who = f.person_name or (f"person {f.person_id}" if f.person_id else "unassigned")
+    pin = " (confirmed)" if f.assigned_by == "user" else ""
+    box = ",".join(f"{v:.0f}" for v in f.box)
+    return f"{f.face_id:>7}  {who}{pin}  [{box}]  {f.photo_path}"
+
+
+def _edit_done(args: argparse.Namespace, info: EditInfo | None, empty: str) -> int:
+    if info is None:
+        emit(args, None, empty)
+        return 1
+    emit(args, asdict(info), f"{info.description} (edit {info.edit_id})")
+    return 0
+
+
+# scan
+
+
+class _Bar:
+    """tqdm over ``ScanProgress`` (files, faces, rate and ETA), on stderr."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+
+    def __call__(self, p: ScanProgress) -> None:
+        if not self.enabled or p.phase != "scanning":
+            if p.phase == "clustering" and self.enabled:
+                self.close()
+                print("grouping faces into people…", file=sys.stderr)
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=p.total, unit="photo", file=sys.stderr, dynamic_ncols=True)
+        self.bar.set_postfix(faces=p.faces, failed=p.failed, refresh=False)
+        self.bar.update(p.done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _summary_text(s: ScanSummary) -> str:
+    lines = [
+        f"new {s.new}, changed {s.changed}, unchanged {s.unchanged}, moved {s.moved}, "
+        f"removed {s.removed}, failed {s.failed}; {s.faces_added} faces added in "
+        f"{s.seconds:.1f} s" + (" (cancelled: run scan again to resume)" if s.cancelled else "")
+    ]
+    for path, reason in s.errors[:10]:
+        lines.append(f"  cannot read {path}: {reason}")
+    if len(s.errors) > 10:
+        lines.append(f"  … {len(s.errors) - 10} more: faceorganizer photos --errors")
+    return "\n".join(lines)
+
+
+def cmd_scan(args: argparse.Namespace, lib: Library) -> int:
+    if args.model:
+        lib.set_setting("model_id", args.model)
+    cancel = threading.Event()
+
+    def on_sigint(_sig: int, _frame: Any) -> None:
+        if cancel.is_set():
+            raise KeyboardInterrupt
+        cancel.set()
+        print("\nstopping after the photos in flight (Ctrl-C again to abort)…", file=sys.stderr)
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    bar = _Bar(enabled=not args.json and not args.quiet)
+    try:
+        summary = lib.scan(
+            args.folders or None,
+            device=args.device,
+            progress=bar,
+            cancel=cancel,
+            cluster=not args.no_cluster,
+        )
+    finally:
+        bar.close()
+        signal.signal(signal.SIGINT, previous)
+    emit(args, asdict(summary), _summary_text(summary))
+    return 130 if summary.cancelled else 0
+
+
+def cmd_cluster(args: argparse.Namespace, lib: Library) -> int:
+    changes = lib.cluster(dry_run=args.dry_run)
+    lines = ["would change:" if changes.dry_run else "changed:"]
+    for pid, fids in sorted(changes.joined.items()):
+        lines.append(f"  person {pid}: +{len(fids)} face(s)")
+    for pid, fids in sorted(changes.left.items()):
+        lines.append(f"  person {pid}: -{len(fids)} face(s)")
+    for group in changes.new_groups:
+        lines.append(f"  new group of {len(group)} face(s)")
+    for pid in changes.dissolved:
+        lines.append(f"  person {pid} dissolved")
+    if len(lines) == 1:
+        lines = ["nothing to change"]
+    emit(args, asdict(changes), "\n".join(lines))
+    return 0
+
+
+# reading
+
+
+def cmd_people(args: argparse.Namespace, lib: Library) -> int:
+    found = lib.people(include_hidden=args.all, name_filter=args.filter)
+    rows = [f"{'id':>6}  {'faces':>5}  {'photos':>6}  name"]
+    for p in found:
+        hidden = "  (hidden)" if p.hidden else ""
+        rows.append(f"{p.person_id:>6}  {p.face_count:>5}  {p.photo_count:>6}  "
+                    f"{p.name or 'Unnamed'}{hidden}")  # fmt: skip
+    emit(args, [asdict(p) for p in found], "\n".join(rows))
+    return 0
+
+
+def cmd_faces(args: argparse.Namespace, lib: Library) -> int:
+    person = _person_ref(args.person) if args.person else None
+    found = lib.faces(person, unassigned=args.unassigned, include_hidden=args.all, limit=args.limit)
+    emit(args, [asdict(f) for f in found], "\n".join(_face_line(f) for f in found) or "no faces")
+    return 0
+
+
+def cmd_photos(args: argparse.Namespace, lib: Library) -> int:
+    if args.errors:
+        found = lib.photo_errors()
+        human = "\n".join(f"{p.path}: {p.error}" for p in found) or "no unreadable photos"
+        emit(args, [asdict(p) for p in found], human)
+        return 0
+    counts = lib.counts()
+    emit(args, counts, ", ".join(f"{k} {v}" for k, v in counts.items()))
+    return 0
+
+
+def cmd_history(args: argparse.Namespace, lib: Library) -> int:
+    found = lib.history(args.limit)
+    lines = [
+        f"{e.edit_id:>5}  {e.created_at}  {e.description}{'  (undone)' if e.undone else ''}"
+        for e in found
+    ]
+    emit(args, [asdict(e) for e in found], "\n".join(lines) or "no edits yet")
+    return 0
+
+
+# edits
+
+
+def cmd_name(args: argparse.Namespace, lib: Library) -> int:
+    return _edit_done(args, lib.name_person(_person_ref(args.person), args.name), "")
+
+
+def cmd_merge(args: argparse.Namespace, lib: Library) -> int:
+    refs = [_person_ref(p) for p in args.persons]
+    return _edit_done(args, lib.merge_people(refs[0], refs[1:]), "")
+
+
+def cmd_move(args: argparse.Namespace, lib: Library) -> int:
+    to = None if args.new else _person_ref(args.to)
+    return _edit_done(args, lib.move_faces(args.faces, to), "")
+
+
+def cmd_reject(args: argparse.Namespace, lib: Library) -> int:
+    return _edit_done(args, lib.reject_faces(args.faces, _person_ref(args.from_person)), "")
+
+
+def cmd_confirm(args: argparse.Namespace, lib: Library) -> int:
+    return _edit_done(args, lib.confirm_faces(args.faces), "")
+
+
+def _hide(hidden: bool) -> Handler:
+    def handler(args: argparse.Namespace, lib: Library) -> int:
+        if args.face:
+            return _edit_done(args, lib.hide_faces(args.face, hidden), "")
+        if not args.person:
+            raise CliError("give a PERSON or --face ID...")
+        return _edit_done(args, lib.hide_person(_person_ref(args.person), hidden), "")
+
+    return handler
+
+
+def cmd_cover(args: argparse.Namespace, lib: Library) -> int:
+    return _edit_done(args, lib.set_cover(_person_ref(args.person), args.face), "")
+
+
+def cmd_undo(args: argparse.Namespace, lib: Library) -> int:
+    info = lib.undo()
+    if info is None:
+        emit(args, None, "nothing to undo")
+        return 1
+    emit(args, asdict(info), f"undid: {info.description}")
+    return 0
+
+
+def cmd_redo(args: argparse.Namespace, lib: Library) -> int:
+    info = lib.redo()
+    if info is None:
+        emit(args, None, "nothing to redo")
+        return 1
+    emit(args, asdict(info), f"redid: {info.description}")
+    return 0
+
+
+# search and export
+
+
+def cmd_search(args: argparse.Namespace, lib: Library) -> int:
+    if (args.face is None) == (args.image is None):
+        raise CliError("give exactly one of --face ID or --image FILE")
+    hits = lib.search(
+        face_id=args.face,
+        image=args.image,
+        face_index=args.face_index,
+        threshold=args.threshold,
+        limit=args.limit,
+        person=_person_ref(args.person) if args.person else None,
+    )
+    lines = [f"{h.percent:5.1f} %  {_face_line(h.face)}" for h in hits]
+    data: dict[str, Any] = {"hits": [asdict(h) for h in hits]}
+    if args.move_to and hits:
+        info = lib.move_faces([h.face.face_id for h in hits], _person_ref(args.move_to))
+        data["edit"] = asdict(info)
+        lines.append(f"{info.description} (edit {info.edit_id})")
+    emit(args, data, "\n".join(lines) or f"no face at or above {args.threshold:g} %")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, lib: Library) -> int:
+    if args.format:
+        result = lib.export(args.dest, fmt=args.format)
+        human = f"wrote {result.files} faces to {result.dest}"
+    else:
+        result = lib.export(args.dest, by_person=True, mode="copy" if args.copy else "link")
+        human = (
+            f"{result.folders} person folder(s), {result.files} photo(s) "
+            f"({result.linked} linked, {result.copied} copied) in {result.dest}"
+        )
+    emit(args, asdict(result), human)
+    return 0
+
+
+def register(sub: Any, common: argparse.ArgumentParser) -> None:
+    lib = argparse.ArgumentParser(add_help=False)
+    lib.add_argument(
+        "--library",
+        metavar="PATH",
+        help="library file (default: $FACEORGANIZER_LIBRARY or the user data folder)",
+    )
+    parents = [common, lib]
+
+    def add(name: str, handler: Handler, help: str, read_only: bool = False):
+        p = sub.add_parser(name, parents=parents, help=help, description=help)
+        p.set_defaults(func=_run(handler, read_only))
+        return p
+
+    p = add("scan", cmd_scan, "find faces in folders (incremental) and group them into people")
+    p.add_argument("folders", nargs="*", metavar="FOLDER", help="default: the library's folders")
+    p.add_argument("--model", help="embedding model id for this library")
+    p.add_argument("--no-cluster", action="store_true", help="do not regroup people afterwards")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    p = add("cluster", cmd_cluster, "regroup faces into people, keeping every user decision")
+    p.add_argument("--dry-run", action="store_true", help="only show what would change")
+
+    p = add("people", cmd_people, "list people (id, name, faces, photos)")
+    p.add_argument("--all", action="store_true", help="include hidden people")
+    p.add_argument("--filter", help="only names containing this text")
+
+    p = add("faces", cmd_faces, "list faces")
+    p.add_argument("--person", help="person id or name")
+    p.add_argument("--unassigned", action="store_true", help="faces in no person")
+    p.add_argument("--all", action="store_true", help="include hidden faces")
+    p.add_argument("--limit", type=int)
+
+    p = add("photos", cmd_photos, "library counts, or unreadable photos with --errors")
+    p.add_argument("--errors", action="store_true", help="list photos that could not be read")
+
+    p = add("name", cmd_name, "name or rename a person")
+    p.add_argument("person", help="person id or name")
+    p.add_argument("name", help="new name ('' removes it)")
+
+    p = add("merge", cmd_merge, "merge people into the first one")
+    p.add_argument("persons", nargs="+", metavar="PERSON", help="target, then people to merge")
+
+    p = add("move", cmd_move, "move faces to a person (or a new one)")
+    p.add_argument("faces", nargs="+", type=int, metavar="FACE")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--to", metavar="PERSON")
+    target.add_argument("--new", action="store_true", help="to a new person")
+
+    p = add("reject", cmd_reject, "'not this person': take faces out of a person for good")
+    p.add_argument("faces", nargs="+", type=int, metavar="FACE")
+    p.add_argument("--from", dest="from_person", required=True, metavar="PERSON")
+
+    p = add("confirm", cmd_confirm, "confirm faces in their person (re-clustering keeps them)")
+    p.add_argument("faces", nargs="+", type=int, metavar="FACE")
+
+    for name, hidden in (("hide", True), ("unhide", False)):
+        p = add(name, _hide(hidden), f"{name} a person, or faces with --face")
+        p.add_argument("person", nargs="?", help="person id or name")
+        p.add_argument("--face", type=int, nargs="+", metavar="FACE")
+
+    p = add("cover", cmd_cover, "choose the face shown for a person")
+    p.add_argument("person")
+    p.add_argument("face", type=int)
+
+    add("undo", cmd_undo, "undo the last edit")
+    add("redo", cmd_redo, "redo the last undone edit")
+    p = add("history", cmd_history, "list edits, newest first", read_only=True)
+    p.add_argument("--limit", type=int, default=50)
+
+    p = add("search", cmd_search, "faces similar to a library face or a face in a photo")
+    p.add_argument("--face", type=int, metavar="ID")
+    p.add_argument("--image", metavar="FILE")
+    p.add_argument("--face-index", type=int, metavar="N", help="which face of --image")
+    p.add_argument("--threshold", type=float, default=65.0, help="percent (default 65)")
+    p.add_argument("--limit", type=int)
+    p.add_argument("--person", help="only faces of this person")
+    p.add_argument("--move-to", metavar="PERSON", help="move every face found to PERSON")
+
+    p = add("export", cmd_export, "a folder per named person, or a table of faces")
+    p.add_argument("dest")
+    p.add_argument("--by-person", action="store_true", default=True)
+    how = p.add_mutually_exclusive_group()
+    how.add_argument("--link", action="store_true", help="symlinks (default)")
+    how.add_argument("--copy", action="store_true", help="copies")
+    p.add_argument("--format", choices=("csv", "json"), help="faces table instead of folders")

@@ -1,0 +1,276 @@
+"""User edits of people, each one edit-log entry that undo and redo replay exactly.
+
+Every edit runs in one transaction: capture the state of the faces, persons and rejections it
+touches, change them, capture again, and log both. Undo writes the "before" state back, redo the
+"after" state; faces deleted since (a photo removed by a scan) are skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from typing import Any
+
+from sqlite_utils import Database
+
+from faceorganizer.services.errors import LibraryError, NotFoundError
+from faceorganizer.services.types import EditInfo
+from faceorganizer.storage import edit_log, faces, persons
+from faceorganizer.storage.db import transaction
+from faceorganizer.storage.edit_log import EditRow
+from faceorganizer.storage.faces import FaceState
+from faceorganizer.storage.persons import PersonRow
+
+USER = "user"
+
+
+def resolve_person(db: Database, ref: int | str) -> int:
+    """A person id from an id or a (case-insensitive, unique) name."""
+    if isinstance(ref, int) or (isinstance(ref, str) and ref.strip().isdigit()):
+        pid = int(ref)
+        if persons.get(db, pid) is None:
+            raise NotFoundError(f"no person with id {pid}")
+        return pid
+    found = persons.by_name(db, str(ref).strip())
+    if not found:
+        raise NotFoundError(f"no person named {ref!r}")
+    if len(found) > 1:
+        ids = ", ".join(str(p.id) for p in found)
+        raise NotFoundError(f"several persons are named {ref!r} (ids {ids}); use an id")
+    return found[0].id
+
+
+def require_faces(db: Database, face_ids: Iterable[int]) -> list[int]:
+    ids = sorted({int(f) for f in face_ids})
+    if not ids:
+        raise LibraryError("no faces given")
+    present = faces.existing_ids(db, ids)
+    missing = sorted(set(ids) - set(present))
+    if missing:
+        raise NotFoundError(f"no face with id {', '.join(map(str, missing))}")
+    return ids
+
+
+def _capture(db: Database, face_ids: list[int], person_ids: set[int]) -> dict[str, Any]:
+    states = faces.states(db, face_ids)
+    pids = set(person_ids) | {s.person_id for s in states.values() if s.person_id is not None}
+    rows = {p: persons.get(db, p) for p in sorted(pids)}
+    return {
+        "faces": {str(f): asdict(s) for f, s in states.items()},
+        "persons": {str(p): (asdict(r) if r else None) for p, r in rows.items()},
+        "rejections": sorted(faces.rejections_of(db, face_ids)),
+    }
+
+
+def restore(db: Database, state: dict[str, Any]) -> None:
+    """Write a captured state back: persons, then face assignments, then rejections."""
+    for row in state["persons"].values():
+        if row is not None:
+            persons.put(db, PersonRow(**row))
+    alive = set(faces.existing_ids(db, (int(f) for f in state["faces"])))
+    for fid, s in state["faces"].items():
+        if int(fid) in alive:
+            faces.set_state(db, int(fid), FaceState(**s))
+    db.conn.executemany("DELETE FROM rejections WHERE face_id = ?", [(f,) for f in alive])
+    faces.add_rejections(db, [(f, p) for f, p in state["rejections"] if f in alive])
+    for pid, row in state["persons"].items():
+        if row is None:
+            db.execute(
+                "UPDATE faces SET person_id = NULL, assigned_by = NULL WHERE person_id = ?",
+                [int(pid)],
+            )
+            persons.delete(db, int(pid))
+
+
+def _info(row: EditRow) -> EditInfo:
+    return EditInfo(row.id, row.kind, row.description, row.created_at, row.undone)
+
+
+def run_edit(
+    db: Database,
+    kind: str,
+    description: str,
+    face_ids: list[int],
+    person_ids: set[int],
+    change: Callable[[], Iterable[int]],
+) -> EditInfo:
+    """Apply ``change`` (which returns ids of persons it created) as one logged, undoable edit."""
+    with transaction(db):
+        before = _capture(db, face_ids, person_ids)
+        created = set(change())
+        touched = set(person_ids) | created | {int(p) for p in before["persons"]}
+        persons.delete_empty_unnamed(db, sorted(touched - created))
+        after = _capture(db, face_ids, touched)
+        for pid in after["persons"]:
+            before["persons"].setdefault(pid, None)
+        for pid in before["persons"]:
+            after["persons"].setdefault(pid, None)
+        row = edit_log.append(db, kind, description, {"before": before, "after": after})
+    return _info(row)
+
+
+def undo(db: Database) -> EditInfo | None:
+    with transaction(db):
+        row = edit_log.next_undo(db)
+        if row is None:
+            return None
+        restore(db, row.payload["before"])
+        edit_log.set_undone(db, row.id, True)
+    return EditInfo(row.id, row.kind, row.description, row.created_at, True)
+
+
+def redo(db: Database) -> EditInfo | None:
+    with transaction(db):
+        row = edit_log.next_redo(db)
+        if row is None:
+            return None
+        restore(db, row.payload["after"])
+        edit_log.set_undone(db, row.id, False)
+    return EditInfo(row.id, row.kind, row.description, row.created_at, False)
+
+
+def history(db: Database, limit: int | None = 50) -> list[EditInfo]:
+    return [_info(r) for r in edit_log.history(db, limit)]
+
+
+def next_undo(db: Database) -> EditInfo | None:
+    row = edit_log.next_undo(db)
+    return _info(row) if row else None
+
+
+def next_redo(db: Database) -> EditInfo | None:
+    row = edit_log.next_redo(db)
+    return _info(row) if row else None
+
+
+def _label(db: Database, pid: int) -> str:
+    row = persons.get(db, pid)
+    return f"{row.name!r} ({pid})" if row and row.name else f"person {pid}"
+
+
+def name_person(db: Database, ref: int | str, name: str | None) -> EditInfo:
+    pid = resolve_person(db, ref)
+    name = (name or "").strip() or None
+    old = _label(db, pid)
+    what = f"Rename {old} to {name!r}" if name else f"Remove the name of {old}"
+
+    def change() -> list[int]:
+        persons.update(db, pid, name=name)
+        return []
+
+    return run_edit(db, "name", what, [], {pid}, change)
+
+
+def merge_people(db: Database, target: int | str, others: Iterable[int | str]) -> EditInfo:
+    tid = resolve_person(db, target)
+    oids = sorted({resolve_person(db, o) for o in others} - {tid})
+    if not oids:
+        raise LibraryError("nothing to merge: give at least one other person")
+    moved = [f for o in oids for f in faces.ids_of_person(db, o)]
+    marks = db.execute(
+        f"SELECT face_id FROM rejections WHERE person_id IN ({faces.placeholders(len(oids))})",
+        oids,
+    ).fetchall()
+    scope = sorted(set(moved) | {r[0] for r in marks})
+
+    def change() -> list[int]:
+        t = persons.get(db, tid)
+        if t is not None and t.name is None:
+            names = [n for o in oids if (n := persons.get(db, o).name)]  # type: ignore[union-attr]
+            if names:
+                persons.update(db, tid, name=names[0])
+        faces.assign(db, moved, tid, USER)
+        old = faces.rejections_of(db, scope)
+        repointed = {(f, tid) for f, p in old if p in oids and f not in set(moved)}
+        faces.remove_rejections(db, [(f, p) for f, p in old if p in oids or p == tid])
+        faces.add_rejections(db, repointed)
+        for o in oids:
+            persons.delete(db, o)
+        return []
+
+    what = f"Merge {', '.join(_label(db, o) for o in oids)} into {_label(db, tid)}"
+    return run_edit(db, "merge", what, scope, {tid, *oids}, change)
+
+
+def move_faces(db: Database, face_ids: Iterable[int], to: int | str | None) -> EditInfo:
+    ids = require_faces(db, face_ids)
+    tid = resolve_person(db, to) if to is not None else None
+
+    def change() -> list[int]:
+        target = tid if tid is not None else persons.create(db)
+        faces.assign(db, ids, target, USER)
+        faces.remove_rejections(db, [(f, target) for f in ids])
+        return [] if tid is not None else [target]
+
+    where = _label(db, tid) if tid is not None else "a new person"
+    what = f"Move {len(ids)} face{'s' * (len(ids) != 1)} to {where}"
+    return run_edit(db, "move", what, ids, {tid} if tid is not None else set(), change)
+
+
+def reject_faces(db: Database, face_ids: Iterable[int], from_person: int | str) -> EditInfo:
+    ids = require_faces(db, face_ids)
+    pid = resolve_person(db, from_person)
+
+    def change() -> list[int]:
+        states = faces.states(db, ids)
+        leaving = [f for f in ids if states[f].person_id == pid]
+        faces.assign(db, leaving, None, None)
+        faces.add_rejections(db, [(f, pid) for f in ids])
+        return []
+
+    what = f"{len(ids)} face{'s' * (len(ids) != 1)} not {_label(db, pid)}"
+    return run_edit(db, "reject", what, ids, {pid}, change)
+
+
+def confirm_faces(db: Database, face_ids: Iterable[int]) -> EditInfo:
+    ids = require_faces(db, face_ids)
+
+    def change() -> list[int]:
+        states = faces.states(db, ids)
+        assigned = [f for f in ids if states[f].person_id is not None]
+        db.conn.executemany(
+            "UPDATE faces SET assigned_by = 'user' WHERE id = ?", [(f,) for f in assigned]
+        )
+        return []
+
+    return run_edit(db, "confirm", f"Confirm {len(ids)} face(s)", ids, set(), change)
+
+
+def hide_person(db: Database, ref: int | str, hidden: bool = True) -> EditInfo:
+    pid = resolve_person(db, ref)
+    verb = "Hide" if hidden else "Unhide"
+
+    def change() -> list[int]:
+        persons.update(db, pid, hidden=int(hidden))
+        return []
+
+    kind = "hide" if hidden else "unhide"
+    return run_edit(db, kind, f"{verb} {_label(db, pid)}", [], {pid}, change)
+
+
+def hide_faces(db: Database, face_ids: Iterable[int], hidden: bool = True) -> EditInfo:
+    ids = require_faces(db, face_ids)
+
+    def change() -> list[int]:
+        db.conn.executemany(
+            "UPDATE faces SET hidden = ? WHERE id = ?", [(int(hidden), f) for f in ids]
+        )
+        return []
+
+    verb, kind = ("Hide", "hide") if hidden else ("Unhide", "unhide")
+    return run_edit(db, kind, f"{verb} {len(ids)} face(s)", ids, set(), change)
+
+
+def set_cover(db: Database, ref: int | str, face_id: int) -> EditInfo:
+    pid = resolve_person(db, ref)
+    (fid,) = require_faces(db, [face_id])
+    if faces.states(db, [fid])[fid].person_id != pid:
+        raise LibraryError(f"face {fid} does not belong to {_label(db, pid)}")
+
+    def change() -> list[int]:
+        persons.update(db, pid, cover_face_id=fid)
+        return []
+
+    return run_edit(
+        db, "cover", f"Use face {fid} as the cover of {_label(db, pid)}", [], {pid}, change
+    )

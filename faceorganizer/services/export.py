@@ -1,0 +1,108 @@
+"""Exporting the library: a folder per named person with links (or copies) of their photos,
+or a table of faces. Originals are only read, never written, renamed or moved."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from faceorganizer.services.errors import LibraryError
+from faceorganizer.services.types import ExportSummary
+
+_UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+_FACES_SQL = """
+SELECT f.id, p.path, f.x1, f.y1, f.x2, f.y2, f.score, s.id, s.name, f.assigned_by, f.hidden
+FROM faces f JOIN photos p ON p.id = f.photo_id LEFT JOIN persons s ON s.id = f.person_id
+ORDER BY p.path, f.x1
+"""
+FIELDS = ["face_id", "photo", "x1", "y1", "x2", "y2", "score", "person_id", "person",
+          "assigned_by", "hidden"]  # fmt: skip
+
+
+def folder_name(name: str) -> str:
+    """A person's name as a safe folder name (no separators or control characters)."""
+    cleaned = _UNSAFE.sub("_", name).strip(" .")
+    return cleaned or "_"
+
+
+def _place(src: str, target: Path, mode: str) -> str:
+    """Link ``src`` at ``target`` (copy where links are refused); returns what was done."""
+    if mode == "link":
+        try:
+            os.symlink(src, target)
+            return "linked"
+        except OSError:
+            pass
+    shutil.copy2(src, target)
+    return "copied"
+
+
+def export_by_person(db: Database, dest: Path, mode: str = "link") -> ExportSummary:
+    if mode not in ("link", "copy"):
+        raise LibraryError(f"unknown export mode {mode!r}: use link or copy")
+    rows = db.execute(
+        "SELECT DISTINCT s.id, s.name, p.path FROM faces f JOIN persons s ON s.id = f.person_id "
+        "JOIN photos p ON p.id = f.photo_id WHERE s.name IS NOT NULL AND f.hidden = 0 "
+        "AND s.hidden = 0 ORDER BY s.name, p.path"
+    ).fetchall()
+    summary = ExportSummary(dest=str(dest))
+    dest.mkdir(parents=True, exist_ok=True)
+    folders: dict[int, Path] = {}
+    used: set[Path] = set()
+    for pid, name, path in rows:
+        if pid not in folders:
+            folder = dest / folder_name(name)
+            if folder in folders.values():
+                folder = dest / f"{folder_name(name)} ({pid})"
+            folder.mkdir(exist_ok=True)
+            folders[pid] = folder
+            summary.folders += 1
+        target = folders[pid] / os.path.basename(path)
+        stem, ext = os.path.splitext(target.name)
+        n = 1
+        while target in used or os.path.lexists(target):
+            if os.path.islink(target) and os.readlink(target) == path:
+                break
+            n += 1
+            target = folders[pid] / f"{stem} ({n}){ext}"
+        used.add(target)
+        if os.path.lexists(target):
+            continue
+        if not os.path.exists(path):
+            continue
+        done = _place(path, target, mode)
+        summary.files += 1
+        summary.linked += done == "linked"
+        summary.copied += done == "copied"
+    return summary
+
+
+def face_records(db: Database) -> list[dict[str, object]]:
+    return [dict(zip(FIELDS, r, strict=True)) for r in db.execute(_FACES_SQL).fetchall()]
+
+
+def export_table(db: Database, dest: Path, fmt: str) -> ExportSummary:
+    """Write every face (photo path, box, person) as CSV or JSON to ``dest`` (a file)."""
+    if fmt not in ("csv", "json"):
+        raise LibraryError(f"unknown export format {fmt!r}: use csv or json")
+    records = face_records(db)
+    if dest.is_dir():
+        dest = dest / f"faces.{fmt}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    with open(tmp, "w", newline="", encoding="utf-8") as f:
+        if fmt == "csv":
+            writer = csv.DictWriter(f, fieldnames=FIELDS)
+            writer.writeheader()
+            writer.writerows(records)
+        else:
+            json.dump(records, f, indent=1)
+    os.replace(tmp, dest)
+    return ExportSummary(dest=str(dest), files=len(records), format=fmt)

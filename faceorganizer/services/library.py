@@ -1,0 +1,467 @@
+"""The library use cases behind the CLI and the GUI: open, scan, read, edit, search, export.
+
+A ``Library`` owns one SQLite connection and is used from one thread. Readers (the GUI thread)
+open their own ``Library`` (``read_only=True``); WAL keeps them from waiting on a scan.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+import platformdirs
+
+from faceorganizer.services import edits, people, scanner
+from faceorganizer.services.errors import LibraryCorruptError, LibraryError, NotFoundError
+from faceorganizer.services.files import normalise
+from faceorganizer.services.similar import LibrarySearch
+from faceorganizer.services.types import (
+    ClusterChanges,
+    EditInfo,
+    ExportSummary,
+    FaceInfo,
+    PersonInfo,
+    PhotoInfo,
+    ScanProgress,
+    ScanSummary,
+    SearchHit,
+)
+from faceorganizer.storage import faces, migrations, persons, photos, settings
+from faceorganizer.storage.db import connect, known_errors, transaction
+from faceorganizer.storage.faces import FaceRow
+from faceorganizer.storage.persons import PersonSummary
+
+LIBRARY_ENV = "FACEORGANIZER_LIBRARY"
+T = TypeVar("T")
+
+
+def default_library_path() -> Path:
+    """``$FACEORGANIZER_LIBRARY``, else ``library.sqlite3`` in the user's data folder."""
+    env = os.environ.get(LIBRARY_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("FaceOrganizer")) / "library.sqlite3"
+
+
+def _guarded(method: Callable[..., T]) -> Callable[..., T]:
+    """Known SQLite/OS failures leave a public method as ``LibraryError``s."""
+
+    @functools.wraps(method)
+    def wrapper(self: Library, *args: Any, **kwargs: Any) -> T:
+        with known_errors(self.path):
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _face_info(r: FaceRow) -> FaceInfo:
+    return FaceInfo(
+        r.id, r.photo_id, r.photo_path, r.box, r.score, r.person_id, r.person_name,
+        r.assigned_by, bool(r.hidden),
+    )  # fmt: skip
+
+
+def _person_info(s: PersonSummary) -> PersonInfo:
+    return PersonInfo(
+        s.id, s.name, s.face_count, s.photo_count, s.cover_face_id, bool(s.hidden)
+    )  # fmt: skip
+
+
+class Library:
+    """One photo library (one SQLite file). Not thread-safe: one thread per instance."""
+
+    def __init__(self, path: Path, db: Any, read_only: bool) -> None:
+        self.path = path
+        self.db = db
+        self.read_only = read_only
+        self._engine: Any = None
+        self._engine_key: tuple[str, str] | None = None
+        self._search: LibrarySearch | None = None
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str] | None = None, read_only: bool = False) -> Library:
+        """Open (create, upgrade in place) the library at ``path`` or the default location."""
+        p = Path(path).expanduser() if path is not None else default_library_path()
+        if read_only:
+            if not p.exists() or cls._needs_upgrade(p):
+                cls.open(p).close()
+            db = connect(p, read_only=True)
+            with known_errors(p):
+                migrations.check_not_newer(db)
+            return cls(p, db, True)
+        db = connect(p)
+        try:
+            with known_errors(p):
+                cls._check_is_library(db, p)
+                migrations.upgrade(db)
+        except BaseException:
+            db.close()
+            raise
+        return cls(p, db, False)
+
+    @staticmethod
+    def _needs_upgrade(p: Path) -> bool:
+        db = connect(p, read_only=True)
+        try:
+            with known_errors(p):
+                return migrations.needs_upgrade(db)
+        finally:
+            db.close()
+
+    @staticmethod
+    def _check_is_library(db: Any, p: Path) -> None:
+        tables = set(db.table_names())
+        ours = "_sqlite_migrations" in tables and migrations.applied_names(db)
+        if tables and not ours:
+            raise LibraryCorruptError(f"{p} is an SQLite file but not a FaceOrganizer library")
+
+    def close(self) -> None:
+        self._search = None
+        self._engine = None
+        self.db.close()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # settings and folders
+
+    @_guarded
+    def settings(self) -> dict[str, Any]:
+        return settings.get_all(self.db)
+
+    @_guarded
+    def set_setting(self, key: str, value: Any) -> None:
+        with transaction(self.db, self.path):
+            settings.put(self.db, key, value)
+
+    @property
+    def model_id(self) -> str:
+        return str(settings.get(self.db, "model_id"))
+
+    @_guarded
+    def folders(self) -> list[str]:
+        return list(settings.get(self.db, "folders") or [])
+
+    @_guarded
+    def add_folder(self, folder: str | os.PathLike[str]) -> list[str]:
+        path = normalise(folder)
+        if not os.path.isdir(path):
+            raise NotFoundError(f"no such folder: {path}")
+        current = self.folders()
+        if path not in current:
+            self.set_setting("folders", [*current, path])
+        return self.folders()
+
+    @_guarded
+    def remove_folder(self, folder: str | os.PathLike[str]) -> list[str]:
+        path = normalise(folder)
+        self.set_setting("folders", [f for f in self.folders() if f != path])
+        return self.folders()
+
+    # scanning and clustering
+
+    def engine(self, device: str = "auto") -> Any:
+        """The face engine for the library's model, created once and kept."""
+        key = (self.model_id, device)
+        if self._engine is None or self._engine_key != key:
+            from faceorganizer.core.pipeline import FaceEngine
+
+            kwargs: dict[str, Any] = {}
+            min_size = settings.get(self.db, "min_face_size")
+            if min_size:
+                kwargs["min_face_size"] = min_size
+            self._engine = FaceEngine(model_id=self.model_id, device=device, **kwargs)
+            self._engine_key = key
+        return self._engine
+
+    @_guarded
+    def scan(
+        self,
+        folders: Iterable[str | os.PathLike[str]] | None = None,
+        *,
+        device: str = "auto",
+        progress: Callable[[ScanProgress], None] | None = None,
+        cancel: threading.Event | None = None,
+        pause: threading.Event | None = None,
+        cluster: bool = True,
+        engine: Any = None,
+    ) -> ScanSummary:
+        """Scan ``folders`` (added to the library's folders) or all the library's folders.
+
+        ``progress`` is called on this thread; set ``cancel`` to stop after the photos in
+        flight, ``pause`` to hold the engine. People are re-clustered at the end unless
+        cancelled or ``cluster=False``.
+        """
+        if folders is not None:
+            for f in folders:
+                self.add_folder(f)
+            roots = [normalise(f) for f in folders]
+        else:
+            roots = self.folders()
+        if not roots:
+            raise LibraryError("no folders to scan: add a folder first")
+        cancel = cancel or threading.Event()
+        summary = scanner.run_scan(
+            self.db,
+            roots,
+            engine if engine is not None else self.engine(device),
+            self.model_id,
+            progress=progress,
+            cancel=cancel,
+            pause=pause,
+        )
+        if cluster and not summary.cancelled:
+            if progress is not None:
+                progress(ScanProgress(phase="clustering"))
+            self.cluster()
+        if progress is not None:
+            progress(ScanProgress(phase="done"))
+        return summary
+
+    @_guarded
+    def cluster(self, dry_run: bool = False) -> ClusterChanges:
+        return people.apply_clustering(self.db, dry_run)
+
+    # reading
+
+    @_guarded
+    def counts(self) -> dict[str, int]:
+        q = self.db.execute
+        return {
+            "photos": photos.count(self.db),
+            "photo_errors": photos.count(self.db, "error"),
+            "faces": int(q("SELECT count(*) FROM faces").fetchone()[0]),
+            "unassigned": int(
+                q("SELECT count(*) FROM faces WHERE person_id IS NULL AND hidden = 0").fetchone()[0]
+            ),
+            "people": len(persons.summaries(self.db, include_hidden=True)),
+            "named": int(q("SELECT count(*) FROM persons WHERE name IS NOT NULL").fetchone()[0]),
+        }
+
+    @_guarded
+    def people(
+        self, include_hidden: bool = False, name_filter: str | None = None
+    ) -> list[PersonInfo]:
+        found = persons.summaries(self.db, include_hidden, name_filter)
+        return [_person_info(s) for s in found]
+
+    @_guarded
+    def person(self, ref: int | str) -> PersonInfo:
+        pid = edits.resolve_person(self.db, ref)
+        found = persons.summaries(self.db, person_id=pid)
+        if found:
+            return _person_info(found[0])
+        row = persons.get(self.db, pid)
+        assert row is not None
+        return PersonInfo(pid, row.name, 0, 0, None, bool(row.hidden))
+
+    def _face_filter(
+        self, person_id: int | str | None, unassigned: bool, include_hidden: bool
+    ) -> tuple[str, list[Any]]:
+        where, params = ["1"], []
+        if person_id is not None:
+            where.append("f.person_id = ?")
+            params.append(edits.resolve_person(self.db, person_id))
+        if unassigned:
+            where.append("f.person_id IS NULL")
+        if not include_hidden:
+            where.append("f.hidden = 0")
+        return " AND ".join(where), params
+
+    @_guarded
+    def faces(
+        self,
+        person_id: int | str | None = None,
+        unassigned: bool = False,
+        include_hidden: bool = False,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[FaceInfo]:
+        where, params = self._face_filter(person_id, unassigned, include_hidden)
+        suffix = "ORDER BY f.id"
+        if limit is not None or offset:
+            suffix += f" LIMIT {int(limit) if limit is not None else -1} OFFSET {int(offset)}"
+        return [_face_info(r) for r in faces.rows(self.db, where, params, suffix)]
+
+    @_guarded
+    def face_count(
+        self,
+        person_id: int | str | None = None,
+        unassigned: bool = False,
+        include_hidden: bool = False,
+    ) -> int:
+        where, params = self._face_filter(person_id, unassigned, include_hidden)
+        return int(
+            self.db.execute(f"SELECT count(*) FROM faces f WHERE {where}", params).fetchone()[0]
+        )
+
+    @_guarded
+    def face(self, face_id: int) -> FaceInfo:
+        row = faces.get(self.db, int(face_id))
+        if row is None:
+            raise NotFoundError(f"no face with id {face_id}")
+        return _face_info(row)
+
+    @_guarded
+    def face_thumbnail(self, face_id: int) -> bytes:
+        data = faces.thumbnail(self.db, int(face_id))
+        if data is None:
+            raise NotFoundError(f"no face with id {face_id}")
+        return data
+
+    @_guarded
+    def photo(self, photo_id: int) -> PhotoInfo:
+        row = photos.get(self.db, int(photo_id))
+        if row is None:
+            raise NotFoundError(f"no photo with id {photo_id}")
+        n = len(faces.of_photo(self.db, row.id))
+        return PhotoInfo(row.id, row.path, row.width, row.height, row.status, row.error, n)
+
+    @_guarded
+    def photo_faces(self, photo_id: int) -> list[FaceInfo]:
+        return [_face_info(r) for r in faces.of_photo(self.db, int(photo_id))]
+
+    @_guarded
+    def photo_errors(self) -> list[PhotoInfo]:
+        return [
+            PhotoInfo(r.id, r.path, r.width, r.height, r.status, r.error, 0)
+            for r in photos.errors(self.db)
+        ]
+
+    # edits (each one undoable edit-log entry)
+
+    def _edit(self, fn: Callable[..., EditInfo], *args: Any) -> EditInfo:
+        with known_errors(self.path):
+            return fn(self.db, *args)
+
+    def name_person(self, person: int | str, name: str | None) -> EditInfo:
+        return self._edit(edits.name_person, person, name)
+
+    def merge_people(self, target: int | str, others: Sequence[int | str]) -> EditInfo:
+        return self._edit(edits.merge_people, target, others)
+
+    def move_faces(self, face_ids: Sequence[int], to: int | str | None) -> EditInfo:
+        return self._edit(edits.move_faces, face_ids, to)
+
+    def reject_faces(self, face_ids: Sequence[int], from_person: int | str) -> EditInfo:
+        return self._edit(edits.reject_faces, face_ids, from_person)
+
+    def confirm_faces(self, face_ids: Sequence[int]) -> EditInfo:
+        return self._edit(edits.confirm_faces, face_ids)
+
+    def hide_person(self, person: int | str, hidden: bool = True) -> EditInfo:
+        return self._edit(edits.hide_person, person, hidden)
+
+    def hide_faces(self, face_ids: Sequence[int], hidden: bool = True) -> EditInfo:
+        return self._edit(edits.hide_faces, face_ids, hidden)
+
+    def set_cover(self, person: int | str, face_id: int) -> EditInfo:
+        return self._edit(edits.set_cover, person, face_id)
+
+    @_guarded
+    def undo(self) -> EditInfo | None:
+        return edits.undo(self.db)
+
+    @_guarded
+    def redo(self) -> EditInfo | None:
+        return edits.redo(self.db)
+
+    @_guarded
+    def history(self, limit: int | None = 50) -> list[EditInfo]:
+        return edits.history(self.db, limit)
+
+    @_guarded
+    def next_undo(self) -> EditInfo | None:
+        return edits.next_undo(self.db)
+
+    @_guarded
+    def next_redo(self) -> EditInfo | None:
+        return edits.next_redo(self.db)
+
+    # search
+
+    def _query_vector(
+        self, face_id: int | None, image: str | os.PathLike[str] | None, face_index: int | None
+    ) -> np.ndarray:
+        if face_id is not None:
+            row = self.db.execute(
+                "SELECT embedding, model_id FROM faces WHERE id = ?", [int(face_id)]
+            ).fetchone()
+            if row is None:
+                raise NotFoundError(f"no face with id {face_id}")
+            if row[1] != self.model_id:
+                raise LibraryError(f"face {face_id} was made by {row[1]}, not {self.model_id}")
+            return np.frombuffer(row[0], np.float32)
+        if image is None:
+            raise LibraryError("search needs a face id or an image")
+        result = self.engine().embed_image(str(image))
+        if result.error:
+            raise LibraryError(f"cannot read {image}: {result.error}")
+        if not result.faces:
+            raise NotFoundError(f"no face found in {image}")
+        if face_index is None:
+            chosen = max(result.faces, key=lambda f: f.detection.width * f.detection.height)
+        elif 0 <= face_index < len(result.faces):
+            chosen = result.faces[face_index]
+        else:
+            raise NotFoundError(f"{image} has {len(result.faces)} face(s); no face {face_index}")
+        return np.asarray(chosen.embedding, np.float32)
+
+    @_guarded
+    def search(
+        self,
+        face_id: int | None = None,
+        image: str | os.PathLike[str] | None = None,
+        face_index: int | None = None,
+        threshold: float = 65.0,
+        limit: int | None = None,
+        person: int | str | None = None,
+    ) -> list[SearchHit]:
+        """Faces ranked by calibrated similarity to a library face or a face in ``image``;
+        those at or above ``threshold`` percent (the query face itself excluded)."""
+        from faceorganizer.core.models.registry import calibration_for
+
+        calibration = calibration_for(self.model_id)
+        vector = self._query_vector(face_id, image, face_index)
+        pid = edits.resolve_person(self.db, person) if person is not None else None
+        if self._search is None or self._search.model_id != self.model_id:
+            self._search = LibrarySearch(self.model_id)
+        wanted = None if (limit is None or pid is not None) else limit + 1
+        ids, cosines = self._search.query(self.db, vector, calibration.cosine_at(threshold), wanted)
+        hits = []
+        for fid, cos in zip(ids.tolist(), np.asarray(cosines).tolist(), strict=False):
+            if fid == face_id:
+                continue
+            row = faces.get(self.db, int(fid))
+            if row is None or (pid is not None and row.person_id != pid):
+                continue
+            hits.append(SearchHit(_face_info(row), float(calibration.percent(cos)), float(cos)))
+            if limit is not None and len(hits) >= limit:
+                break
+        return hits
+
+    # export
+
+    @_guarded
+    def export(
+        self,
+        dest: str | os.PathLike[str],
+        by_person: bool = True,
+        mode: str = "link",
+        fmt: str | None = None,
+    ) -> ExportSummary:
+        from faceorganizer.services import export
+
+        if fmt is not None:
+            return export.export_table(self.db, Path(dest), fmt)
+        if not by_person:
+            raise LibraryError("choose --by-person or --format csv|json")
+        return export.export_by_person(self.db, Path(dest), mode)

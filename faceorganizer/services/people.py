@@ -1,0 +1,128 @@
+"""Re-clustering the library into people while keeping every decision the user made.
+
+``apply_clustering`` loads faces, persons and rejections, asks ``core.clustering.recluster`` for
+a grouping, and writes it back through ``write_assignments``, which enforces the user's
+decisions itself whatever the algorithm returns: pinned faces (``assigned_by='user'``) never
+move, a rejected (face, person) pair is never assigned, names are never touched, and only
+unnamed persons left empty are removed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from sqlite_utils import Database
+
+from faceorganizer.services.types import ClusterChanges
+from faceorganizer.storage import faces, persons, settings
+from faceorganizer.storage.db import transaction
+
+
+@dataclass
+class LibraryFaces:
+    """What clustering needs from the library, as parallel arrays (one row per face)."""
+
+    face_ids: np.ndarray  # int64 (n,)
+    embeddings: np.ndarray  # float32 (n, dims), unit rows
+    photo_ids: np.ndarray  # int64 (n,)
+    person_ids: np.ndarray  # int64 (n,), -1 where unassigned
+    pinned: np.ndarray  # bool (n,): the user put the face where it is
+    rejections: set[tuple[int, int]]  # (face id, person id) pairs never to assign
+    named: set[int]  # ids of persons with a name
+
+
+def load_faces(db: Database, model_id: str) -> LibraryFaces:
+    rows = db.execute(
+        "SELECT id, embedding, photo_id, person_id, assigned_by FROM faces "
+        "WHERE model_id = ? AND hidden = 0 ORDER BY id",
+        [model_id],
+    ).fetchall()
+    n = len(rows)
+    emb = np.stack([np.frombuffer(r[1], np.float32) for r in rows]) if n else np.zeros((0, 0))
+    return LibraryFaces(
+        face_ids=np.array([r[0] for r in rows], np.int64),
+        embeddings=emb.astype(np.float32, copy=False),
+        photo_ids=np.array([r[2] for r in rows], np.int64),
+        person_ids=np.array([-1 if r[3] is None else r[3] for r in rows], np.int64),
+        pinned=np.array([r[4] == "user" for r in rows], bool),
+        rejections=faces.all_rejections(db),
+        named={r[0] for r in db.execute("SELECT id FROM persons WHERE name IS NOT NULL")},
+    )
+
+
+def write_assignments(
+    db: Database,
+    assignments: Mapping[int, int | None],
+    new_groups: Sequence[Sequence[int]],
+    dry_run: bool = False,
+) -> ClusterChanges:
+    """Give faces their clustered person (``assignments``: face id -> existing person id or
+    None) and create one person per new group; pinned faces, rejections and names win."""
+    changes = ClusterChanges(dry_run=dry_run)
+    with transaction(db):
+        ids = sorted(set(assignments) | {f for g in new_groups for f in g})
+        states = faces.states(db, ids)
+        rejected = faces.rejections_of(db, ids)
+        existing = {p.id for p in persons.all_rows(db)}
+        moves: dict[int, int | None] = {}
+        for fid, target in assignments.items():
+            s = states.get(fid)
+            if s is None or s.assigned_by == "user" or s.person_id == target:
+                continue
+            if target is not None and (target not in existing or (fid, target) in rejected):
+                continue
+            moves[fid] = target
+        groups: list[list[int]] = []
+        for group in new_groups:
+            free = [f for f in group if f in states and states[f].assigned_by != "user"]
+            if free:
+                groups.append(free)
+        for fid, target in moves.items():
+            old = states[fid].person_id
+            if old is not None:
+                changes.left.setdefault(old, []).append(fid)
+            if target is not None:
+                changes.joined.setdefault(target, []).append(fid)
+        for group in groups:
+            for fid in group:
+                old = states[fid].person_id
+                if old is not None:
+                    changes.left.setdefault(old, []).append(fid)
+        changes.new_groups = groups
+        remaining = {p: persons.face_count(db, p) for p in changes.left if p not in changes.joined}
+        leaving = {p: len(set(v)) for p, v in changes.left.items()}
+        changes.dissolved = sorted(
+            p
+            for p, n in remaining.items()
+            if n == leaving[p] and persons.get(db, p).name is None  # type: ignore[union-attr]
+        )
+        if dry_run:
+            return changes
+        for fid, target in moves.items():
+            faces.assign(db, [fid], target, "auto" if target is not None else None)
+        for group in groups:
+            pid = persons.create(db)
+            faces.assign(db, group, pid, "auto")
+        persons.delete_empty_unnamed(db, sorted(changes.left))
+    return changes
+
+
+def apply_clustering(db: Database, dry_run: bool = False) -> ClusterChanges:
+    """Re-cluster the library's faces (or, with ``dry_run``, only report what would change)."""
+    try:
+        from faceorganizer.core import clustering
+    except ImportError:
+        return ClusterChanges(dry_run=dry_run)
+    model_id = str(settings.get(db, "model_id"))
+    data = load_faces(db, model_id)
+    if not len(data.face_ids):
+        return ClusterChanges(dry_run=dry_run)
+    assignments, new_groups = clustering_result(clustering, data, db)
+    return write_assignments(db, assignments, new_groups, dry_run)
+
+
+def clustering_result(clustering, data: LibraryFaces, db: Database):  # type: ignore[no-untyped-def]
+    """Call ``recluster`` with the library's data; the seam to ``core.clustering``."""
+    raise NotImplementedError("core.clustering seam not wired yet")
