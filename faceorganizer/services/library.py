@@ -32,7 +32,7 @@ from faceorganizer.services.types import (
     SearchHit,
 )
 from faceorganizer.storage import faces, migrations, persons, photos, settings
-from faceorganizer.storage.db import connect, known_errors, transaction
+from faceorganizer.storage.db import BUSY_TIMEOUT_S, connect, known_errors, transaction
 from faceorganizer.storage.faces import FaceRow
 from faceorganizer.storage.persons import PersonSummary
 
@@ -84,17 +84,25 @@ class Library:
         self._search: LibrarySearch | None = None
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str] | None = None, read_only: bool = False) -> Library:
-        """Open (create, upgrade in place) the library at ``path`` or the default location."""
+    def open(
+        cls,
+        path: str | os.PathLike[str] | None = None,
+        read_only: bool = False,
+        busy_timeout: float = BUSY_TIMEOUT_S,
+    ) -> Library:
+        """Open (create, upgrade in place) the library at ``path`` or the default location.
+
+        ``busy_timeout``: seconds a write waits for another writer before ``LibraryLockedError``.
+        """
         p = Path(path).expanduser() if path is not None else default_library_path()
         if read_only:
             if not p.exists() or cls._needs_upgrade(p):
-                cls.open(p).close()
-            db = connect(p, read_only=True)
+                cls.open(p, busy_timeout=busy_timeout).close()
+            db = connect(p, read_only=True, timeout=busy_timeout)
             with known_errors(p):
                 migrations.check_not_newer(db)
             return cls(p, db, True)
-        db = connect(p)
+        db = connect(p, timeout=busy_timeout)
         try:
             with known_errors(p):
                 cls._check_is_library(db, p)

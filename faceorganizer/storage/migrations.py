@@ -115,5 +115,8 @@ def needs_upgrade(db: Database) -> bool:
 def upgrade(db: Database, stop_before: str | None = None) -> None:
     """Apply pending migrations (each in its own transaction) and record the version."""
     check_not_newer(db)
-    migrations.apply(db, stop_before=stop_before)
-    db.execute(f"PRAGMA user_version = {len(applied_names(db))}")
+    if migrations.pending(db):
+        migrations.apply(db, stop_before=stop_before)
+    version = len(applied_names(db))
+    if db.execute("PRAGMA user_version").fetchone()[0] != version:
+        db.execute(f"PRAGMA user_version = {version}")
