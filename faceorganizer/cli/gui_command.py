@@ -1,0 +1,31 @@
+"""`faceorganizer gui [FOLDER] [--library L]`: the desktop app."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from faceorganizer.cli.output import CliError
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    p = subparsers.add_parser(
+        "gui",
+        parents=[common],
+        help="open the desktop app",
+        description="Open the desktop app, optionally on a folder of photos to scan.",
+    )
+    p.add_argument("folder", nargs="?", help="a folder of photos to add and scan")
+    p.add_argument("--library", help="the library file (default: the last one used)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.folder and not os.path.isdir(args.folder):
+        raise CliError(f"not a folder: {args.folder}")
+    try:
+        from faceorganizer.ui.app import run_gui
+    except ImportError as exc:
+        raise CliError(f"the desktop app cannot start: {exc}") from exc
+    return run_gui(args.folder, args.library, device=args.device)

@@ -1,0 +1,51 @@
+"""Starting the desktop app: one QApplication, one main window, optionally a folder to scan."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QCoreApplication, QSettings, QTimer
+from PySide6.QtWidgets import QApplication
+
+from faceorganizer import __version__
+
+APP_NAME = "FaceOrganizer"
+
+
+def make_app(argv: list[str] | None = None) -> QApplication:
+    """The QApplication (reused when one exists, as under pytest-qt)."""
+    app = QApplication.instance()
+    if app is None:
+        QCoreApplication.setOrganizationName(APP_NAME)
+        QCoreApplication.setApplicationName(APP_NAME)
+        app = QApplication(argv if argv is not None else sys.argv[:1])
+        app.setApplicationVersion(__version__)
+        app.setApplicationDisplayName(APP_NAME)
+        app.setStyle("Fusion")
+    return app  # type: ignore[return-value]
+
+
+def run_gui(
+    folder: str | os.PathLike[str] | None = None,
+    library: str | os.PathLike[str] | None = None,
+    device: str = "auto",
+    settings_file: str | None = None,
+) -> int:
+    """Open the window (on ``library``, else the last one used) and scan ``folder`` if given;
+    returns the exit status when the window closes."""
+    from faceorganizer.ui.main_window import MainWindow
+
+    app = make_app()
+    qsettings = (
+        QSettings(settings_file, QSettings.Format.IniFormat) if settings_file else QSettings()
+    )
+    window = MainWindow(library, device=device, qsettings=qsettings)
+    window.show()
+    if folder is not None:
+        path = str(Path(folder).expanduser().resolve())
+        QTimer.singleShot(0, lambda: window.start_scan([path]))
+    elif window.reader is not None and window.reader.folders() and window.watch_action.isChecked():
+        QTimer.singleShot(500, lambda: window.start_scan())
+    return int(app.exec())

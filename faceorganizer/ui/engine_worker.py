@@ -1,0 +1,218 @@
+"""Library work off the GUI thread: a worker QObject on its own QThread with its own Library.
+
+Threading contract: ``LibraryWorker`` is moved to a ``QThread`` and opens its writer
+``Library`` there on first use, so the connection and the models live on that thread only.
+The GUI talks to it through ``WorkerHandle``: jobs go in as queued calls, results come back
+as signals. A long job (a scan) is stopped by a ``threading.Event`` the Library checks
+between photos; pause is another event (set while paused) the scan waits on.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from faceorganizer.services.types import ScanProgress
+
+Job = Callable[[Any], Any]  # called with the worker's Library, on the worker thread
+
+
+def user_message(exc: BaseException) -> str:
+    """A sentence a user can act on, never a traceback."""
+    try:
+        from faceorganizer.services.errors import LibraryError
+    except ImportError:  # services not there yet
+        LibraryError = ()  # type: ignore[assignment]  # noqa: N806
+    if LibraryError and isinstance(exc, LibraryError):
+        return str(exc)
+    if isinstance(exc, PermissionError):
+        return f"Permission denied: {exc.filename or exc}"
+    if isinstance(exc, FileNotFoundError):
+        return f"File not found: {exc.filename or exc}"
+    if isinstance(exc, OSError) and exc.errno == 28:
+        return "The disk is full. Free some space and try again."
+    reason = getattr(exc, "reason", None)
+    text = str(reason or exc) or type(exc).__name__
+    return text[:1].upper() + text[1:]
+
+
+class LibraryWorker(QObject):
+    """Runs jobs against its own Library on the thread it was moved to."""
+
+    job_done = Signal(int, str, object)  # job id, kind, result
+    job_failed = Signal(int, str, str)  # job id, kind, human message
+    progress = Signal(object)  # ScanProgress copies, throttled
+    busy_changed = Signal(bool)
+
+    def __init__(self, library_path: str | None, read_only: bool = False) -> None:
+        super().__init__()
+        self.library_path = library_path
+        self.read_only = read_only
+        self.cancel_event = threading.Event()
+        self.pause_event = threading.Event()  # set while paused (the scan waits between photos)
+        self._library: Any = None
+        self._last_emit = 0.0
+
+    def library(self) -> Any:
+        if self._library is None:
+            from faceorganizer.services.library import Library
+
+            self._library = Library.open(self.library_path, read_only=self.read_only)
+        return self._library
+
+    @Slot(int, str, object)
+    def run_job(self, job_id: int, kind: str, job: Job) -> None:
+        self.busy_changed.emit(True)
+        try:
+            result = job(self.library())
+        except Exception as exc:
+            self.job_failed.emit(job_id, kind, user_message(exc))
+        else:
+            self.job_done.emit(job_id, kind, result)
+        finally:
+            self.busy_changed.emit(False)
+
+    def report(self, progress: ScanProgress) -> None:
+        """The scan's progress callback: forwards at most ~10 updates a second."""
+        now = time.monotonic()
+        if now - self._last_emit >= 0.1 or progress.phase != "scanning":
+            self._last_emit = now
+            self.progress.emit(replace(progress))
+
+    @Slot()
+    def close_library(self) -> None:
+        if self._library is not None:
+            close = getattr(self._library, "close", None)
+            if close:
+                close()
+            self._library = None
+
+
+class WorkerHandle(QObject):
+    """The GUI side of one worker thread: submit jobs, get callbacks on the GUI thread."""
+
+    _submit = Signal(int, str, object)
+    _close = Signal()
+    progress = Signal(object)
+    busy_changed = Signal(bool)
+    job_done = Signal(int, str, object)
+    job_failed = Signal(int, str, str)
+
+    _ids = itertools.count(1)
+
+    def __init__(
+        self,
+        library_path: str | None,
+        name: str,
+        read_only: bool = False,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.thread = QThread()
+        self.thread.setObjectName(name)
+        self.worker = LibraryWorker(library_path, read_only)
+        self.worker.moveToThread(self.thread)
+        self._submit.connect(self.worker.run_job)
+        self._close.connect(self.worker.close_library)
+        self.worker.job_done.connect(self._on_done)
+        self.worker.job_failed.connect(self._on_failed)
+        self.worker.progress.connect(self.progress)
+        self.worker.busy_changed.connect(self._on_busy)
+        self._callbacks: dict[
+            int, tuple[Callable[[Any], None] | None, Callable[[str], None] | None]
+        ]
+        self._callbacks = {}
+        self._busy = 0
+        self.thread.start()
+
+    @property
+    def library_path(self) -> str | None:
+        return self.worker.library_path
+
+    def submit(
+        self,
+        kind: str,
+        job: Job,
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> int:
+        job_id = next(self._ids)
+        self._callbacks[job_id] = (on_done, on_error)
+        self._busy += 1
+        self._submit.emit(job_id, kind, job)
+        return job_id
+
+    def pending(self) -> int:
+        """Jobs submitted and not finished yet."""
+        return self._busy
+
+    def scan(
+        self,
+        folders: list[str] | None = None,
+        device: str = "auto",
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+    ) -> int:
+        """Start a scan; progress arrives on ``progress``; ``cancel()`` stops it."""
+        w = self.worker
+        w.cancel_event.clear()
+        w.pause_event.clear()
+
+        def job(lib: Any) -> Any:
+            return lib.scan(
+                [Path(f) for f in folders] if folders else None,
+                device=device,
+                progress=w.report,
+                cancel=w.cancel_event,
+                pause=w.pause_event,
+            )
+
+        return self.submit("scan", job, on_done, on_error)
+
+    def cancel(self) -> None:
+        self.worker.cancel_event.set()
+        self.worker.pause_event.clear()
+
+    def set_paused(self, paused: bool) -> None:
+        if paused:
+            self.worker.pause_event.set()
+        else:
+            self.worker.pause_event.clear()
+
+    def is_paused(self) -> bool:
+        return self.worker.pause_event.is_set()
+
+    def stop(self, timeout_ms: int = 30000) -> bool:
+        """Cancel what runs, close the Library on its thread, end the thread; True if it ended."""
+        self.cancel()
+        self._close.emit()
+        self.thread.quit()
+        ended = self.thread.wait(timeout_ms)
+        return bool(ended)
+
+    @Slot(bool)
+    def _on_busy(self, busy: bool) -> None:
+        self.busy_changed.emit(busy)
+
+    @Slot(int, str, object)
+    def _on_done(self, job_id: int, kind: str, result: object) -> None:
+        self._busy -= 1
+        on_done, _ = self._callbacks.pop(job_id, (None, None))
+        if on_done:
+            on_done(result)
+        self.job_done.emit(job_id, kind, result)
+
+    @Slot(int, str, str)
+    def _on_failed(self, job_id: int, kind: str, message: str) -> None:
+        self._busy -= 1
+        _, on_error = self._callbacks.pop(job_id, (None, None))
+        if on_error:
+            on_error(message)
+        self.job_failed.emit(job_id, kind, message)

@@ -1,0 +1,159 @@
+"""A grid of face thumbnails: select many, drag them onto a person, click one to search."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+    QWidget,
+)
+
+from faceorganizer.ui.faces_model import FaceIdRole, FaceRole, HeaderRole, PercentRole
+from faceorganizer.ui.people_view import paint_thumbnail
+
+FACE_THUMB = 96
+FACE_CELL = QSize(108, 108)
+CAPTION_CELL = QSize(108, 134)
+
+_Index = QModelIndex | QPersistentModelIndex
+
+
+class FaceDelegate(QStyledItemDelegate):
+    """A square thumbnail; with ``captions``, the similarity % and the person's name under it.
+
+    Rows carrying ``HeaderRole`` (a person's group in search results) paint as a label card.
+    """
+
+    def __init__(self, parent: QWidget | None = None, captions: bool = False) -> None:
+        super().__init__(parent)
+        self.captions = captions
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
+        return CAPTION_CELL if self.captions else FACE_CELL
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
+        cell: QRect = option.rect  # type: ignore[attr-defined]
+        state = option.state  # type: ignore[attr-defined]
+        pal: QPalette = option.palette  # type: ignore[attr-defined]
+        header = index.data(HeaderRole)
+        painter.save()
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        if header:
+            self._paint_header(painter, option, cell, str(header))
+            painter.restore()
+            return
+        thumb = QRect(
+            cell.x() + (cell.width() - FACE_THUMB) // 2, cell.y() + 6, FACE_THUMB, FACE_THUMB
+        )
+        face = index.data(FaceRole)
+        if face is not None and getattr(face, "hidden", False):
+            painter.setOpacity(0.45)
+        paint_thumbnail(painter, thumb, index.data(Qt.ItemDataRole.DecorationRole), False)
+        painter.setOpacity(1.0)
+        if state & QStyle.StateFlag.State_Selected:
+            pen = painter.pen()
+            pen.setColor(pal.color(QPalette.ColorRole.Highlight))
+            pen.setWidth(4)
+            painter.setPen(pen)
+            painter.setBrush(Qt.BrushStyle.NoBrush)
+            painter.drawRoundedRect(thumb.adjusted(-2, -2, 2, 2), 9, 9)
+        if face is not None and getattr(face, "assigned_by", None) == "user" and not self.captions:
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor(40, 160, 80))
+            painter.drawEllipse(thumb.right() - 16, thumb.bottom() - 16, 12, 12)
+        if self.captions:
+            percent = index.data(PercentRole)
+            text_rect = QRect(cell.x() + 2, thumb.bottom() + 3, cell.width() - 4, 22)
+            font = QFont(option.font)  # type: ignore[attr-defined]
+            font.setBold(True)
+            painter.setFont(font)
+            painter.setPen(_percent_color(float(percent or 0)))
+            painter.drawText(
+                text_rect, Qt.AlignmentFlag.AlignCenter, f"{float(percent or 0):.0f} %"
+            )
+        painter.restore()
+
+    def _paint_header(
+        self, painter: QPainter, option: QStyleOptionViewItem, cell: QRect, text: str
+    ) -> None:
+        box = cell.adjusted(4, 6, -4, -6)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(128, 128, 128, 40))
+        painter.drawRoundedRect(box, 8, 8)
+        font = QFont(option.font)  # type: ignore[attr-defined]
+        font.setBold(True)
+        painter.setFont(font)
+        painter.setPen(option.palette.color(QPalette.ColorRole.Text))  # type: ignore[attr-defined]
+        painter.drawText(
+            box.adjusted(6, 6, -6, -6),
+            Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+            text,
+        )
+
+
+def _percent_color(percent: float) -> QColor:
+    if percent >= 80:
+        return QColor(30, 140, 60)
+    if percent >= 65:
+        return QColor(150, 120, 0)
+    return QColor(150, 150, 150)
+
+
+class FacesView(QListView):
+    """Face thumbnails in a grid; ``face_clicked`` on click or keyboard move, ``face_opened``
+    on double-click or Enter (the window shows the photo)."""
+
+    face_clicked = Signal(int)
+    face_opened = Signal(int)
+
+    def __init__(self, parent: QWidget | None = None, captions: bool = False) -> None:
+        super().__init__(parent)
+        self.setViewMode(QListView.ViewMode.IconMode)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setMovement(QListView.Movement.Static)
+        self.setUniformItemSizes(True)
+        cell = CAPTION_CELL if captions else FACE_CELL
+        self.setGridSize(QSize(cell.width() + 4, cell.height() + 4))
+        self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.setDefaultDropAction(Qt.DropAction.MoveAction)
+        self.setLayoutMode(QListView.LayoutMode.Batched)
+        self.setBatchSize(500)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setItemDelegate(FaceDelegate(self, captions=captions))
+        self.clicked.connect(self._on_clicked)
+        self.activated.connect(self._on_activated)
+
+    def setModel(self, model) -> None:  # type: ignore[no-untyped-def,override]
+        super().setModel(model)
+        self.selectionModel().currentChanged.connect(self._on_current)
+
+    def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if QApplication.mouseButtons() != Qt.MouseButton.NoButton:
+            return  # a click: ``clicked`` reports it
+        face_id = current.data(FaceIdRole) if current.isValid() else None
+        if face_id is not None:
+            self.face_clicked.emit(int(face_id))
+
+    def _on_clicked(self, index: QModelIndex) -> None:
+        face_id = index.data(FaceIdRole)
+        if face_id is not None:
+            self.face_clicked.emit(int(face_id))
+
+    def _on_activated(self, index: QModelIndex) -> None:
+        face_id = index.data(FaceIdRole)
+        if face_id is not None:
+            self.face_opened.emit(int(face_id))
+
+    def selected_face_ids(self) -> list[int]:
+        rows = sorted(self.selectionModel().selectedIndexes(), key=lambda i: i.row())
+        ids = (i.data(FaceIdRole) for i in rows)
+        return [int(i) for i in ids if i is not None]
