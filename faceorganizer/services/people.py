@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlite_utils import Database
 
+from faceorganizer.core.clustering import ClusterInput, recluster
 from faceorganizer.services.types import ClusterChanges
 from faceorganizer.storage import faces, persons, settings
 from faceorganizer.storage.db import transaction
@@ -109,20 +110,25 @@ def write_assignments(
     return changes
 
 
+def cluster_input(data: LibraryFaces) -> ClusterInput:
+    """The library's faces as ``core.clustering``'s input: named persons are locked."""
+    row_of = {int(f): i for i, f in enumerate(data.face_ids.tolist())}
+    return ClusterInput(
+        embeddings=data.embeddings,
+        person=data.person_ids,
+        pinned=data.pinned,
+        photo=data.photo_ids,
+        rejected=[(row_of[f], p) for f, p in sorted(data.rejections) if f in row_of],
+        locked_persons=set(data.named),
+    )
+
+
 def apply_clustering(db: Database, dry_run: bool = False) -> ClusterChanges:
     """Re-cluster the library's faces (or, with ``dry_run``, only report what would change)."""
-    try:
-        from faceorganizer.core import clustering
-    except ImportError:
-        return ClusterChanges(dry_run=dry_run)
-    model_id = str(settings.get(db, "model_id"))
-    data = load_faces(db, model_id)
+    data = load_faces(db, str(settings.get(db, "model_id")))
     if not len(data.face_ids):
         return ClusterChanges(dry_run=dry_run)
-    assignments, new_groups = clustering_result(clustering, data, db)
-    return write_assignments(db, assignments, new_groups, dry_run)
-
-
-def clustering_result(clustering, data: LibraryFaces, db: Database):  # type: ignore[no-untyped-def]
-    """Call ``recluster`` with the library's data; the seam to ``core.clustering``."""
-    raise NotImplementedError("core.clustering seam not wired yet")
+    out = recluster(cluster_input(data))
+    return write_assignments(
+        db, out.assignments(data.face_ids), out.new_groups(data.face_ids), dry_run
+    )
