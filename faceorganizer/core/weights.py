@@ -160,7 +160,7 @@ def check_architecture(spec: ModelSpec, path: Path) -> None:
     if family == "facenet":
         from faceorganizer.core.models.facenet import load_network
 
-        load_network(spec, path)
+        load_network(spec, path, mmap=True)
     elif not is_packaged(spec):
         raise WeightsVerifyError(f"no architecture check for model family {family!r}")
 
