@@ -86,6 +86,13 @@ class LibraryWorker(QObject):
             self._last_emit = now
             self.progress.emit(replace(progress))
 
+    def interrupt(self) -> None:
+        """Abort the query running now (thread-safe; for read-only workers)."""
+        lib = self._library
+        conn = getattr(getattr(lib, "db", None), "conn", None)
+        if conn is not None:
+            conn.interrupt()
+
     @Slot()
     def close_library(self) -> None:
         if self._library is not None:
@@ -192,6 +199,8 @@ class WorkerHandle(QObject):
     def stop(self, timeout_ms: int = 30000) -> bool:
         """Cancel what runs, close the Library on its thread, end the thread; True if it ended."""
         self.cancel()
+        if self.worker.read_only:
+            self.worker.interrupt()
         self._close.emit()
         self.thread.quit()
         ended = self.thread.wait(timeout_ms)

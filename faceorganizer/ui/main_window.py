@@ -63,6 +63,7 @@ class MainWindow(QMainWindow):
     search_finished = Signal(int)  # number of hits
     scan_done = Signal(object)  # ScanSummary
     error_shown = Signal(str)
+    refreshed = Signal()
 
     def __init__(
         self,
@@ -79,6 +80,11 @@ class MainWindow(QMainWindow):
         self.reader: Any = None
         self.engine: WorkerHandle | None = None
         self.editor: WorkerHandle | None = None
+        self.lister: WorkerHandle | None = None
+        self._refresh_running = False
+        self._refresh_again = False
+        self._after_refresh: list[Callable[[], None]] = []
+        self._counts: dict[str, int] = {}
         self.last_error = ""
         self.last_summary: ScanSummary | None = None
         self.scan_errors: list[tuple[str, str]] = []
@@ -446,9 +452,11 @@ class MainWindow(QMainWindow):
         self.qsettings.setValue("library", lib_path)
         self.engine = WorkerHandle(lib_path, "faceorganizer-engine", parent=self)
         self.editor = WorkerHandle(lib_path, "faceorganizer-editor", parent=self)
+        self.lister = WorkerHandle(lib_path, "faceorganizer-lister", read_only=True, parent=self)
+        self._refresh_running = self._refresh_again = False
         self.engine.progress.connect(self._on_progress)
         self.thumbs.clear()
-        self.people_model.set_library(reader)
+        self.people_model.set_library(reader, load=False)
         self.faces_model.set_library(reader)
         self.similar.clear()
         self._history.clear()
@@ -466,29 +474,98 @@ class MainWindow(QMainWindow):
 
     # refreshing
 
-    def refresh(self) -> None:
-        """Re-read what is shown from the library (cheap paged queries)."""
-        if self.reader is None:
+    def refresh(self, then: Callable[[], None] | None = None) -> None:
+        """Re-read the people, counts and undo state on the reader thread (a people list over
+        a big library takes a while), then update the views; ``then`` runs after that."""
+        if then is not None:
+            self._after_refresh.append(then)
+        if self.reader is None or self.lister is None:
+            self._run_after_refresh()
+            return
+        if self._refresh_running:
+            self._refresh_again = True
+            return
+        self._refresh_running = True
+        self._refresh_again = False
+        name_filter = self.people_model.name_filter
+        include_hidden = self.people_model.include_hidden
+
+        def people_job(lib: Any) -> list[Any]:
+            return lib.people(include_hidden=include_hidden, name_filter=name_filter)
+
+        def rest_job(lib: Any) -> tuple[Any, ...]:
+            return lib.counts(), lib.next_undo(), lib.next_redo()
+
+        self.lister.submit("people", people_job, self._apply_people, self._refresh_failed)
+        self.lister.submit("counts", rest_job, self._apply_refresh, self._refresh_failed)
+
+    def _apply_people(self, people: list[Any]) -> None:
+        """The grid first (the user waits for it); counts and undo state follow."""
+        if self._refresh_again:
             return
         try:
-            self.people_model.refresh()
+            self._set_people(people)
+        except Exception as exc:
+            self.show_error(user_message(exc))
+        self._update_empty()
+
+    def _apply_refresh(self, result: tuple[Any, ...]) -> None:
+        if not self._refresh_running:
+            return
+        self._refresh_running = False
+        if self._refresh_again:
+            self.refresh()
+            return
+        counts, undo, redo = result
+        try:
             if self.stack.currentIndex() == PERSON_PAGE:
                 self._refresh_person_page()
             elif self.stack.currentIndex() == PHOTO_PAGE and self._current_photo_face:
                 self._refresh_photo()
-            self._update_counts()
-            self._update_undo()
         except Exception as exc:
             self.show_error(user_message(exc))
+        self._update_counts(counts)
+        self._update_undo(undo, redo)
         self._update_empty()
         self._update_actions()
+        self._run_after_refresh()
+        self.refreshed.emit()
+
+    def _refresh_failed(self, message: str) -> None:
+        if not self._refresh_running:
+            return
+        self._refresh_running = False
+        self.show_error(message)
+        self._run_after_refresh()
+
+    def _run_after_refresh(self) -> None:
+        pending, self._after_refresh = self._after_refresh, []
+        for fn in pending:
+            fn()
+
+    def _set_people(self, people: list[Any]) -> None:
+        """New rows for the grid, keeping the selection and current card by person id."""
+        view = self.people_view
+        selected = set(view.selected_person_ids())
+        current = view.current_person_id()
+        if not self.people_model.set_people(people):
+            return
+        sel = view.selectionModel()
+        for pid in selected:
+            row = self.people_model.row_of(pid)
+            if row >= 0:
+                sel.select(self.people_model.index(row), sel.SelectionFlag.Select)
+        if current is not None and self.people_model.row_of(current) >= 0:
+            sel.setCurrentIndex(
+                self.people_model.index(self.people_model.row_of(current)),
+                sel.SelectionFlag.NoUpdate,
+            )
 
     def schedule_refresh(self) -> None:
         if not self.refresh_timer.isActive():
             self.refresh_timer.start()
 
-    def _update_counts(self) -> None:
-        c = self.reader.counts()
+    def _update_counts(self, c: dict[str, int]) -> None:
         people = c.get("people", 0)
         text = (
             f"{c.get('photos', 0):,} photos · {c.get('faces', 0):,} faces · "
@@ -501,9 +578,7 @@ class MainWindow(QMainWindow):
         self.unassigned_button.setText(f"Faces without a person ({c.get('unassigned', 0):,})")
         self._counts = c
 
-    def _update_undo(self) -> None:
-        undo = self.reader.next_undo()
-        redo = self.reader.next_redo()
+    def _update_undo(self, undo: EditInfo | None, redo: EditInfo | None) -> None:
         self.undo_action.setText(f"&Undo {undo.description}" if undo else "&Undo")
         self.undo_action.setToolTip(f"Undo: {undo.description}" if undo else "Nothing to undo")
         self.undo_action.setEnabled(undo is not None)
@@ -513,7 +588,7 @@ class MainWindow(QMainWindow):
 
     def _update_empty(self, *_args: Any) -> None:
         empty = self.people_model.total() == 0 and not self.people_model.name_filter
-        has_faces = bool(getattr(self, "_counts", {}).get("faces"))
+        has_faces = bool(self._counts.get("faces"))
         self.empty_box.setVisible(empty and not has_faces and not self.scanning)
         self.people_view.setVisible(not (empty and not has_faces and not self.scanning))
 
@@ -689,11 +764,12 @@ class MainWindow(QMainWindow):
             self.photo_view.refresh_faces(self.reader.photo_faces(photo.photo_id))
 
     def _on_filter(self, text: str) -> None:
-        self.people_model.set_filter(text)
-        self._update_empty()
+        if self.people_model.set_query(text, self.people_model.include_hidden):
+            self.refresh()
 
     def _on_show_hidden(self, show: bool) -> None:
-        self.people_model.set_include_hidden(show)
+        if self.people_model.set_query(self.people_model.name_filter, show):
+            self.refresh()
         if self.stack.currentIndex() == PERSON_PAGE:
             self.faces_model.include_hidden = show
             self._refresh_person_page()
@@ -768,14 +844,13 @@ class MainWindow(QMainWindow):
             return
 
         def done(result: Any) -> None:
-            self.refresh()
             self._refresh_similar()
             if then is not None:
                 then(result)
             info = result[-1] if isinstance(result, list) and result else result
             if isinstance(info, EditInfo):
                 self.statusBar().showMessage(info.description, 5000)
-            self.edits_applied.emit(result)
+            self.refresh(lambda: self.edits_applied.emit(result))
 
         self.editor.submit("edit", job, done, self.show_error)
 
@@ -1001,11 +1076,10 @@ class MainWindow(QMainWindow):
         self.scan_panel.finished(text)
         self.scan_panel.set_error_count(len(summary.errors))
         self.statusBar().showMessage(text, 10000)
-        self.refresh()
         self._watch_folders()
         if not summary.errors:
             QTimer.singleShot(6000, self._hide_scan_panel)
-        self.scan_done.emit(summary)
+        self.refresh(lambda: self.scan_done.emit(summary))
 
     def _hide_scan_panel(self) -> None:
         if not self.scanning:
@@ -1015,8 +1089,7 @@ class MainWindow(QMainWindow):
         self.scanning = False
         self.scan_panel.finished(f"Scan failed: {message}")
         self.show_error(message)
-        self.refresh()
-        self.scan_done.emit(None)
+        self.refresh(lambda: self.scan_done.emit(None))
 
     def show_errors(self) -> None:
         errors = list(self.scan_errors)
@@ -1157,11 +1230,11 @@ class MainWindow(QMainWindow):
 
     def _stop_workers(self) -> bool:
         ok = True
-        for handle in (self.engine, self.editor):
+        for handle in (self.engine, self.editor, self.lister):
             if handle is not None:
                 ok = handle.stop() and ok
                 handle.deleteLater()
-        self.engine = self.editor = None
+        self.engine = self.editor = self.lister = None
         return ok
 
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -1175,7 +1248,7 @@ class MainWindow(QMainWindow):
         self.watch_timer.stop()
         self._stop_workers()
         self.scanning = False
-        self.people_model.set_library(None)
+        self.people_model.set_library(None, load=False)
         self.faces_model.set_library(None)
         if self.reader is not None:
             self.reader.close()

@@ -77,9 +77,20 @@ class PeopleModel(QAbstractListModel):
         if thumbnails is not None:
             thumbnails.thumbnail_ready.connect(self._on_thumbnail)
 
-    def set_library(self, library: Any) -> None:
+    def set_library(self, library: Any, load: bool = True) -> None:
+        """Read from ``library``; with ``load=False`` the caller delivers rows (``set_people``)."""
         self._library = library
-        self.refresh(reset=True)
+        if load:
+            self.refresh(reset=True)
+        else:
+            self.set_people([], reset=True)
+
+    def set_query(self, name_filter: str | None, include_hidden: bool) -> bool:
+        """Change what is listed without reading; True if it changed (the caller reloads)."""
+        name_filter = (name_filter or "").strip() or None
+        changed = (name_filter, include_hidden) != (self.name_filter, self.include_hidden)
+        self.name_filter, self.include_hidden = name_filter, include_hidden
+        return changed
 
     def set_filter(self, text: str | None) -> None:
         text = (text or "").strip() or None
@@ -100,8 +111,12 @@ class PeopleModel(QAbstractListModel):
         )
 
     def refresh(self, reset: bool = False) -> None:
-        """Re-read the people; an unchanged order updates cells in place (keeps selection)."""
-        people = self._query()
+        """Re-read the people from the library on this thread."""
+        self.set_people(self._query(), reset)
+
+    def set_people(self, people: list[PersonInfo], reset: bool = False) -> bool:
+        """Show ``people`` (read elsewhere, e.g. on a worker); an unchanged order updates the
+        cells in place and keeps the selection. Returns True when the rows were reset."""
         same_order = (
             not reset
             and len(people) >= self._shown
@@ -116,12 +131,13 @@ class PeopleModel(QAbstractListModel):
                 self.dataChanged.emit(self.index(0), self.index(old_shown - 1))
             if old_shown < self.PAGE and len(people) > old_shown:
                 self._grow(min(len(people), self.PAGE) - old_shown)
-            return
+            return False
         self.beginResetModel()
         self._all = people
         self._index_rows()
         self._shown = min(len(people), max(self.PAGE, self._shown if not reset else 0))
         self.endResetModel()
+        return True
 
     def _index_rows(self) -> None:
         self._row_of = {p.person_id: i for i, p in enumerate(self._all)}
