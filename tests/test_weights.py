@@ -63,21 +63,24 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """GET with ``Range: bytes=N-`` support; ``/cut/NAME`` stops after half the body."""
+    """GET with ``Range: bytes=N-`` support; ``/cut/NAME`` stops after half the body;
+    ``/norange/NAME`` ignores Range like a server without support for it."""
 
     server: _Server
 
     def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        name, cut = self.path.lstrip("/"), False
+        name, cut, ranges = self.path.lstrip("/"), False, True
         if name.startswith("cut/"):
             name, cut = name[4:], True
+        if name.startswith("norange/"):
+            name, ranges = name[8:], False
         self.server.requests.append((self.path, self.headers.get("Range")))
         path = self.server.root / name
         if not path.is_file():
             self.send_error(404, "Not Found")
             return
         size = path.stat().st_size
-        match = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
+        match = ranges and re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
         start = int(match.group(1)) if match else 0
         if start >= size > 0:
             self.send_response(416)
@@ -180,6 +183,16 @@ def test_interrupted_download_resumes_with_range(files, url, server, good_sha, i
     assert not part.exists()
 
 
+def test_server_without_range_support_restarts_from_zero(files, url, server, good_sha, isolated):
+    with pytest.raises(WeightsDownloadError, match="interrupted"):
+        weights.download(MODEL, url=url("cut/good.pt"))
+    server.sent = 0
+    path = weights.download(MODEL, url=url("norange/good.pt"))
+    assert server.requests[-1][1] is not None
+    assert server.sent == files["good"].stat().st_size
+    assert weights.sha256_of(path) == good_sha
+
+
 @pytest.mark.parametrize(
     ("model", "name", "sha", "message"),
     [
@@ -208,19 +221,31 @@ def test_bad_downloads_are_rejected_and_leave_nothing(
         weights.checked_weights(model)
 
 
+@pytest.mark.skipif(weights.fcntl is None, reason="advisory file locks are POSIX only")
+def test_second_download_of_the_same_file_is_refused(url, server, isolated):
+    isolated.mkdir(parents=True)
+    part = isolated / f"{FILENAME}.part"
+    with open(part, "a+b") as held:
+        weights.fcntl.flock(held.fileno(), weights.fcntl.LOCK_EX | weights.fcntl.LOCK_NB)
+        with pytest.raises(WeightsDownloadError, match="already being downloaded"):
+            weights.download(MODEL, url=url("good.pt"))
+    assert server.requests == []
+    assert not (isolated / FILENAME).exists()
+
+
 def test_offline_gives_clear_error(isolated):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(WeightsDownloadError, match=r"cannot reach 127\.0\.0\.1.*no internet"):
         weights.download(MODEL, url=f"http://127.0.0.1:{port}/x.pt", timeout=5)
-    assert not (isolated / FILENAME).exists()
+    assert _left_behind(isolated) == []
 
 
 def test_http_error_is_reported(url, isolated):
     with pytest.raises(WeightsDownloadError, match="HTTP 404"):
         weights.download(MODEL, url=url("missing.pt"))
-    assert not (isolated / FILENAME).exists()
+    assert _left_behind(isolated) == []
 
 
 def test_import_verifies_and_records(files, good_sha, isolated):

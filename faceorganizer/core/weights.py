@@ -16,12 +16,18 @@ import re
 import shutil
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlsplit
 
 import platformdirs
+
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory locks, downloads are not guarded against each other
+    fcntl = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from faceorganizer.core.models.base import ModelSpec
@@ -289,34 +295,56 @@ def _open(url: str, offset: int, timeout: float) -> http.client.HTTPResponse:
         ) from None
 
 
-def _fetch(url: str, part: Path, progress: Progress | None, timeout: float) -> None:
-    """Fetch ``url`` into ``part``, continuing an earlier partial file with an HTTP Range."""
-    offset = part.stat().st_size if part.exists() else 0
+@contextmanager
+def _claimed(part: Path) -> Iterator[BinaryIO]:
+    """Open ``part`` for appending, exclusively: a second download of the same file (another
+    window, another process) is refused instead of writing into the same bytes. The lock is
+    released by the OS if the process dies; an empty partial file is not left behind."""
+    out = open(part, "a+b")  # noqa: SIM115 (closed below, after the lock is released)
+    try:
+        if fcntl is not None:
+            try:
+                fcntl.flock(out.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                raise WeightsDownloadError(
+                    f"{part.name} is already being downloaded by another process"
+                ) from None
+        yield out
+    finally:
+        empty = os.fstat(out.fileno()).st_size == 0
+        out.close()
+        if empty:
+            part.unlink(missing_ok=True)
+
+
+def _fetch(url: str, out: BinaryIO, progress: Progress | None, timeout: float) -> None:
+    """Fetch ``url`` into ``out``, continuing the bytes already there with an HTTP Range."""
+    offset = os.fstat(out.fileno()).st_size
     try:
         response = _open(url, offset, timeout)
-    except urllib.error.HTTPError:
-        part.unlink()
+    except urllib.error.HTTPError:  # 416: the partial file does not fit; start again
         offset = 0
         response = _open(url, 0, timeout)
     with response:
         start = _content_range_start(response.headers.get("Content-Range"))
         length = response.headers.get("Content-Length")
         if offset and response.status == 206 and start and start[0] == offset:
-            mode, total = "ab", start[1]
+            total = start[1]
         else:
-            mode, offset, total = "wb", 0, None
+            offset, total = 0, None
+            out.truncate(0)
         if total is None and length is not None and length.isdigit():
             total = offset + int(length)
         done = offset
         if progress:
             progress(done, total)
         try:
-            with open(part, mode) as out:
-                while chunk := response.read(CHUNK):
-                    out.write(chunk)
-                    done += len(chunk)
-                    if progress:
-                        progress(done, total)
+            while chunk := response.read(CHUNK):
+                out.write(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+            out.flush()
         except (OSError, http.client.HTTPException) as exc:
             raise WeightsDownloadError(
                 f"download of {url} interrupted after {done:,} bytes ({exc}); "
@@ -351,10 +379,11 @@ def download(
     dest = target_path(model_id)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
-    _fetch(url, part, progress, timeout)
-    try:
-        digest = verify(model_id, part, sha256=sha256)
-    except WeightsVerifyError as exc:
-        part.unlink(missing_ok=True)
-        raise WeightsVerifyError(f"downloaded file rejected: {exc}") from None
-    return _install(model_id, part, dest, digest)
+    with _claimed(part) as out:
+        _fetch(url, out, progress, timeout)
+        try:
+            digest = verify(model_id, part, sha256=sha256)
+        except WeightsVerifyError as exc:
+            out.truncate(0)
+            raise WeightsVerifyError(f"downloaded file rejected: {exc}") from None
+        return _install(model_id, part, dest, digest)
