@@ -28,9 +28,16 @@ MAX_SIDE = 640  # photos are shrunk first so dlib's HOG detector stays quick
 N_PHOTOS = 24
 
 SPEC = ModelSpec(
-    model_id="dlib-resnet-v1", display_name="dlib ResNet", dims=128, input_size=150,
-    weights_filename="dlib_face_recognition_resnet_model_v1.dat", weights_size=DAT_SIZE,
-    sha256=None, url=None, license="CC0", calibration=Calibration(midpoint=0.9, slope=30.0),
+    model_id="dlib-resnet-v1",
+    display_name="dlib ResNet",
+    dims=128,
+    input_size=150,
+    weights_filename="dlib_face_recognition_resnet_model_v1.dat",
+    weights_size=DAT_SIZE,
+    sha256=None,
+    url=None,
+    license="CC0",
+    calibration=Calibration(midpoint=0.9, slope=30.0),
 )
 
 
@@ -146,12 +153,16 @@ def _mtcnn_detection(mtcnn, face: RefFace) -> Detection:
     offset = np.array([cx0, cy0], dtype=np.float64)
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4) + np.tile(offset, 2)
     points = np.asarray(points, dtype=np.float64).reshape(-1, 5, 2) + offset
-    inter = (np.clip(np.minimum(boxes[:, 2], x1) - np.maximum(boxes[:, 0], x0), 0, None)
-             * np.clip(np.minimum(boxes[:, 3], y1) - np.maximum(boxes[:, 1], y0), 0, None))
+    inter = np.clip(np.minimum(boxes[:, 2], x1) - np.maximum(boxes[:, 0], x0), 0, None) * np.clip(
+        np.minimum(boxes[:, 3], y1) - np.maximum(boxes[:, 1], y0), 0, None
+    )
     i = int(np.argmax(inter))
     assert inter[i] > 0, f"MTCNN and dlib disagree on the face in {face.path}"
-    return Detection(tuple(boxes[i]), float(np.asarray(probs, dtype=np.float64).ravel()[i]),
-                     points[i].astype(np.float32))
+    return Detection(
+        tuple(boxes[i]),
+        float(np.asarray(probs, dtype=np.float64).ravel()[i]),
+        points[i].astype(np.float32),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -175,10 +186,8 @@ def test_our_alignment_agrees_with_dlibs(reference: list[RefFace], embedder, our
 def test_same_person_closer_than_different(reference: list[RefFace], our_aligned) -> None:
     persons = [f.person for f in reference]
     sims = our_aligned @ our_aligned.T
-    same = [sims[i, j] for i in range(len(persons)) for j in range(i)
-            if persons[i] == persons[j]]
-    diff = [sims[i, j] for i in range(len(persons)) for j in range(i)
-            if persons[i] != persons[j]]
+    same = [sims[i, j] for i in range(len(persons)) for j in range(i) if persons[i] == persons[j]]
+    diff = [sims[i, j] for i in range(len(persons)) for j in range(i) if persons[i] != persons[j]]
     assert len(same) >= 5 and len(diff) >= 50
     assert np.median(same) > np.percentile(diff, 95)
 

@@ -74,22 +74,28 @@ def warp_chips(
     for i, m in enumerate(mats):
         inv = np.linalg.inv(np.vstack([m, [0.0, 0.0, 1.0]]))[:2]
         scale = float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
-        # the chip's footprint in the image, with a border for the halving filter and bilinear
+        halvings = 0
+        while scale * 2**halvings < 0.5:
+            halvings += 1
+        step = 2**halvings
+        # the chip's footprint in the image plus a border, its origin on the halving grid so the
+        # result does not depend on where the footprint starts
         foot = corners @ inv[:, :2].T + inv[:, 2]
-        x0 = max(int(np.floor(foot[:, 0].min())) - 4, 0)
-        y0 = max(int(np.floor(foot[:, 1].min())) - 4, 0)
-        x1 = min(int(np.ceil(foot[:, 0].max())) + 5, width)
-        y1 = min(int(np.ceil(foot[:, 1].max())) + 5, height)
+        x0 = max((int(np.floor(foot[:, 0].min())) - 2 * step) // step * step, 0)
+        y0 = max((int(np.floor(foot[:, 1].min())) - 2 * step) // step * step, 0)
+        x1 = min(int(np.ceil(foot[:, 0].max())) + 2 * step + 1, width)
+        y1 = min(int(np.ceil(foot[:, 1].max())) + 2 * step + 1, height)
         pts = chip_pts @ inv[:, :2].T + inv[:, 2]
         if x1 <= x0 or y1 <= y0:
             out[i].zero_()
             continue
         region = _as_chw_float(image[y0:y1, x0:x1]).unsqueeze(0)
         pts = pts - (x0, y0)
-        while scale < 0.5 and min(region.shape[2:]) >= 4:
+        for _ in range(halvings):
+            if min(region.shape[2:]) < 4:
+                break
             region = F.avg_pool2d(region, 2, 2)
             pts = (pts - 0.5) / 2.0
-            scale *= 2.0
         h, w = region.shape[2:]
         grid = np.empty_like(pts)
         grid[:, 0] = pts[:, 0] * (2.0 / max(w - 1, 1)) - 1.0

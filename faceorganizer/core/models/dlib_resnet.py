@@ -52,9 +52,10 @@ def _conv3(cin: int, cout: int, stride: int) -> nn.Conv2d:
 
 
 def _pad_add(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """dlib's ``add_prev``: sum with the smaller operand zero-padded at the end of each dim."""
+    """dlib's ``add_prev``: sum with the smaller operand zero-padded at the end of each dim.
+    Adds into ``a`` when the shapes match (``a`` must be a fresh intermediate)."""
     if a.shape == b.shape:
-        return a + b
+        return a.add_(b)
     c, h, w = (max(a.shape[i], b.shape[i]) for i in (1, 2, 3))
 
     def grow(t: torch.Tensor) -> torch.Tensor:
@@ -75,10 +76,10 @@ class ResidualBlock(nn.Module):
         self.aff2: nn.Module = Affine(cout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.relu(self.aff1(self.conv1(x)))
+        y = F.relu(self.aff1(self.conv1(x)), inplace=True)
         y = self.aff2(self.conv2(y))
         skip = F.avg_pool2d(x, 2, 2) if self.down else x
-        return F.relu(_pad_add(y, skip))
+        return F.relu(_pad_add(y, skip), inplace=True)
 
 
 # (channels, down-sampling first block, number of blocks) bottom-up
@@ -102,7 +103,7 @@ class DlibResNet(nn.Module):
         self.fc = nn.Linear(256, 128, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = F.relu(self.aff1(self.conv1(x)))
+        x = F.relu(self.aff1(self.conv1(x)), inplace=True)
         x = F.max_pool2d(x, 3, 2)
         x = self.blocks(x)
         return self.fc(x.mean(dim=(2, 3)))
@@ -207,7 +208,10 @@ class DlibResnetEmbedder(Embedder):
     """
 
     def __init__(
-        self, spec: ModelSpec, device: torch.device, weights_path: Path | None = None
+        self,
+        spec: ModelSpec,
+        device: torch.device,
+        weights_path: Path | None = None,
     ) -> None:
         super().__init__(spec, device)
         self.weights_path = Path(weights_path) if weights_path else default_weights_path()
