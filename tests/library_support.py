@@ -70,10 +70,10 @@ def make_photo_folder(dest: Path) -> dict[str, str]:
 
 
 @functools.cache
-def shared_engine():  # type: ignore[no-untyped-def]
+def shared_engine(batch_size: int = 32):  # type: ignore[no-untyped-def]
     from faceorganizer.core.pipeline import FaceEngine
 
-    return FaceEngine(model_id="dlib-resnet-v1", device="auto")
+    return FaceEngine(model_id="dlib-resnet-v1", device="auto", batch_size=batch_size)
 
 
 @functools.cache

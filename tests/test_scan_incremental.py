@@ -13,7 +13,6 @@ from library_support import (
     BROKEN,
     canonical_dump,
     library_copy,
-    make_photo_folder,
     scanned_library,
     shared_engine,
     subset,
@@ -161,7 +160,8 @@ def test_cancelled_scan_resumes_without_duplicates(tmp_path: Path) -> None:
             cancel.set()
 
     with Library.open(tmp_path / "lib.sqlite3") as lib:
-        first = lib.scan([folder], engine=shared_engine(), progress=stop_early, cancel=cancel)
+        small_batches = shared_engine(batch_size=2)
+        first = lib.scan([folder], engine=small_batches, progress=stop_early, cancel=cancel)
         assert first.cancelled
         stored = lib.counts()["photos"]
         assert 3 <= stored < total

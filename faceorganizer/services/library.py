@@ -220,7 +220,7 @@ class Library:
         summary = scanner.run_scan(
             self.db,
             roots,
-            engine if engine is not None else self.engine(device),
+            engine if engine is not None else (lambda: self.engine(device)),
             self.model_id,
             progress=progress,
             cancel=cancel,

@@ -225,7 +225,8 @@ def run_scan(
     cancel: threading.Event | None = None,
     pause: threading.Event | None = None,
 ) -> ScanSummary:
-    """Scan ``roots`` into ``db`` with ``engine`` (anything with ``process(paths, cancel)``)."""
+    """Scan ``roots`` into ``db`` with ``engine`` (anything with ``process(paths, cancel)``, or
+    a callable returning one, called only when some photo needs the engine)."""
     started = time.monotonic()
     cancel = cancel or threading.Event()
     roots = [normalise(r) for r in roots]
@@ -244,6 +245,8 @@ def run_scan(
     state.total, state.phase = len(plan.jobs), "scanning"
     report(state)
     if plan.jobs and not cancel.is_set():
+        if not hasattr(engine, "process"):
+            engine = engine()
         _process(db, plan.jobs, engine, model_id, state, report, cancel, pause, summary)
     summary.cancelled = cancel.is_set()
     summary.seconds = time.monotonic() - started
