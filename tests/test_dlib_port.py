@@ -58,6 +58,16 @@ def _load_small(path: Path) -> np.ndarray:
         return np.asarray(im)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    """On a shared 2-core machine, torch's second thread mostly waits for a busy core; one thread
+    makes MTCNN here several times faster there and costs at most 2x on an idle machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="module")
 def reference(manifest) -> list[RefFace]:
     """dlib's own chips and descriptors for the largest face of real single-person photos,
@@ -71,7 +81,7 @@ def reference(manifest) -> list[RefFace]:
     faces: list[RefFace] = []
     for row in rows[::step]:
         image = _load_small(row.path)
-        rects = detector(image, 1)
+        rects = detector(image, 0)
         if not rects:
             continue
         rect = max(rects, key=lambda r: r.area())
@@ -179,8 +189,8 @@ def our_aligned(reference: list[RefFace], embedder) -> np.ndarray:
 def test_our_alignment_agrees_with_dlibs(reference: list[RefFace], embedder, our_aligned) -> None:
     theirs = embedder.embed(normalize_chips(np.stack([f.chip for f in reference])))
     cosines = (our_aligned * theirs).sum(axis=1)
-    assert np.median(cosines) >= 0.97, cosines
-    assert cosines.min() >= 0.93, cosines
+    assert np.median(cosines) >= 0.98, cosines
+    assert cosines.min() >= 0.95, cosines
 
 
 def test_same_person_closer_than_different(reference: list[RefFace], our_aligned) -> None:
