@@ -22,12 +22,21 @@ MODEL = "facenet-vggface2"
 PHOTO = "photos/face_recognition_examples/_group/two_people.jpg"
 
 
+def generated_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A release-shaped vggface2 state dict (random, seeded; with its 8631-class head), made
+    once per test session and shared by the modules that need one."""
+    path = tmp_path_factory.getbasetemp() / "generated-vggface2.pt"
+    if not path.exists():
+        torch.manual_seed(0)
+        tmp = path.with_suffix(".tmp")
+        torch.save(InceptionResnetV1(classify=True, num_classes=8631).state_dict(), tmp)
+        tmp.rename(path)
+    return path
+
+
 @pytest.fixture(scope="module")
 def weights_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    torch.manual_seed(1)
-    path = tmp_path_factory.mktemp("facenet") / "generated-vggface2.pt"
-    torch.save(InceptionResnetV1(classify=True, num_classes=8631).state_dict(), path)
-    return path
+    return generated_weights(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +75,6 @@ def test_embed_gives_unit_rows_matching_the_reference_network(embedder, photo, w
     assert vectors.shape == (2, 512) and vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
     assert np.array_equal(vectors, embedder.embed(chips))
-    np.testing.assert_allclose(embedder.embed(chips[1:]), vectors[1:], atol=1e-5)
     assert not np.array_equal(vectors[0], vectors[1])
 
     reference = InceptionResnetV1(classify=True, num_classes=8631).eval()

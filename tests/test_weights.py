@@ -31,6 +31,18 @@ MODEL = "facenet-vggface2"
 FILENAME = "20180402-114759-vggface2.pt"
 
 
+def generated_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A release-shaped vggface2 state dict (random, seeded; with its 8631-class head), made
+    once per test session and shared by the modules that need one."""
+    path = tmp_path_factory.getbasetemp() / "generated-vggface2.pt"
+    if not path.exists():
+        torch.manual_seed(0)
+        tmp = path.with_suffix(".tmp")
+        torch.save(InceptionResnetV1(classify=True, num_classes=8631).state_dict(), tmp)
+        tmp.rename(path)
+    return path
+
+
 def _damage(src: Path, dst: Path, offset: int, fill: bytes | None = None) -> None:
     """Copy ``src`` with 64 bytes at ``offset`` changed (inverted, or set to ``fill``)."""
     shutil.copyfile(src, dst)
@@ -45,10 +57,9 @@ def _damage(src: Path, dst: Path, offset: int, fill: bytes | None = None) -> Non
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The served files: a release-shaped state dict (with its 8631-class head) and bad copies."""
     root = tmp_path_factory.mktemp("served")
-    torch.manual_seed(0)
-    state = InceptionResnetV1(classify=True, num_classes=8631).state_dict()
     good = root / "good.pt"
-    torch.save(state, good)
+    good.symlink_to(generated_weights(tmp_path_factory))
+    state = torch.load(good, weights_only=True)
     size = good.stat().st_size
     truncated = root / "truncated.pt"
     with open(good, "rb") as src, open(truncated, "wb") as dst:

@@ -106,9 +106,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         mark = "*" if row["default"] else " "
         state = "installed" if row["installed"] else "not installed"
         where = f"  {row['path']} ({row['source']})" if row["installed"] else ""
+        uncalibrated = "" if row["calibrated"] else "  [similarity % not yet calibrated]"
         lines.append(
             f"{mark} {row['id']:<24} {row['dims']:>4}-d  {state:<13} "
-            f"{_human_size(row['size']):>9}{where}"
+            f"{_human_size(row['size']):>9}{where}{uncalibrated}"
         )
     missing = [row["id"] for row in rows if not row["installed"]]
     if missing:
@@ -165,6 +166,9 @@ def cmd_download(args: argparse.Namespace) -> int:
             f"{args.model_id} is already installed: {status.path} (--force fetches it again)",
         )
         return 0
+    if not json_mode:
+        source = args.url or MODELS[args.model_id].url
+        print(f"fetching {source}\n      -> {weights.target_path(args.model_id)}", file=sys.stderr)
     bar = _Bar(enabled=not json_mode)
     try:
         path = weights.download(
