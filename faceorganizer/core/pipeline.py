@@ -121,8 +121,11 @@ class FaceEngine:
                     or len(waiting) >= 4 * self.batch_size
                     or not (queue or decoding)
                 ):
-                    yield from self._embed(waiting)
-                    waiting = []
+                    done, waiting = self._embed(waiting), []
+                    for result in done:
+                        if cancel is not None and cancel.is_set():
+                            return
+                        yield result
         finally:
             for _, future in decoding:
                 future.cancel()
@@ -180,7 +183,7 @@ class FaceEngine:
             pending.append(item)
         return pending
 
-    def _embed(self, waiting: list[_Pending]) -> Iterator[PhotoFaces]:
+    def _embed(self, waiting: list[_Pending]) -> list[PhotoFaces]:
         with_faces = [p for p in waiting if p.chips is not None and len(p.detections)]
         vectors: list[np.ndarray] = []
         seconds = 0.0
@@ -194,6 +197,7 @@ class FaceEngine:
         total = max(1, len(embeddings))
         embedded = {id(p) for p in with_faces}
         row = 0
+        done = []
         for item in waiting:
             result = item.result
             if id(item) in embedded:
@@ -212,7 +216,8 @@ class FaceEngine:
                 row += n
             elif result.error is None:
                 result.timings.setdefault("embed", 0.0)
-            yield result
+            done.append(result)
+        return done
 
 
 def _to_original(face: Detection, scale: float) -> Detection:
