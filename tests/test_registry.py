@@ -130,3 +130,16 @@ def test_cli_errors_are_one_clear_line(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     assert main(["--json", "models", "download", DEFAULT_MODEL_ID]) == 0
     assert json.loads(capsys.readouterr().out)["installed"] is True
+
+
+def test_cache_dirs_are_where_torch_hub_and_facenet_pytorch_save(tmp_path, monkeypatch):
+    import torch.hub
+    from facenet_pytorch.models.inception_resnet_v1 import get_torch_home
+
+    for env in ({"TORCH_HOME": str(tmp_path / "th")}, {"XDG_CACHE_HOME": str(tmp_path / "xdg")}):
+        monkeypatch.delenv("TORCH_HOME", raising=False)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        expected = [Path(d) / "checkpoints" for d in (torch.hub.get_dir(), get_torch_home())]
+        assert weights.cache_dirs() == expected
+        assert all(str(tmp_path) in str(p) for p in expected)

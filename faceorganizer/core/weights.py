@@ -67,11 +67,18 @@ def models_dir() -> Path:
 
 
 def cache_dirs() -> list[Path]:
-    """Torch caches where facenet-pytorch or torch.hub may already have put the files."""
-    import torch.hub
-    from facenet_pytorch.models.inception_resnet_v1 import get_torch_home
+    """Torch caches where torch.hub or facenet-pytorch may already have put the files.
 
-    dirs = [Path(torch.hub.get_dir()) / "checkpoints", Path(get_torch_home()) / "checkpoints"]
+    facenet-pytorch saves to ``$TORCH_HOME/checkpoints`` (its ``get_torch_home``), torch.hub to
+    ``$TORCH_HOME/hub/checkpoints``; the former is computed here the same way because importing
+    facenet-pytorch only to list models costs seconds.
+    """
+    import torch.hub
+
+    torch_home = os.path.expanduser(
+        os.getenv("TORCH_HOME", os.path.join(os.getenv("XDG_CACHE_HOME", "~/.cache"), "torch"))
+    )
+    dirs = [Path(torch.hub.get_dir()) / "checkpoints", Path(torch_home) / "checkpoints"]
     return list(dict.fromkeys(dirs))
 
 
