@@ -5,7 +5,8 @@ Prints, for the settings given on the command line (the defaults are the engine'
 - photo: single-person photographs (manifest kind=photo) with at least one face found;
 - lfw_crop: 250x250 LFW crops whose centre lies inside a found face of plausible size
   (the labelled face is the one nearest the centre);
-- group: group photos of ``groups.csv`` with at least as many faces as people listed;
+- group: group photos of ``groups.csv`` with at least as many faces as named people
+  (which face is whom is checked with embeddings in ``tests/test_pipeline.py``);
 - no_face: images with no face found (must be all);
 - exif_rotated: rotated copies whose faces sit where the upright original's faces are
   (each original face matched by a face with IoU >= 0.5 in upright coordinates);
@@ -79,9 +80,12 @@ def read_manifest(faces_dir: Path = FACES_DIR) -> list[Row]:
 
 
 def read_groups(faces_dir: Path = FACES_DIR) -> dict[str, int]:
-    """Group photo relpath -> number of people listed left to right."""
+    """Group photo relpath -> number of named people in it (``?`` marks unlabelled faces)."""
     with open(faces_dir / "groups.csv", newline="") as f:
-        return {r["relpath"]: len(r["people_left_to_right"].split(";")) for r in csv.DictReader(f)}
+        return {
+            r["relpath"]: sum(1 for name in r["people_left_to_right"].split(";") if name != "?")
+            for r in csv.DictReader(f)
+        }
 
 
 def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
