@@ -59,6 +59,7 @@ class LibraryWorker(QObject):
         self.pause_event = threading.Event()  # set while paused (the scan waits between photos)
         self._library: Any = None
         self._last_emit = 0.0
+        self._last_phase = ""
 
     def library(self) -> Any:
         if self._library is None:
@@ -82,8 +83,10 @@ class LibraryWorker(QObject):
     def report(self, progress: ScanProgress) -> None:
         """The scan's progress callback: forwards at most ~10 updates a second."""
         now = time.monotonic()
-        if now - self._last_emit >= 0.1 or progress.phase != "scanning":
+        phase_changed = progress.phase != self._last_phase
+        if now - self._last_emit >= 0.1 or phase_changed or progress.phase != "scanning":
             self._last_emit = now
+            self._last_phase = progress.phase
             self.progress.emit(replace(progress))
 
     def interrupt(self) -> None:

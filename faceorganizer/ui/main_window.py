@@ -166,18 +166,20 @@ class MainWindow(QMainWindow):
         self.person_title = QLabel()
         self.person_title.setObjectName("personTitle")
         self.person_title.setTextFormat(Qt.TextFormat.RichText)
-        self.person_buttons = QHBoxLayout()
-        head = QHBoxLayout()
-        head.addWidget(self.person_title, 1)
-        head.addLayout(self.person_buttons)
+        self.person_bar = QToolBar("Person")
+        self.person_bar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        head = QVBoxLayout()
+        head.addWidget(self.person_title)
+        head.addWidget(self.person_bar)
         self.faces_view = FacesView()
         self.faces_view.setModel(self.faces_model)
         self.faces_view.setAccessibleName("Faces")
         self.faces_hint = QLabel(
-            "Click a face to see similar ones · double-click to open its photo · "
-            "drag faces onto the Similar panel's groups or use Move to… · green dot: confirmed"
+            "Click a face to see similar faces · double-click to open its photo · "
+            "select several with Ctrl or Shift · green dot: confirmed by you"
         )
         self.faces_hint.setObjectName("hint")
+        self.faces_hint.setWordWrap(True)
         layout = QVBoxLayout(person_page)
         layout.addLayout(head)
         layout.addWidget(self.faces_view, 1)
@@ -379,11 +381,7 @@ class MainWindow(QMainWindow):
             self.cover_action,
             self.hide_action,
         ):
-            button = QPushButton(act.text().replace("&", ""))
-            button.setToolTip(act.toolTip())
-            button.clicked.connect(act.trigger)
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            self.person_buttons.addWidget(button)
+            self.person_bar.addAction(act)
         self.people_view.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         for act in (self.rename_action, self.merge_action, self.hide_action, self.unhide_action):
             self.people_view.addAction(act)

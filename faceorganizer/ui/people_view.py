@@ -123,6 +123,9 @@ class PersonCardDelegate(QStyledItemDelegate):
 
     def setEditorData(self, editor: QWidget, index: _Index) -> None:
         assert isinstance(editor, QLineEdit)
+        if editor.property("filled"):
+            return  # the card repainted (a thumbnail came): keep what the user is typing
+        editor.setProperty("filled", True)
         editor.setText(str(index.data(Qt.ItemDataRole.EditRole) or ""))
         editor.selectAll()
 
@@ -155,6 +158,7 @@ class PeopleView(QListView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setEditTriggers(QAbstractItemView.EditTrigger.EditKeyPressed)
         self.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+        self.viewport().setAcceptDrops(True)
         self.setDefaultDropAction(Qt.DropAction.MoveAction)
         self.setDragDropOverwriteMode(True)
         self.setDropIndicatorShown(True)
