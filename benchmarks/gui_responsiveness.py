@@ -157,24 +157,52 @@ def synthetic_library(path: Path, n_faces: int, n_people: int, seed: int = 0) ->
     with conn:
         conn.executemany(
             "INSERT INTO persons(id, name, cover_face_id, hidden, created_at) VALUES (?,?,?,?,?)",
-            [(i, f"Person {i}" if i % 7 == 0 else None, None, 0, now)
-             for i in range(1, n_people + 1)],
+            [
+                (i, f"Person {i}" if i % 7 == 0 else None, None, 0, now)
+                for i in range(1, n_people + 1)
+            ],
         )
         n_photos = n_faces // 2
         conn.executemany(
             "INSERT INTO photos(id, path, size, mtime, width, height, status, model_id, "
             "scanned_at) VALUES (?,?,?,?,?,?,?,?,?)",
-            [(i, f"/photos/{i // 1000:03d}/IMG_{i:06d}.jpg", 1000, 0.0, 4000, 3000, "ok",
-              "dlib-resnet-v1", now) for i in range(1, n_photos + 1)],
+            [
+                (
+                    i,
+                    f"/photos/{i // 1000:03d}/IMG_{i:06d}.jpg",
+                    1000,
+                    0.0,
+                    4000,
+                    3000,
+                    "ok",
+                    "dlib-resnet-v1",
+                    now,
+                )
+                for i in range(1, n_photos + 1)
+            ],
         )
         emb = rng.standard_normal((n_faces, 128)).astype(np.float32)
         emb /= np.linalg.norm(emb, axis=1, keepdims=True)
         conn.executemany(
             "INSERT INTO faces(id, photo_id, x1, y1, x2, y2, score, embedding, model_id, "
             "thumbnail, person_id, assigned_by, hidden) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,0)",
-            [(i + 1, i // 2 + 1, 100.0, 100.0, 300.0, 300.0, 0.99, emb[i].tobytes(),
-              "dlib-resnet-v1", thumb, int(person_of[i]) or None,
-              "auto" if person_of[i] else None) for i in range(n_faces)],
+            [
+                (
+                    i + 1,
+                    i // 2 + 1,
+                    100.0,
+                    100.0,
+                    300.0,
+                    300.0,
+                    0.99,
+                    emb[i].tobytes(),
+                    "dlib-resnet-v1",
+                    thumb,
+                    int(person_of[i]) or None,
+                    "auto" if person_of[i] else None,
+                )
+                for i in range(n_faces)
+            ],
         )
         conn.execute(
             "UPDATE persons SET cover_face_id = (SELECT min(id) FROM faces f "
@@ -224,28 +252,36 @@ def main() -> int:
         if not args.skip_scan:
             idle, busy, seconds = measure_scan(args.photos, args.max_photos, tmp)
             print(f"scan of {args.max_photos} shared photos in the app: {seconds:.1f} s")
-            print(f"  idle window : longest stall {idle['max_ms']:.1f} ms, "
-                  f"p99 {idle['p99_ms']:.1f} ms ({idle['ticks']:.0f} ticks)")
-            print(f"  during scan : longest stall {busy['max_ms']:.1f} ms, "
-                  f"p99 {busy['p99_ms']:.1f} ms, {busy['over_50ms']:.0f} ticks > 50 ms, "
-                  f"{busy['over_100ms']:.0f} > 100 ms ({busy['ticks']:.0f} ticks)")
+            print(
+                f"  idle window : longest stall {idle['max_ms']:.1f} ms, "
+                f"p99 {idle['p99_ms']:.1f} ms ({idle['ticks']:.0f} ticks)"
+            )
+            print(
+                f"  during scan : longest stall {busy['max_ms']:.1f} ms, "
+                f"p99 {busy['p99_ms']:.1f} ms, {busy['over_50ms']:.0f} ticks > 50 ms, "
+                f"{busy['over_100ms']:.0f} > 100 ms ({busy['ticks']:.0f} ticks)"
+            )
             ratio = busy["max_ms"] / max(idle["max_ms"], 1.0)
             verdict = "ok" if busy["max_ms"] <= 100 else "OVER GOAL"
             print(f"  longest stall scan/idle ratio {ratio:.1f}x; goal <= 100 ms: {verdict}")
 
         small = synthetic_library(CACHE / "synthetic-1000.sqlite3", 1_000, 50)
-        big = synthetic_library(
-            CACHE / f"synthetic-{args.faces}.sqlite3", args.faces, args.people
-        )
+        big = synthetic_library(CACHE / f"synthetic-{args.faces}.sqlite3", args.faces, args.people)
         base_grid, base_person, base_rows, _ = measure_open(small, tmp)
         grid_s, person_s, rows, biggest = measure_open(big, tmp)
-        print(f"people grid, 1k-face library (baseline): {base_grid * 1000:.0f} ms "
-              f"({base_rows} cards)")
-        print(f"people grid, {args.faces // 1000}k-face library: {grid_s * 1000:.0f} ms "
-              f"({rows} cards shown of {args.people}); ratio {grid_s / base_grid:.1f}x; "
-              f"goal < 1 s: {'ok' if grid_s < 1 else 'OVER GOAL'}")
-        print(f"largest person's faces ({biggest:,} faces): {person_s * 1000:.0f} ms "
-              f"(baseline person {base_person * 1000:.0f} ms)")
+        print(
+            f"people grid, 1k-face library (baseline): {base_grid * 1000:.0f} ms "
+            f"({base_rows} cards)"
+        )
+        print(
+            f"people grid, {args.faces // 1000}k-face library: {grid_s * 1000:.0f} ms "
+            f"({rows} cards shown of {args.people}); ratio {grid_s / base_grid:.1f}x; "
+            f"goal < 1 s: {'ok' if grid_s < 1 else 'OVER GOAL'}"
+        )
+        print(
+            f"largest person's faces ({biggest:,} faces): {person_s * 1000:.0f} ms "
+            f"(baseline person {base_person * 1000:.0f} ms)"
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
