@@ -22,21 +22,28 @@ COMMAND_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="machine-readable output")
-    common.add_argument(
+def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
+    parser.add_argument("--json", action="store_true", default=default, help="machine output")
+    parser.add_argument(
         "--device",
-        default="auto",
+        default=default,
         choices=("auto", "cpu", "cuda", "mps"),
         help="where the models run (auto: cuda, then mps, then cpu)",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    # Sub-commands repeat the common options with SUPPRESS defaults, so `--json people` and
+    # `people --json` both work and a sub-parser never overwrites the top-level value.
+    common = argparse.ArgumentParser(add_help=False)
+    _add_common(common, argparse.SUPPRESS)
     parser = argparse.ArgumentParser(
         prog="faceorganizer",
         description="Find every face in a folder of photos, group them into people, "
         "name and correct them, and search by face. Offline.",
-        parents=[common],
     )
+    _add_common(parser, None)
+    parser.set_defaults(json=False, device="auto")
     parser.add_argument("--version", action="version", version=f"faceorganizer {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
