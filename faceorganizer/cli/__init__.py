@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from faceorganizer import __version__
@@ -63,11 +64,20 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    from faceorganizer.storage.errors import LibraryError
+
     try:
         return int(args.func(args) or 0)
     except CliError as exc:
-        print_error(str(exc), json_mode=getattr(args, "json", False))
+        print_error(str(exc), json_mode=args.json)
         return exc.status
+    except LibraryError as exc:
+        print_error(str(exc), json_mode=args.json)
+        return 1
+    except BrokenPipeError:
+        # Output piped into `head` and closed early: not an error worth a traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except KeyboardInterrupt:
         print_error("interrupted", json_mode=getattr(args, "json", False))
         return 130
