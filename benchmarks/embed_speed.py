@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
+from faceorganizer.core.alignment import warp_chips
 from faceorganizer.core.models.base import Calibration, ModelSpec
 from faceorganizer.core.models.dlib_resnet import (
     DlibResNet,
@@ -57,6 +58,13 @@ def main() -> None:
     rng = np.random.default_rng(0)
     chips_u8 = rng.integers(0, 256, size=(max(batches), 150, 150, 3), dtype=np.uint8)
     chips = normalize_chips(chips_u8)
+
+    photo = rng.integers(0, 256, size=(3000, 4000, 3), dtype=np.uint8)
+    for face_px in (100, 500, 1500):
+        s = 150 / (2 * face_px)  # the chip spans about twice the face
+        m = np.array([[[s, 0.0, -1000 * s], [0.0, s, -800 * s]]])
+        r = rate(lambda m=m: warp_chips(photo, m, 150), 1, args.seconds / 3)
+        print(f"warp_chips, face ~{face_px:>4} px: {r:7.1f} chips/s")
 
     plain = DlibResNet.from_dat().fuse_affine().to(device).eval()
     variants: dict[str, Callable[[torch.Tensor], object]] = {

@@ -98,7 +98,7 @@ def test_shrinking_averages_instead_of_aliasing(photo: np.ndarray) -> None:
     nearest = region[1::4, 1::4]
     ours = np.abs(chip[1:-1, 1:-1] - area[1:-1, 1:-1]).mean()
     aliased = np.abs(nearest[1:-1, 1:-1] - area[1:-1, 1:-1]).mean()
-    assert ours < 0.01
+    assert ours < 0.5  # the reduced image is rounded to uint8
     assert aliased > 2.0
 
 

@@ -44,9 +44,15 @@ def similarity_transform(src_pts: np.ndarray, dst_pts: np.ndarray) -> np.ndarray
     return matrix
 
 
-def _as_chw_float(region: np.ndarray | torch.Tensor) -> torch.Tensor:
-    t = torch.from_numpy(np.array(region)) if isinstance(region, np.ndarray) else region
-    return t.permute(2, 0, 1).float()
+def _region_tensor(region: np.ndarray, step: int) -> torch.Tensor:
+    """The region as a (1, 3, h, w) float32 tensor, box-averaged over ``step``x``step`` blocks
+    (for uint8 in PIL's C code, so a big face costs milliseconds, not a float copy of it)."""
+    if step > 1 and region.dtype == np.uint8:
+        region = np.asarray(Image.fromarray(np.ascontiguousarray(region)).reduce(step))
+    t = torch.from_numpy(np.array(region, dtype=np.float32)).permute(2, 0, 1).unsqueeze(0)
+    if step > 1 and region.dtype != np.uint8:
+        t = F.avg_pool2d(t, step, step, ceil_mode=True)
+    return t
 
 
 def warp_chips(
@@ -59,6 +65,8 @@ def warp_chips(
     the source region is first halved (2x2 averages) until it is less than twice the chip's size,
     as dlib's ``extract_image_chips`` does with its pyramid. Outside the image is black.
     """
+    if isinstance(image, torch.Tensor):
+        image = image.cpu().numpy()
     mats = np.asarray(transforms, dtype=np.float64).reshape(-1, 2, 3)
     out = torch.empty((len(mats), 3, size, size), dtype=torch.float32)
     if len(mats) == 0:
@@ -89,13 +97,8 @@ def warp_chips(
         if x1 <= x0 or y1 <= y0:
             out[i].zero_()
             continue
-        region = _as_chw_float(image[y0:y1, x0:x1]).unsqueeze(0)
-        pts = pts - (x0, y0)
-        for _ in range(halvings):
-            if min(region.shape[2:]) < 4:
-                break
-            region = F.avg_pool2d(region, 2, 2)
-            pts = (pts - 0.5) / 2.0
+        region = _region_tensor(image[y0:y1, x0:x1], step)
+        pts = (pts - (x0, y0) - (step - 1) / 2.0) / step
         h, w = region.shape[2:]
         grid = np.empty_like(pts)
         grid[:, 0] = pts[:, 0] * (2.0 / max(w - 1, 1)) - 1.0
