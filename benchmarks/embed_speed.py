@@ -25,8 +25,18 @@ from faceorganizer.core.models.dlib_resnet import (
     normalize_chips,
 )
 
-SPEC = ModelSpec("dlib-resnet-v1", "dlib ResNet", 128, 150, "dlib.dat", None, None, None, "CC0",
-                 Calibration(0.9, 30.0))
+SPEC = ModelSpec(
+    "dlib-resnet-v1",
+    "dlib ResNet",
+    128,
+    150,
+    "dlib.dat",
+    None,
+    None,
+    None,
+    "CC0",
+    Calibration(0.9, 30.0),
+)
 
 
 def rate(fn: Callable[[], object], batch: int, seconds: float) -> float:
@@ -71,7 +81,8 @@ def main() -> None:
         "embedder": embedder.embed,
         "nchw": lambda x: plain(x.to(device)),
         "channels_last": lambda x: embedder.model(
-            x.to(device).contiguous(memory_format=torch.channels_last)),
+            x.to(device).contiguous(memory_format=torch.channels_last)
+        ),
     }
     ours: dict[int, float] = {}
     with torch.inference_mode():

@@ -55,9 +55,7 @@ def _region_tensor(region: np.ndarray, step: int) -> torch.Tensor:
     return t
 
 
-def warp_chips(
-    image: np.ndarray | torch.Tensor, transforms: np.ndarray, size: int
-) -> torch.Tensor:
+def warp_chips(image: np.ndarray | torch.Tensor, transforms: np.ndarray, size: int) -> torch.Tensor:
     """Warp ``size``x``size`` chips out of an RGB HxWx3 image, one per 2x3 transform mapping image
     pixels to chip pixels. Returns (N, 3, size, size) float32 in 0..255, on the CPU.
 
@@ -75,8 +73,9 @@ def warp_chips(
         raise ValueError(f"expected an HxWx3 RGB image, got {tuple(image.shape)}")
     height, width = int(image.shape[0]), int(image.shape[1])
     corners = np.array([[0, 0], [size - 1, 0], [0, size - 1], [size - 1, size - 1]], np.float64)
-    ys, xs = np.meshgrid(np.arange(size, dtype=np.float64), np.arange(size, dtype=np.float64),
-                         indexing="ij")
+    ys, xs = np.meshgrid(
+        np.arange(size, dtype=np.float64), np.arange(size, dtype=np.float64), indexing="ij"
+    )
     chip_pts = np.stack([xs.ravel(), ys.ravel()], axis=1)
 
     for i, m in enumerate(mats):
@@ -104,13 +103,16 @@ def warp_chips(
         grid[:, 0] = pts[:, 0] * (2.0 / max(w - 1, 1)) - 1.0
         grid[:, 1] = pts[:, 1] * (2.0 / max(h - 1, 1)) - 1.0
         g = torch.from_numpy(grid.astype(np.float32)).view(1, size, size, 2)
-        out[i] = F.grid_sample(region, g, mode="bilinear", padding_mode="zeros",
-                               align_corners=True)[0]
+        out[i] = F.grid_sample(
+            region, g, mode="bilinear", padding_mode="zeros", align_corners=True
+        )[0]
     return out
 
 
 def box_crop(
-    image: np.ndarray, box: tuple[float, float, float, float] | np.ndarray, margin: float,
+    image: np.ndarray,
+    box: tuple[float, float, float, float] | np.ndarray,
+    margin: float,
     size: int,
 ) -> np.ndarray:
     """FaceNet-style crop as facenet-pytorch's ``extract_face`` makes it: ``margin`` is in pixels
@@ -127,4 +129,4 @@ def box_crop(
         int(min(y1 + my / 2, h)),
     )
     pil = Image.fromarray(np.ascontiguousarray(image, dtype=np.uint8))
-    return np.asarray(pil.crop(crop).resize((size, size), Image.BILINEAR))
+    return np.asarray(pil.crop(crop).resize((size, size), Image.Resampling.BILINEAR))

@@ -58,7 +58,7 @@ class _Reader:
         if self.pos + n > len(self.data):
             raise DlibFormatError(f"unexpected end of file at byte {self.pos} (needed {n} more)")
 
-    def int(self) -> int:
+    def read_int(self) -> int:
         self._need(1)
         control = self.data[self.pos]
         size = control & 0x0F
@@ -69,13 +69,13 @@ class _Reader:
         self.pos += 1 + size
         return -value if control & 0x80 else value
 
-    def float(self) -> float:
-        mantissa = self.int()
-        exponent = self.int()
+    def read_float(self) -> float:
+        mantissa = self.read_int()
+        exponent = self.read_int()
         return math.ldexp(mantissa, exponent)
 
-    def string(self) -> str:
-        n = self.int()
+    def read_str(self) -> str:
+        n = self.read_int()
         self._need(n)
         raw = self.data[self.pos : self.pos + n]
         self.pos += n
@@ -84,7 +84,7 @@ class _Reader:
         except UnicodeDecodeError as exc:
             raise DlibFormatError(f"expected a layer name at byte {self.pos - n}") from exc
 
-    def bool(self) -> bool:
+    def read_bool(self) -> bool:
         self._need(1)
         ch = self.data[self.pos : self.pos + 1]
         if ch not in (b"0", b"1"):
@@ -92,57 +92,57 @@ class _Reader:
         self.pos += 1
         return ch == b"1"
 
-    def tensor(self) -> np.ndarray:
-        version = self.int()
+    def read_tensor(self) -> np.ndarray:
+        version = self.read_int()
         if version != 2:
             raise DlibFormatError(f"unsupported tensor version {version} at byte {self.pos}")
-        dims = tuple(self.int() for _ in range(4))
+        dims = tuple(self.read_int() for _ in range(4))
         count = int(np.prod(dims))
         self._need(4 * count)
         arr = np.frombuffer(self.data, dtype="<f4", count=count, offset=self.pos)
         self.pos += 4 * count
         return arr.astype(np.float32).reshape(dims)
 
-    def alias_shape(self) -> tuple[int, int, int, int]:
-        version = self.int()
+    def read_alias_shape(self) -> tuple[int, int, int, int]:
+        version = self.read_int()
         if version != 1:
             raise DlibFormatError(f"unsupported alias_tensor version {version} at byte {self.pos}")
-        n, k, nr, nc = (self.int() for _ in range(4))
+        n, k, nr, nc = (self.read_int() for _ in range(4))
         return (n, k, nr, nc)
 
 
 def _read_con(r: _Reader, kind: str) -> DatLayer:
     if kind != "con_4":
         raise DlibFormatError(f"unsupported conv layer version {kind!r}")
-    params = r.tensor().reshape(-1)
+    params = r.read_tensor().reshape(-1)
     keys = ("num_filters", "nr", "nc", "stride_y", "stride_x", "padding_y", "padding_x")
-    config: dict[str, float | int] = {k: r.int() for k in keys}
-    shapes = {"filters": r.alias_shape(), "biases": r.alias_shape()}
+    config: dict[str, float | int] = {k: r.read_int() for k in keys}
+    shapes = {"filters": r.read_alias_shape(), "biases": r.read_alias_shape()}
     for k in ("lr_mult", "wd_mult", "bias_lr_mult", "bias_wd_mult"):
-        config[k] = r.float()
+        config[k] = r.read_float()
     return DatLayer("con", config, params, shapes)
 
 
 def _read_affine(r: _Reader, kind: str) -> DatLayer:
-    params = r.tensor().reshape(-1)
-    shapes = {"gamma": r.alias_shape(), "beta": r.alias_shape()}
-    return DatLayer("affine", {"mode": r.int()}, params, shapes)
+    params = r.read_tensor().reshape(-1)
+    shapes = {"gamma": r.read_alias_shape(), "beta": r.read_alias_shape()}
+    return DatLayer("affine", {"mode": r.read_int()}, params, shapes)
 
 
 def _read_pool(r: _Reader, kind: str) -> DatLayer:
     keys = ("nr", "nc", "stride_y", "stride_x", "padding_y", "padding_x")
-    return DatLayer(kind.rstrip("_0123456789"), {k: r.int() for k in keys})
+    return DatLayer(kind.rstrip("_0123456789"), {k: r.read_int() for k in keys})
 
 
 def _read_fc(r: _Reader, kind: str) -> DatLayer:
     if kind != "fc_2":
         raise DlibFormatError(f"unsupported fc layer version {kind!r}")
-    config: dict[str, float | int] = {"num_outputs": r.int(), "num_inputs": r.int()}
-    params = r.tensor().reshape(-1)
-    shapes = {"weights": r.alias_shape(), "biases": r.alias_shape()}
-    config["bias_mode"] = r.int()
+    config: dict[str, float | int] = {"num_outputs": r.read_int(), "num_inputs": r.read_int()}
+    params = r.read_tensor().reshape(-1)
+    shapes = {"weights": r.read_alias_shape(), "biases": r.read_alias_shape()}
+    config["bias_mode"] = r.read_int()
     for k in ("lr_mult", "wd_mult", "bias_lr_mult", "bias_wd_mult"):
-        config[k] = r.float()
+        config[k] = r.read_float()
     return DatLayer("fc", config, params, shapes)
 
 
@@ -163,7 +163,7 @@ _READERS = {
 
 def _read_layer(r: _Reader) -> DatLayer:
     at = r.pos
-    kind = r.string()
+    kind = r.read_str()
     reader = _READERS.get(kind)
     if reader is None:
         raise DlibFormatError(f"unsupported layer {kind!r} at byte {at}")
@@ -174,9 +174,9 @@ def _read_bookkeeping(r: _Reader) -> None:
     """this_layer_setup_called, gradient_input_is_stale, ..._disabled; x_grad, cached_output,
     params_grad (all empty in a saved network)."""
     for _ in range(3):
-        r.bool()
+        r.read_bool()
     for _ in range(3):
-        if r.tensor().size:
+        if r.read_tensor().size:
             raise DlibFormatError(f"unexpected non-empty training tensor before byte {r.pos}")
 
 
@@ -184,31 +184,31 @@ def parse_dlib_net(data: bytes) -> DlibNet:
     """Parse a whole serialised dlib network; raises ``DlibFormatError`` unless every byte is
     consumed exactly."""
     r = _Reader(data)
-    if r.int() != 1:
+    if r.read_int() != 1:
         raise DlibFormatError("not a dlib network file: bad loss-layer version")
-    loss = r.string()
+    loss = r.read_str()
     if loss != "loss_metric_2":
         raise DlibFormatError(f"unsupported loss layer {loss!r}")
-    loss_config = {"margin": r.float(), "distance_threshold": r.float()}
+    loss_config = {"margin": r.read_float(), "distance_threshold": r.read_float()}
 
     versions: list[int] = []
     while True:
-        v = r.int()
+        v = r.read_int()
         if v not in (1, 2, 3):
             raise DlibFormatError(f"unexpected layer wrapper version {v} at byte {r.pos}")
         versions.append(v)
         if v == 3:
             break
 
-    input_kind = r.string()
+    input_kind = r.read_str()
     if input_kind != "input_rgb_image_sized":
         raise DlibFormatError(f"unsupported input layer {input_kind!r}")
-    mean = (r.float(), r.float(), r.float())
-    size = (r.int(), r.int())
+    mean = (r.read_float(), r.read_float(), r.read_float())
+    size = (r.read_int(), r.read_int())
 
     layers = [_read_layer(r)]
     _read_bookkeeping(r)
-    r.int()  # _sample_expansion_factor of the bottom wrapper
+    r.read_int()  # _sample_expansion_factor of the bottom wrapper
     for _ in range(versions.count(2)):
         layers.append(_read_layer(r))
         _read_bookkeeping(r)

@@ -139,8 +139,9 @@ class DlibResNet(nn.Module):
             raise DlibFormatError(f"expected {len(expected)} layers, file has {len(net.layers)}")
         for i, ((kind, module, config), layer) in enumerate(zip(expected, net.layers, strict=True)):
             if layer.kind != kind or any(layer.config.get(k) != v for k, v in config.items()):
-                raise DlibFormatError(f"layer {i}: expected {kind} {config}, got {layer.kind} "
-                                      f"{layer.config}")
+                raise DlibFormatError(
+                    f"layer {i}: expected {kind} {config}, got {layer.kind} {layer.config}"
+                )
             if module is not None:
                 _copy_params(module, layer, i)
 
@@ -153,7 +154,7 @@ class DlibResNet(nn.Module):
     @torch.no_grad()
     def fuse_affine(self) -> DlibResNet:
         """Fold each affine into the conv before it (same function, fewer passes over memory)."""
-        pairs = [(self, "conv1", "aff1")]
+        pairs: list[tuple[nn.Module, str, str]] = [(self, "conv1", "aff1")]
         for block in self.blocks:
             pairs += [(block, "conv1", "aff1"), (block, "conv2", "aff2")]
         for owner, conv_name, aff_name in pairs:
@@ -216,7 +217,7 @@ class DlibResnetEmbedder(Embedder):
         super().__init__(spec, device)
         self.weights_path = Path(weights_path) if weights_path else default_weights_path()
         model = DlibResNet.from_dat(self.weights_path).fuse_affine()
-        self.model = model.to(device=device, memory_format=torch.channels_last).eval()
+        self.model = model.to(device).to(memory_format=torch.channels_last).eval()
         self._mean = torch.tensor(DLIB_MEAN_RGB, dtype=torch.float32).view(1, 3, 1, 1)
 
     def prepare(self, image: np.ndarray, detections: list[Detection]) -> torch.Tensor:
@@ -234,9 +235,7 @@ class DlibResnetEmbedder(Embedder):
         """dlib's own descriptors (not unit length), as ``compute_face_descriptor`` gives."""
         if chips.shape[0] == 0:
             return np.empty((0, 128), dtype=np.float32)
-        x = chips.to(self.device, dtype=torch.float32).contiguous(
-            memory_format=torch.channels_last
-        )
+        x = chips.to(self.device, dtype=torch.float32).contiguous(memory_format=torch.channels_last)
         return self.model(x).float().cpu().numpy()
 
     def embed(self, chips: torch.Tensor) -> np.ndarray:
