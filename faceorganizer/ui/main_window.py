@@ -56,6 +56,14 @@ WATCH_DEBOUNCE_MS = 4000
 MAX_WATCHED_DIRS = 2000
 
 
+def _warm_up(_lib: Any) -> None:
+    """Import the engine's modules on the engine thread as soon as the window opens: a first
+    import holds Python's GIL for long stretches, better spent before the user starts a scan."""
+    import importlib
+
+    importlib.import_module("faceorganizer.core.pipeline")
+
+
 class MainWindow(QMainWindow):
     """One library in one window. ``library_path=None`` is the default library."""
 
@@ -64,6 +72,7 @@ class MainWindow(QMainWindow):
     scan_done = Signal(object)  # ScanSummary
     error_shown = Signal(str)
     refreshed = Signal()
+    engine_warmed = Signal()
 
     def __init__(
         self,
@@ -79,6 +88,7 @@ class MainWindow(QMainWindow):
         self.device = device if device != "auto" else str(self.qsettings.value("device", "auto"))
         self.reader: Any = None
         self.engine: WorkerHandle | None = None
+        self.engine_ready = False
         self.editor: WorkerHandle | None = None
         self.lister: WorkerHandle | None = None
         self._refresh_running = False
@@ -453,6 +463,8 @@ class MainWindow(QMainWindow):
         self.lister = WorkerHandle(lib_path, "faceorganizer-lister", read_only=True, parent=self)
         self._refresh_running = self._refresh_again = False
         self.engine.progress.connect(self._on_progress)
+        self.engine_ready = False
+        self.engine.submit("warm-up", _warm_up, self._on_warmed_up, lambda _m: None)
         self.thumbs.clear()
         self.people_model.set_library(reader, load=False)
         self.faces_model.set_library(reader)
@@ -463,6 +475,10 @@ class MainWindow(QMainWindow):
         self._watch_folders()
         self.refresh()
         return True
+
+    def _on_warmed_up(self, _result: Any) -> None:
+        self.engine_ready = True
+        self.engine_warmed.emit()
 
     def library_path(self) -> str | None:
         return str(self.reader.path) if self.reader is not None else None
