@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -48,7 +47,7 @@ class LibraryWorker(QObject):
 
     job_done = Signal(int, str, object)  # job id, kind, result
     job_failed = Signal(int, str, str)  # job id, kind, human message
-    progress = Signal(object)  # ScanProgress copies, throttled
+    progress_ready = Signal()  # take_progress() has a new state
     busy_changed = Signal(bool)
 
     def __init__(self, library_path: str | None, read_only: bool = False) -> None:
@@ -58,8 +57,9 @@ class LibraryWorker(QObject):
         self.cancel_event = threading.Event()
         self.pause_event = threading.Event()  # set while paused (the scan waits between photos)
         self._library: Any = None
-        self._last_emit = 0.0
-        self._last_phase = ""
+        self._progress_lock = threading.Lock()
+        self._progress_queued = False
+        self._latest: ScanProgress | None = None
 
     def library(self) -> Any:
         if self._library is None:
@@ -81,13 +81,21 @@ class LibraryWorker(QObject):
             self.busy_changed.emit(False)
 
     def report(self, progress: ScanProgress) -> None:
-        """The scan's progress callback: forwards at most ~10 updates a second."""
-        now = time.monotonic()
-        phase_changed = progress.phase != self._last_phase
-        if now - self._last_emit >= 0.1 or phase_changed or progress.phase != "scanning":
-            self._last_emit = now
-            self._last_phase = progress.phase
-            self.progress.emit(replace(progress))
+        """The scan's progress callback (scan thread): keeps the latest state and signals only
+        when the GUI has taken the previous one, so a burst of photos never floods the event
+        loop and the last state is always what is shown."""
+        with self._progress_lock:
+            self._latest = replace(progress)
+            if self._progress_queued:
+                return
+            self._progress_queued = True
+        self.progress_ready.emit()
+
+    def take_progress(self) -> ScanProgress | None:
+        with self._progress_lock:
+            self._progress_queued = False
+            latest, self._latest = self._latest, None
+        return latest
 
     def interrupt(self) -> None:
         """Abort the query running now (thread-safe; for read-only workers)."""
@@ -133,7 +141,7 @@ class WorkerHandle(QObject):
         self._close.connect(self.worker.close_library)
         self.worker.job_done.connect(self._on_done)
         self.worker.job_failed.connect(self._on_failed)
-        self.worker.progress.connect(self.progress)
+        self.worker.progress_ready.connect(self._on_progress_ready)
         self.worker.busy_changed.connect(self._on_busy)
         self._callbacks: dict[
             int, tuple[Callable[[Any], None] | None, Callable[[str], None] | None]
@@ -208,6 +216,12 @@ class WorkerHandle(QObject):
         self.thread.quit()
         ended = self.thread.wait(timeout_ms)
         return bool(ended)
+
+    @Slot()
+    def _on_progress_ready(self) -> None:
+        latest = self.worker.take_progress()
+        if latest is not None:
+            self.progress.emit(latest)
 
     @Slot(bool)
     def _on_busy(self, busy: bool) -> None:

@@ -601,10 +601,29 @@ class MainWindow(QMainWindow):
         self.redo_action.setEnabled(redo is not None)
 
     def _update_empty(self, *_args: Any) -> None:
+        """No people to show: say why and what to do, instead of an empty grid."""
         empty = self.people_model.total() == 0 and not self.people_model.name_filter
-        has_faces = bool(self._counts.get("faces"))
-        self.empty_box.setVisible(empty and not has_faces and not self.scanning)
-        self.people_view.setVisible(not (empty and not has_faces and not self.scanning))
+        faces = self._counts.get("unassigned", 0)
+        if self.scanning:
+            text = (
+                "<h2>Looking for faces…</h2><p>People appear here as their faces are grouped."
+                f"<br>{faces:,} face{'s' * (faces != 1)} found so far are under "
+                "“Faces without a person”.</p>"
+            )
+        elif faces:
+            text = (
+                f"<h2>No people yet</h2><p>{faces:,} face{'s' * (faces != 1)} found are not "
+                "grouped into anyone: see “Faces without a person”, or Edit → Regroup people.</p>"
+            )
+        else:
+            text = (
+                "<h2>No photos yet</h2><p>Add a folder of photos to find the people in them,"
+                " or drag a folder onto this window.</p>"
+            )
+        self.empty_label.setText(text)
+        self.empty_button.setVisible(not self.scanning and not faces)
+        self.empty_box.setVisible(empty)
+        self.people_view.setVisible(not empty)
 
     def _on_focus(self, _old: QWidget | None, _new: QWidget | None) -> None:
         self._update_actions()
@@ -631,10 +650,7 @@ class MainWindow(QMainWindow):
         has_lib = self.reader is not None
         self.rename_action.setEnabled(
             has_lib
-            and (
-                len(people) == 1
-                or (page == PERSON_PAGE and self._current_person is not None and not faces)
-            )
+            and (len(people) == 1 or (page == PERSON_PAGE and self._current_person is not None))
         )
         self.merge_action.setEnabled(len(people) >= 2)
         for act in (self.move_action, self.new_person_action, self.confirm_action):

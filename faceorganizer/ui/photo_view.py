@@ -151,7 +151,12 @@ class PhotoView(QWidget):
         self._pixmap_item = None
         n = len(faces)
         self.caption.setText(
-            f"  {Path(photo.path).name} — {n} face{'s' * (n != 1)}   ·   {photo.path}"
+            f"  <b>{Path(photo.path).name}</b> — {n} face{'s' * (n != 1)} &nbsp; "
+            "<span style='color:#2a2'>■</span> named &nbsp; "
+            "<span style='color:#d90'>■</span> unnamed group &nbsp; "
+            "<span style='color:#e54'>■</span> no person &nbsp; "
+            "<span style='color:#28f'>■</span> the face you chose &nbsp; · &nbsp; "
+            f"<span style='color:gray'>{photo.path}</span>"
         )
         self.scene.setSceneRect(QRectF(0, 0, max(1, photo.width), max(1, photo.height)))
         self._add_boxes()
