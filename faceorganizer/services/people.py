@@ -11,14 +11,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlite_utils import Database
 
-from faceorganizer.core.clustering import ClusterInput, recluster
 from faceorganizer.services.types import ClusterChanges
 from faceorganizer.storage import faces, persons, settings
 from faceorganizer.storage.db import transaction
+
+if TYPE_CHECKING:  # clustering pulls in torch and scipy: loaded when first used
+    from faceorganizer.core.clustering import ClusterInput
 
 
 @dataclass
@@ -112,6 +115,8 @@ def write_assignments(
 
 def cluster_input(data: LibraryFaces) -> ClusterInput:
     """The library's faces as ``core.clustering``'s input: named persons are locked."""
+    from faceorganizer.core.clustering import ClusterInput
+
     row_of = {int(f): i for i, f in enumerate(data.face_ids.tolist())}
     return ClusterInput(
         embeddings=data.embeddings,
@@ -128,6 +133,8 @@ def apply_clustering(db: Database, dry_run: bool = False) -> ClusterChanges:
     data = load_faces(db, str(settings.get(db, "model_id")))
     if not len(data.face_ids):
         return ClusterChanges(dry_run=dry_run)
+    from faceorganizer.core.clustering import recluster
+
     out = recluster(cluster_input(data))
     return write_assignments(
         db, out.assignments(data.face_ids), out.new_groups(data.face_ids), dry_run

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from faceorganizer.core.types import Detection
+
+if TYPE_CHECKING:  # torch loads in seconds: only the models themselves need it
+    import torch
 
 
 @dataclass(frozen=True)

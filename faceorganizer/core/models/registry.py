@@ -11,14 +11,14 @@ import math
 from dataclasses import dataclass, replace
 from importlib.resources import files
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from faceorganizer.core import weights
-from faceorganizer.core.device import resolve_device
 from faceorganizer.core.models.base import Calibration, Embedder, ModelSpec
 from faceorganizer.core.weights import UnknownModelError, WeightsMissingError, get_spec
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "DEFAULT_MODEL_ID",
@@ -163,7 +163,9 @@ def load_embedder(
     WeightsVerifyError (the file changed since it was verified).
     """
     spec = replace(get_spec(model_id), calibration=calibration_for(model_id))
-    dev = device if isinstance(device, torch.device) else resolve_device(device)
+    from faceorganizer.core.device import resolve_device
+
+    dev = resolve_device(device) if isinstance(device, str) else device
     path = weights.checked_weights(model_id)
     family = spec.extra.get("family")
     if family == "dlib":
