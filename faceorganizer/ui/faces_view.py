@@ -129,6 +129,7 @@ class FacesView(QListView):
         self.setBatchSize(500)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setItemDelegate(FaceDelegate(self, captions=captions))
+        self._quiet = False
         self.clicked.connect(self._on_clicked)
         self.activated.connect(self._on_activated)
 
@@ -136,9 +137,17 @@ class FacesView(QListView):
         super().setModel(model)
         self.selectionModel().currentChanged.connect(self._on_current)
 
+    def set_current_quietly(self, index: QModelIndex) -> None:
+        """Move the cursor without announcing a face (opening a page is not a search)."""
+        self._quiet = True
+        try:
+            self.setCurrentIndex(index)
+        finally:
+            self._quiet = False
+
     def _on_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
-        if QApplication.mouseButtons() != Qt.MouseButton.NoButton:
-            return  # a click: ``clicked`` reports it
+        if self._quiet or QApplication.mouseButtons() != Qt.MouseButton.NoButton:
+            return  # set by the program, or a click (``clicked`` reports it)
         face_id = current.data(FaceIdRole) if current.isValid() else None
         if face_id is not None:
             self.face_clicked.emit(int(face_id))

@@ -721,7 +721,7 @@ class MainWindow(QMainWindow):
         self._refresh_person_title()
         self.faces_view.setFocus()
         if self.faces_model.rowCount():
-            self.faces_view.setCurrentIndex(self.faces_model.index(0))
+            self.faces_view.set_current_quietly(self.faces_model.index(0))
         self._update_actions()
 
     def show_unassigned(self, push: bool = True) -> None:
@@ -768,7 +768,8 @@ class MainWindow(QMainWindow):
                 if face is not None and face.face_id in selected:
                     sel.select(model.index(row), sel.SelectionFlag.Select)
         if model.rowCount():
-            self.faces_view.setCurrentIndex(model.index(min(max(current, 0), model.rowCount() - 1)))
+            row = min(max(current, 0), model.rowCount() - 1)
+            self.faces_view.set_current_quietly(model.index(row))
 
     def open_photo(self, face_id: int, push: bool = True) -> None:
         if self.reader is None:

@@ -219,6 +219,7 @@ class SimilarPanel(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.view, 1)
 
+        thumbnails.thumbnail_ready.connect(self._on_thumbnail)
         self.slider.valueChanged.connect(self._on_slider)
         self.select_button.clicked.connect(self.select_all_above)
         self.assign_button.clicked.connect(self._on_assign)
@@ -236,6 +237,12 @@ class SimilarPanel(QWidget):
         self.query_image.setPixmap(pixmap if pixmap is not None else QPixmap())
         self.query_image.setVisible(pixmap is not None)
         self.count_label.setText("Searching…")
+
+    def _on_thumbnail(self, face_id: int) -> None:
+        if face_id == self.query_face_id:
+            pixmap = self._thumbs.get(face_id)
+            if pixmap is not None:
+                self.set_query_pixmap(pixmap)
 
     def set_query_pixmap(self, pixmap: QPixmap) -> None:
         self.query_image.setPixmap(pixmap)
