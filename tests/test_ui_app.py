@@ -12,13 +12,13 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QEventLoop, QMimeData, QSettings, Qt, QTimer  # noqa: E402
-from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent  # noqa: E402
+from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLineEdit  # noqa: E402
 
 from faceorganizer.services.library import Library  # noqa: E402
 from faceorganizer.ui.main_window import PEOPLE_PAGE, PERSON_PAGE, PHOTO_PAGE, MainWindow  # noqa: E402
-from faceorganizer.ui.people_model import PERSON_MIME, PersonIdRole  # noqa: E402
+from faceorganizer.ui.people_model import PERSON_MIME, CoverFaceRole, PersonIdRole  # noqa: E402
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
@@ -153,11 +153,37 @@ def test_scan_through_ui_fills_people_grid(scanned):
     assert counts["photos"] == 10 and counts["faces"] >= 11
 
 
-def test_models_pass_qt_model_tester(window, qtmodeltester):
+def test_models_pass_qt_model_tester(qtbot, window, qtmodeltester):
     qtmodeltester.check(window.people_model)
-    window.open_person(window.people_model.people()[0].person_id)
+    pid = window.people_model.people()[0].person_id
+    window.open_person(pid)
     assert window.faces_model.rowCount() > 0
     qtmodeltester.check(window.faces_model)
+    with qtbot.waitSignal(window.search_finished, timeout=60_000):
+        window.show_similar(window.faces_model.face_at(0).face_id)
+    assert window.similar.model.rowCount() > 0
+    qtmodeltester.check(window.similar.model)
+
+
+def test_thumbnails_come_from_the_library_decoded_off_the_gui_thread(qtbot, window):
+    index = window.people_model.index(0)
+    cover = index.data(CoverFaceRole)
+    qtbot.waitUntil(lambda: index.data(Qt.ItemDataRole.DecorationRole) is not None, timeout=10_000)
+    pixmap = index.data(Qt.ItemDataRole.DecorationRole)
+    with db(window) as lib:
+        expected = QImage.fromData(lib.face_thumbnail(cover))
+    assert (pixmap.width(), pixmap.height()) == (expected.width(), expected.height())
+
+
+def test_gui_command_is_registered():
+    from faceorganizer.cli import build_parser
+
+    args = build_parser().parse_args(["gui", "/tmp", "--library", "x.sqlite3"])
+    assert (args.folder, args.library, args.func.__module__) == (
+        "/tmp",
+        "x.sqlite3",
+        "faceorganizer.cli.gui_command",
+    )
 
 
 def test_rename_in_place_then_undo_and_redo(qtbot, window):
