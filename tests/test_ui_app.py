@@ -412,3 +412,58 @@ def test_person_dropped_on_itself_is_no_edit(window):
     assert window.people_model.dropMimeData(mime, Qt.DropAction.MoveAction, -1, -1, index) is False
     assert window.editor is not None and window.editor.pending() == 0
     assert index.data(PersonIdRole) == pid
+
+
+def test_name_a_face_from_the_photo_view(qtbot, window):
+    pid = window.people_model.people()[0].person_id
+    window.open_person(pid)
+    face = window.faces_model.face_at(0)
+    wait_edit(qtbot, window, lambda: window.apply_face_name(face.face_id, "Named Here"))
+    with db(window) as lib:
+        assert lib.person(pid).name == "Named Here"
+        assert lib.face(face.face_id).person_id == pid
+
+
+def test_unassigned_faces_page_and_keyboard_back(window, qtbot):
+    window.show_unassigned()
+    with db(window) as lib:
+        expected = lib.face_count(unassigned=True)
+    assert window.faces_model.rowCount() == expected
+    assert "without a person" in window.person_title.text()
+    window.faces_view.setFocus()
+    QTest.keyClick(window.faces_view, Qt.Key.Key_Backspace)
+    assert window.stack.currentIndex() == PEOPLE_PAGE
+
+
+def test_settings_dialog_changes_reach_the_library(qtbot, window):
+    from faceorganizer.ui.settings_dialog import SettingsDialog
+
+    with db(window) as lib:
+        settings = lib.settings()
+    dialog = SettingsDialog(settings, window.library_path(), window.device, window)
+    qtbot.addWidget(dialog)
+    assert dialog.model_combo.count() >= 1
+    assert dialog.selected_model() == settings["model_id"]
+    dialog.threshold.setValue(72)
+    changes = dialog.changes()
+    assert changes == {"threshold_percent": 72.0}
+    window.apply_settings(changes)
+    qtbot.waitUntil(lambda: window.editor is not None and window.editor.pending() == 0)
+    with db(window) as lib:
+        assert lib.settings()["threshold_percent"] == 72.0
+
+
+def test_search_with_a_photo_from_outside_the_library(qtbot, window, manifest):
+    pid = window.people_model.people()[0].person_id
+    with db(window) as lib:
+        folders = {Path(f.photo_path).parent.name for f in lib.faces(person_id=pid)}
+    folder = next(f for f in folders if not f.startswith("_"))
+    outside = sorted(
+        (r for r in manifest if r.kind == "photo" and r.person == folder), key=lambda r: r.relpath
+    )[-1]
+    with qtbot.waitSignal(window.search_finished, timeout=120_000) as found:
+        window.search_photo(str(outside.path))
+    assert found.args[0] > 0
+    hits = [window.similar.model.hit_at(r) for r in range(window.similar.model.rowCount())]
+    best = max((h for h in hits if h is not None), key=lambda h: h.percent)
+    assert best.face.person_id == pid
