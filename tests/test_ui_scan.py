@@ -105,7 +105,7 @@ def test_stop_scan_midway_then_resume(qtbot, lfw_folder, tmp_path):
 
 def test_closing_window_during_scan_stops_worker_cleanly(qtbot, lfw_folder, tmp_path):
     window = make_window(qtbot, tmp_path)
-    start_scan_until_first_photos(qtbot, window, lfw_folder, pause=False)
+    start_scan_until_first_photos(qtbot, window, lfw_folder, pause=True)  # mid-scan on any device
     engine, editor = window.engine, window.editor
     assert engine is not None and editor is not None
     threads = (engine.thread, editor.thread)
