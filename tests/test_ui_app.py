@@ -159,6 +159,9 @@ def test_models_pass_qt_model_tester(qtbot, window, qtmodeltester):
     window.open_person(pid)
     assert window.faces_model.rowCount() > 0
     qtmodeltester.check(window.faces_model)
+    rows = window.faces_model.rowCount()
+    window.faces_model.refresh(reset=False)  # the in-place update a scan's refresh timer uses
+    assert window.faces_model.rowCount() == rows
     with qtbot.waitSignal(window.search_finished, timeout=60_000):
         window.show_similar(window.faces_model.face_at(0).face_id)
     assert window.similar.model.rowCount() > 0

@@ -76,14 +76,27 @@ class FacesModel(QAbstractListModel):
             "include_hidden": self.include_hidden,
         }
 
-    def refresh(self) -> None:
-        """Re-count and drop the loaded pages; the view re-reads what it shows."""
+    def refresh(self, reset: bool = True) -> None:
+        """Re-count and drop the loaded pages. With ``reset=False`` a grid that only kept or
+        gained rows updates in place (faces come in id order, new ones at the end), so the
+        scroll position and selection survive a refresh during a scan."""
         count = int(self._library.face_count(**self._filters())) if self._active() else 0
-        self.beginResetModel()
-        self._count = count
+        if reset or count < self._count:
+            self.beginResetModel()
+            self._count = count
+            self._pages.clear()
+            self._row_of_face.clear()
+            self.endResetModel()
+            return
+        old = self._count
         self._pages.clear()
         self._row_of_face.clear()
-        self.endResetModel()
+        if old:
+            self.dataChanged.emit(self.index(0), self.index(old - 1))
+        if count > old:
+            self.beginInsertRows(QModelIndex(), old, count - 1)
+            self._count = count
+            self.endInsertRows()
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else self._count

@@ -93,6 +93,7 @@ class MainWindow(QMainWindow):
         self.lister: WorkerHandle | None = None
         self._refresh_running = False
         self._refresh_again = False
+        self._refresh_soft = True
         self._after_refresh: list[Callable[[], None]] = []
         self._counts: dict[str, int] = {}
         self.last_error = ""
@@ -121,7 +122,7 @@ class MainWindow(QMainWindow):
         self.refresh_timer = QTimer(self)
         self.refresh_timer.setSingleShot(True)
         self.refresh_timer.setInterval(REFRESH_MS)
-        self.refresh_timer.timeout.connect(self.refresh)
+        self.refresh_timer.timeout.connect(lambda: self.refresh(soft=True))
         self.watcher = QFileSystemWatcher(self)
         self.watch_timer = QTimer(self)
         self.watch_timer.setSingleShot(True)
@@ -488,11 +489,13 @@ class MainWindow(QMainWindow):
 
     # refreshing
 
-    def refresh(self, then: Callable[[], None] | None = None) -> None:
+    def refresh(self, then: Callable[[], None] | None = None, soft: bool = False) -> None:
         """Re-read the people, counts and undo state on the reader thread (a people list over
         a big library takes a while), then update the views; ``then`` runs after that."""
         if then is not None:
             self._after_refresh.append(then)
+        if not soft:
+            self._refresh_soft = False
         if self.reader is None or self.lister is None:
             self._run_after_refresh()
             return
@@ -533,11 +536,12 @@ class MainWindow(QMainWindow):
         counts, undo, redo = result
         try:
             if self.stack.currentIndex() == PERSON_PAGE:
-                self._refresh_person_page()
+                self._refresh_person_page(soft=self._refresh_soft)
             elif self.stack.currentIndex() == PHOTO_PAGE and self._current_photo_face:
                 self._refresh_photo()
         except Exception as exc:
             self.show_error(user_message(exc))
+        self._refresh_soft = True
         self._update_counts(counts)
         self._update_undo(undo, redo)
         self._update_empty()
@@ -755,7 +759,13 @@ class MainWindow(QMainWindow):
             f"photo{'s' * (person.photo_count != 1)}{hidden}"
         )
 
-    def _refresh_person_page(self) -> None:
+    def _refresh_person_page(self, soft: bool = False) -> None:
+        """After an edit: reload and reselect by face id. ``soft`` (the timer during a scan):
+        update in place, keeping the scroll position, when faces were only added."""
+        if soft:
+            self.faces_model.refresh(reset=False)
+            self._refresh_person_title()
+            return
         selected = set(self.faces_view.selected_face_ids())
         current = self.faces_view.currentIndex().row()
         self.faces_model.refresh()
