@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,7 +118,7 @@ def _open_unchecked(fp: object, path: str) -> ImageFile.ImageFile:
                 continue
             fp.seek(0)  # type: ignore[attr-defined]
             return factory(fp, path)  # type: ignore[return-value]
-        except (SyntaxError, IndexError, TypeError, ValueError, EOFError):
+        except (SyntaxError, IndexError, TypeError, ValueError, EOFError, struct.error):
             continue
     raise Image.UnidentifiedImageError(f"cannot identify image file {path!r}")
 
