@@ -25,9 +25,9 @@ KINDS = {"lfw_crop", "lfw_stranger", "photo"}
 
 
 def singletons(labels: np.ndarray) -> np.ndarray:
-    """Give every unclustered (< 0) face its own cluster id."""
+    """Give every unclustered (-1) face its own cluster id (ours labels new groups -2, -3...)."""
     out = labels.astype(np.int64).copy()
-    noise = out < 0
+    noise = out == -1
     out[noise] = out.max(initial=0) + 1 + np.arange(int(noise.sum()))
     return out
 

@@ -3,7 +3,8 @@
 Every face the engine finds is kept (a library holds them all); the labelled face of a photo is
 the one ``core.calibration.labelled_face`` picks. Labels are lower-cased folder names, so the
 same person under two sources (``matt_damon`` and LFW's ``Matt_Damon``) is one person.
-The cache is a .npz keyed by model id, the engine's source and the files' sizes and mtimes.
+The cache is one .npz per chunk of photos, keyed by model id and the files' sizes and mtimes;
+delete it (or set ``FACEORGANIZER_BENCH_CACHE`` elsewhere) after changing the engine.
 """
 
 from __future__ import annotations
@@ -30,7 +31,6 @@ FACES_DIR = Path(
 CACHE_DIR = Path(
     os.environ.get("FACEORGANIZER_BENCH_CACHE", platformdirs.user_cache_dir("faceorganizer-bench"))
 )
-ALL_KINDS = {"lfw_crop", "lfw_stranger", "photo"}
 
 
 @dataclass
@@ -53,23 +53,12 @@ def manifest_rows(kinds: set[str]) -> list[dict[str, str]]:
         return [r for r in csv.DictReader(f) if r["kind"] in kinds]
 
 
-ENGINE_SOURCES = (
-    "pipeline.py",
-    "detection.py",
-    "alignment.py",
-    "images.py",
-    "models/dlib_resnet.py",
-    "models/facenet.py",
-)
+CHUNK = 100
 
 
-def _cache_key(model_id: str, rows: list[dict[str, str]]) -> str:
-    """Model id, engine source code and every file's size and mtime."""
+def _chunk_key(model_id: str, rows: list[dict[str, str]]) -> str:
+    """Model id and every file's path, size and mtime."""
     h = hashlib.sha1(model_id.encode())
-    for name in ENGINE_SOURCES:
-        source = REPO / "faceorganizer" / "core" / name
-        if source.exists():
-            h.update(source.read_bytes())
     for r in rows:
         st = (FACES_DIR / r["relpath"]).stat()
         h.update(f"{r['relpath']}|{st.st_size}|{st.st_mtime_ns}\n".encode())
@@ -79,31 +68,44 @@ def _cache_key(model_id: str, rows: list[dict[str, str]]) -> str:
 def load_faces(
     kinds: set[str], model_id: str = "dlib-resnet-v1", device: str = "auto", quiet: bool = False
 ) -> FaceSet:
-    """Faces of the photos of the given manifest kinds (a subset of ``ALL_KINDS``)."""
-    fs = _load_all(model_id, device, quiet)
-    keep = np.isin(fs.kind, sorted(kinds))
+    """Faces of every photo of the given manifest kinds, embedded by our engine in chunks of
+    ``CHUNK`` photos, each chunk cached as soon as it is done (so an interrupted run resumes)."""
+    rows = sorted(manifest_rows(kinds), key=lambda r: (r["kind"], r["relpath"]))
+    chunks = [
+        same_kind[start : start + CHUNK]
+        for kind in sorted(kinds)
+        if (same_kind := [r for r in rows if r["kind"] == kind])
+        for start in range(0, len(same_kind), CHUNK)
+    ]
+    engine = None
+    parts: list[dict[str, np.ndarray]] = []
+    t0 = time.perf_counter()
+    done = 0
+    for chunk in chunks:
+        done += len(chunk)
+        cache = CACHE_DIR / model_id / f"{_chunk_key(model_id, chunk)}.npz"
+        if not cache.exists():
+            if engine is None:
+                from faceorganizer.core.pipeline import FaceEngine
+
+                engine = FaceEngine(model_id=model_id, device=device)
+            _embed_chunk(engine, chunk, cache)
+            if not quiet:
+                print(f"  embedded {done}/{len(rows)} photos ({time.perf_counter() - t0:.0f} s)")
+        with np.load(cache, allow_pickle=False) as z:
+            parts.append({k: z[k] for k in z.files})
+    offsets = np.cumsum([0] + [len(p["paths"]) for p in parts])
     return FaceSet(
-        fs.embeddings[keep], fs.photo[keep], fs.label[keep], fs.kind[keep], fs.paths, fs.missed
+        np.concatenate([p["embeddings"] for p in parts]).astype(np.float32),
+        np.concatenate([p["photo"] + off for p, off in zip(parts, offsets, strict=False)]),
+        np.concatenate([p["label"] for p in parts]),
+        np.concatenate([p["kind"] for p in parts]),
+        [str(x) for p in parts for x in p["paths"]],
+        [str(x) for p in parts for x in p["missed"]],
     )
 
 
-def _load_all(model_id: str, device: str, quiet: bool) -> FaceSet:
-    """Embed every photo of ``ALL_KINDS`` with our engine, or read the cache."""
-    rows = sorted(manifest_rows(ALL_KINDS), key=lambda r: r["relpath"])
-    cache = CACHE_DIR / f"faces-{model_id}-{_cache_key(model_id, rows)}.npz"
-    if cache.exists():
-        z = np.load(cache, allow_pickle=False)
-        return FaceSet(
-            z["embeddings"],
-            z["photo"],
-            z["label"],
-            z["kind"],
-            z["paths"].tolist(),
-            z["missed"].tolist(),
-        )
-    from faceorganizer.core.pipeline import FaceEngine
-
-    engine = FaceEngine(model_id=model_id, device=device)
+def _embed_chunk(engine: object, rows: list[dict[str, str]], cache: Path) -> None:
     by_path = {str(FACES_DIR / r["relpath"]): r for r in rows}
     vecs: list[np.ndarray] = []
     photo: list[int] = []
@@ -111,8 +113,7 @@ def _load_all(model_id: str, device: str, quiet: bool) -> FaceSet:
     kind: list[str] = []
     paths: list[str] = []
     missed: list[str] = []
-    t0 = time.perf_counter()
-    for done, result in enumerate(engine.process(list(by_path)), start=1):
+    for result in engine.process(list(by_path)):  # type: ignore[attr-defined]
         r = by_path[str(result.path)]
         pick = labelled_face(result) if result.error is None else None
         if pick is None:
@@ -123,26 +124,15 @@ def _load_all(model_id: str, device: str, quiet: bool) -> FaceSet:
             label.append(r["person"].lower() if k == pick else "")
             kind.append(r["kind"])
         paths.append(r["relpath"])
-        if not quiet and done % 200 == 0:
-            print(f"  embedded {done}/{len(rows)} photos ({time.perf_counter() - t0:.0f} s)")
-    fs = FaceSet(
-        np.asarray(vecs, np.float32),
-        np.asarray(photo, np.int64),
-        np.asarray(label),
-        np.asarray(kind),
-        paths,
-        missed,
-    )
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp.npz")
     np.savez(
         tmp,
-        embeddings=fs.embeddings,
-        photo=fs.photo,
-        label=fs.label,
-        kind=fs.kind,
-        paths=np.asarray(paths),
-        missed=np.asarray(missed),
+        embeddings=np.asarray(vecs, np.float32).reshape(len(vecs), -1),
+        photo=np.asarray(photo, np.int64),
+        label=np.asarray(label, dtype=str),
+        kind=np.asarray(kind, dtype=str),
+        paths=np.asarray(paths, dtype=str),
+        missed=np.asarray(missed, dtype=str),
     )
     tmp.replace(cache)
-    return fs

@@ -30,7 +30,11 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import squareform
 
+from faceorganizer.core.models.base import Calibration
+
 UNASSIGNED = -1
+JOIN_PERCENT = 90.0
+CLUSTER_PERCENT = 90.0
 KNN_K = 16
 JOIN_K = 32
 EXACT_KNN_MAX = 20_000
@@ -39,6 +43,15 @@ IVF_PROBES = 4
 MAX_LINKAGE = 6000
 CHUNK_ROWS = 4096
 CANNOT_LINK_DISTANCE = 4.0
+
+
+def cluster_thresholds(calibration: Calibration) -> dict[str, float]:
+    """``join_cosine`` and ``cluster_cosine`` for a model, from its calibrated percentages, so
+    that clustering is equally strict whichever model made the library."""
+    return {
+        "join_cosine": calibration.cosine_at(JOIN_PERCENT),
+        "cluster_cosine": calibration.cosine_at(CLUSTER_PERCENT),
+    }
 
 
 @dataclass
