@@ -33,8 +33,9 @@ from scipy.spatial.distance import squareform
 from faceorganizer.core.models.base import Calibration
 
 UNASSIGNED = -1
-JOIN_PERCENT = 90.0
-CLUSTER_PERCENT = 90.0
+JOIN_PERCENT = 97.0
+CLUSTER_PERCENT = 97.0
+PAIR_PERCENT = 99.4
 KNN_K = 16
 JOIN_K = 32
 EXACT_KNN_MAX = 20_000
@@ -51,6 +52,7 @@ def cluster_thresholds(calibration: Calibration) -> dict[str, float]:
     return {
         "join_cosine": calibration.cosine_at(JOIN_PERCENT),
         "cluster_cosine": calibration.cosine_at(CLUSTER_PERCENT),
+        "pair_cosine": calibration.cosine_at(PAIR_PERCENT),
     }
 
 
@@ -61,7 +63,8 @@ class ClusterInput:
     ``person``: the face's current person id or -1. ``pinned``: the user put it there.
     ``rejected``: (row, person id) pairs the user said "not this person" to.
     ``locked_persons``: persons never dissolved, merged or renamed (named or user-touched);
-    persons holding a pinned face are treated as locked too.
+    persons holding a pinned face are treated as locked too. The cosine defaults are those of
+    ``dlib-resnet-v1`` (97 % / 99.4 % calibrated); ``cluster_thresholds`` gives any model's.
     """
 
     embeddings: np.ndarray
@@ -70,9 +73,10 @@ class ClusterInput:
     photo: np.ndarray
     rejected: Sequence[tuple[int, int]] = ()
     locked_persons: set[int] = field(default_factory=set)
-    join_cosine: float = 0.86
-    join_margin: float = 0.04
-    cluster_cosine: float = 0.86
+    join_cosine: float = 0.93
+    join_margin: float = 0.02
+    cluster_cosine: float = 0.93
+    pair_cosine: float = 0.94
     min_group_size: int = 2
 
 
@@ -316,6 +320,7 @@ def group_faces(
     cannot: set[tuple[int, int]] | None = None,
     min_size: int = 2,
     device: torch.device | None = None,
+    pair_threshold: float | None = None,
 ) -> np.ndarray:
     """Cluster unit embeddings: labels 0.. for groups of >= ``min_size``, -1 for the rest.
 
@@ -350,11 +355,19 @@ def group_faces(
                 groups.extend(p for p in _split_conflicts(emb, part, photo, cannot))
             else:
                 groups.append(part)
-    groups = [g for g in groups if len(g) >= min_size]
+    groups = [g for g in groups if len(g) >= min_size and _tight(emb, g, pair_threshold)]
     groups.sort(key=lambda g: (-len(g), int(g.min())))
     for label, g in enumerate(groups):
         labels[g] = label
     return labels
+
+
+def _tight(emb: np.ndarray, group: np.ndarray, pair_threshold: float | None) -> bool:
+    """Two faces alone must pass the stricter ``pair_threshold``: a pair is where two strangers
+    are most easily taken for one person (measured in ``benchmarks/cluster_quality.py``)."""
+    if len(group) != 2 or pair_threshold is None:
+        return True
+    return float(emb[group[0]] @ emb[group[1]]) >= pair_threshold
 
 
 def _tighter_components(
@@ -488,6 +501,7 @@ def recluster(inp: ClusterInput, device: torch.device | None = None) -> ClusterO
             cannot,
             inp.min_group_size,
             device,
+            inp.pair_cosine,
         )
         _carry_ids(inp, labels, rows, local, locked, rejected)
     return ClusterOutput(labels)
