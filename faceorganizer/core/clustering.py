@@ -10,8 +10,9 @@
    ``cluster_cosine``. Average linkage is exact and far less prone to chaining than single
    linkage or DBSCAN; it is made to scale by running it inside the connected components of a
    k-nearest-neighbour graph at the same threshold (average-linkage clusters never cross those
-   components), so 100k faces cost one chunked matrix product plus many small linkages. Groups
-   with two faces of one photo or a rejected pair are split. Measured against HDBSCAN in
+   components), so 100k faces cost a k-nearest-neighbour search plus many small linkages. Groups
+   with two faces of one photo or a rejected pair are split; a group of just two faces needs the
+   stricter ``pair_cosine``. Measured against HDBSCAN in
    ``benchmarks/cluster_quality.py``.
 
 New groups that mostly hold an unlocked old group's faces keep its id; others get ids -2, -3, ...
