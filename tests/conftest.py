@@ -9,8 +9,12 @@ from pathlib import Path
 
 import pytest
 
+import faceorganizer  # noqa: F401  (sets OMP_WAIT_POLICY before any test imports torch)
+
 REPO = Path(__file__).resolve().parents[1]
-FACES_DIR = Path(os.environ.get("FACEORGANIZER_TEST_FACES", REPO.parent / "shared" / "data" / "faces"))
+FACES_DIR = Path(
+    os.environ.get("FACEORGANIZER_TEST_FACES", REPO.parent / "shared" / "data" / "faces")
+)
 
 
 @dataclass(frozen=True)
