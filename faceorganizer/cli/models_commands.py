@@ -40,6 +40,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     actions = models.add_subparsers(dest="models_action", metavar="ACTION", required=True)
 
+    from faceorganizer.cli.calibrate_command import add_calibrate_parser
+
+    add_calibrate_parser(actions, opts)
     listing = actions.add_parser("list", parents=[opts], help="models, installed or not, where")
     listing.set_defaults(func=cmd_list)
 

@@ -113,9 +113,11 @@ def write_assignments(
     return changes
 
 
-def cluster_input(data: LibraryFaces) -> ClusterInput:
-    """The library's faces as ``core.clustering``'s input: named persons are locked."""
-    from faceorganizer.core.clustering import ClusterInput
+def cluster_input(data: LibraryFaces, model_id: str) -> ClusterInput:
+    """The library's faces as ``core.clustering``'s input: named persons are locked, and the
+    thresholds are the model's calibrated ones, so every model clusters equally strictly."""
+    from faceorganizer.core.clustering import ClusterInput, cluster_thresholds
+    from faceorganizer.core.models.registry import calibration_for
 
     row_of = {int(f): i for i, f in enumerate(data.face_ids.tolist())}
     return ClusterInput(
@@ -125,17 +127,19 @@ def cluster_input(data: LibraryFaces) -> ClusterInput:
         photo=data.photo_ids,
         rejected=[(row_of[f], p) for f, p in sorted(data.rejections) if f in row_of],
         locked_persons=set(data.named),
+        **cluster_thresholds(calibration_for(model_id)),
     )
 
 
 def apply_clustering(db: Database, dry_run: bool = False) -> ClusterChanges:
     """Re-cluster the library's faces (or, with ``dry_run``, only report what would change)."""
-    data = load_faces(db, str(settings.get(db, "model_id")))
+    model_id = str(settings.get(db, "model_id"))
+    data = load_faces(db, model_id)
     if not len(data.face_ids):
         return ClusterChanges(dry_run=dry_run)
     from faceorganizer.core.clustering import recluster
 
-    out = recluster(cluster_input(data))
+    out = recluster(cluster_input(data, model_id))
     return write_assignments(
         db, out.assignments(data.face_ids), out.new_groups(data.face_ids), dry_run
     )
