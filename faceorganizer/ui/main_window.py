@@ -48,8 +48,10 @@ from faceorganizer.ui.similar_panel import SimilarPanel
 from faceorganizer.ui.thumbnails import ThumbnailCache
 
 PEOPLE_PAGE, PERSON_PAGE, PHOTO_PAGE = 0, 1, 2
+# The panel keeps the nearest faces whatever their percentage: calibrated percentages are steep
+# (near 0 or 100), and lowering the slider must still reveal the near misses.
 SEARCH_LIMIT = 3000
-SEARCH_FLOOR = 40.0
+SEARCH_FLOOR = 0.0
 REFRESH_MS = 1200
 INTERIM_CLUSTER_S = 15.0
 WATCH_DEBOUNCE_MS = 4000
