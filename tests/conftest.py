@@ -56,3 +56,16 @@ def faces_dir() -> Path:
 @pytest.fixture(scope="session")
 def manifest(faces_dir: Path) -> list[ManifestRow]:
     return load_manifest()
+
+
+@pytest.fixture(scope="session")
+def generated_vggface2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A release-shaped vggface2 state dict (random, seeded; with its 8631-class head): the real
+    weights cannot be fetched here, and random ones exercise the same load and checks."""
+    import torch
+    from facenet_pytorch import InceptionResnetV1
+
+    path = tmp_path_factory.getbasetemp() / "generated-vggface2.pt"
+    torch.manual_seed(0)
+    torch.save(InceptionResnetV1(classify=True, num_classes=8631).state_dict(), path)
+    return path

@@ -22,21 +22,9 @@ MODEL = "facenet-vggface2"
 PHOTO = "photos/face_recognition_examples/_group/two_people.jpg"
 
 
-def generated_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A release-shaped vggface2 state dict (random, seeded; with its 8631-class head), made
-    once per test session and shared by the modules that need one."""
-    path = tmp_path_factory.getbasetemp() / "generated-vggface2.pt"
-    if not path.exists():
-        torch.manual_seed(0)
-        tmp = path.with_suffix(".tmp")
-        torch.save(InceptionResnetV1(classify=True, num_classes=8631).state_dict(), tmp)
-        tmp.rename(path)
-    return path
-
-
 @pytest.fixture(scope="module")
-def weights_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return generated_weights(tmp_path_factory)
+def weights_file(generated_vggface2: Path) -> Path:
+    return generated_vggface2
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from facenet_pytorch import InceptionResnetV1
 
 from faceorganizer.cli import main
 from faceorganizer.core import weights
@@ -31,18 +30,6 @@ MODEL = "facenet-vggface2"
 FILENAME = "20180402-114759-vggface2.pt"
 
 
-def generated_weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A release-shaped vggface2 state dict (random, seeded; with its 8631-class head), made
-    once per test session and shared by the modules that need one."""
-    path = tmp_path_factory.getbasetemp() / "generated-vggface2.pt"
-    if not path.exists():
-        torch.manual_seed(0)
-        tmp = path.with_suffix(".tmp")
-        torch.save(InceptionResnetV1(classify=True, num_classes=8631).state_dict(), tmp)
-        tmp.rename(path)
-    return path
-
-
 def _damage(src: Path, dst: Path, offset: int, fill: bytes | None = None) -> None:
     """Copy ``src`` with 64 bytes at ``offset`` changed (inverted, or set to ``fill``)."""
     shutil.copyfile(src, dst)
@@ -54,11 +41,13 @@ def _damage(src: Path, dst: Path, offset: int, fill: bytes | None = None) -> Non
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def files(
+    tmp_path_factory: pytest.TempPathFactory, generated_vggface2: Path
+) -> dict[str, Path]:
     """The served files: a release-shaped state dict (with its 8631-class head) and bad copies."""
     root = tmp_path_factory.mktemp("served")
     good = root / "good.pt"
-    good.symlink_to(generated_weights(tmp_path_factory))
+    good.symlink_to(generated_vggface2)
     state = torch.load(good, weights_only=True)
     size = good.stat().st_size
     truncated = root / "truncated.pt"
