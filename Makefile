@@ -22,6 +22,7 @@ test: $(STAMP)
 	@test -d $(SHARED_FACES) || { echo "missing $(SHARED_FACES): the real-photo tests need it"; exit 2; }
 	$(BIN)/ruff check faceorganizer tests benchmarks
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: $(STAMP)

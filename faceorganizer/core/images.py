@@ -117,7 +117,7 @@ def _open_unchecked(fp: object, path: str) -> ImageFile.ImageFile:
             if accept is not None and not accept(prefix):
                 continue
             fp.seek(0)  # type: ignore[attr-defined]
-            return factory(fp, path)  # type: ignore[return-value]
+            return factory(fp, path)  # type: ignore[arg-type,return-value]
         except (SyntaxError, IndexError, TypeError, ValueError, EOFError, struct.error):
             continue
     raise Image.UnidentifiedImageError(f"cannot identify image file {path!r}")

@@ -80,8 +80,9 @@ class FaceEngine:
         self.embedder = embedder
         self.model_id = embedder.spec.model_id
         if detector is None:
-            kwargs = {"min_face_size": int(min_face_size)} if min_face_size else {}
-            detector = det.Detector(self.device, **kwargs)
+            detector = det.Detector(
+                self.device, min_face_size=int(min_face_size or det.DEFAULT_MIN_FACE_SIZE)
+            )
         self.detector = detector
         self.decode_threads = max(1, int(decode_threads))
         self.batch_size = max(1, int(batch_size))

@@ -117,3 +117,10 @@ def transaction(db: Database, path: str | Path = "") -> Iterator[Database]:
             if db.conn.in_transaction:
                 db.conn.execute("ROLLBACK")
             raise
+
+
+def row_id(cursor: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT just made (always set after a successful insert)."""
+    if cursor.lastrowid is None:
+        raise RuntimeError("INSERT returned no row id")
+    return int(cursor.lastrowid)

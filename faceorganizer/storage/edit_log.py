@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from faceorganizer.storage.db import row_id
 from faceorganizer.storage.photos import now
 
 
@@ -36,7 +37,7 @@ def append(db: Database, kind: str, description: str, payload: dict[str, Any]) -
         "INSERT INTO edits(kind, description, payload, undone, created_at) VALUES (?,?,?,0,?)",
         [kind, description, json.dumps(payload), created],
     )
-    return EditRow(int(cur.lastrowid), kind, description, payload, False, created)
+    return EditRow(row_id(cur), kind, description, payload, False, created)
 
 
 def next_undo(db: Database) -> EditRow | None:

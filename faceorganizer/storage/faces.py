@@ -9,6 +9,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from faceorganizer.core.types import EmbeddedFace
+from faceorganizer.storage.db import row_id
 
 COLUMNS = (
     "f.id, f.photo_id, p.path, f.x1, f.y1, f.x2, f.y2, f.score, f.quality, f.model_id, "
@@ -69,7 +70,7 @@ def insert(db: Database, photo_id: int, face: EmbeddedFace) -> int:
             face.thumbnail or None,
         ],
     )
-    return int(cur.lastrowid)
+    return row_id(cur)
 
 
 def rows(

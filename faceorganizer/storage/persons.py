@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
+from faceorganizer.storage.db import row_id
 from faceorganizer.storage.photos import now
 
 
@@ -50,7 +51,7 @@ def create(db: Database, name: str | None = None) -> int:
     cur = db.execute(
         "INSERT INTO persons(name, hidden, created_at) VALUES (?, 0, ?)", [name, now()]
     )
-    return int(cur.lastrowid)
+    return row_id(cur)
 
 
 def get(db: Database, person_id: int) -> PersonRow | None:
@@ -75,7 +76,8 @@ def summaries(
     name_filter: str | None = None,
     person_id: int | None = None,
 ) -> list[PersonSummary]:
-    where, params = ["1"], []
+    where: list[str] = ["1"]
+    params: list[object] = []
     if not include_hidden:
         where.append("s.hidden = 0")
     if name_filter:

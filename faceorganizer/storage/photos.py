@@ -7,6 +7,8 @@ from datetime import datetime, timezone
 
 from sqlite_utils import Database
 
+from faceorganizer.storage.db import row_id
+
 COLUMNS = "id, path, size, mtime, hash, width, height, status, error, model_id, taken_at"
 
 
@@ -70,7 +72,7 @@ def insert(
         " taken_at, scanned_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
         [path, size, mtime, hash, width, height, status, error, model_id, taken_at, now()],
     )
-    return int(cur.lastrowid)
+    return row_id(cur)
 
 
 def update(db: Database, photo_id: int, **values: object) -> None:
