@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 from typing import Any
 
 from faceorganizer.cli.output import CliError
@@ -24,8 +25,20 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.folder and not os.path.isdir(args.folder):
         raise CliError(f"not a folder: {args.folder}")
+    _check_display()
     try:
         from faceorganizer.ui.app import run_gui
     except ImportError as exc:
         raise CliError(f"the desktop app cannot start: {exc}") from exc
     return run_gui(args.folder, args.library, device=args.device)
+
+
+def _check_display() -> None:
+    """Qt aborts the process (no exception) when Linux has no screen: say so first."""
+    if not sys.platform.startswith("linux") or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise CliError(
+            "no display found: the desktop app needs a graphical session (or run it under "
+            "xvfb-run); every other command works without one"
+        )
