@@ -11,6 +11,9 @@ import pytest
 
 import faceorganizer  # noqa: F401  (sets OMP_WAIT_POLICY before any test imports torch)
 
+# Qt widgets are real but offscreen, also when pytest is run by hand without the Makefile.
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 REPO = Path(__file__).resolve().parents[1]
 FACES_DIR = Path(
     os.environ.get("FACEORGANIZER_TEST_FACES", REPO.parent / "shared" / "data" / "faces")

@@ -110,23 +110,24 @@ def run_edit(
 
 
 def undo(db: Database) -> EditInfo | None:
-    with transaction(db):
-        row = edit_log.next_undo(db)
-        if row is None:
-            return None
-        restore(db, row.payload["before"])
-        edit_log.set_undone(db, row.id, True)
-    return EditInfo(row.id, row.kind, row.description, row.created_at, True)
+    return _replay(db, edit_log.next_undo, "before", undone=True)
 
 
 def redo(db: Database) -> EditInfo | None:
+    return _replay(db, edit_log.next_redo, "after", undone=False)
+
+
+def _replay(
+    db: Database, pick: Callable[[Database], EditRow | None], side: str, undone: bool
+) -> EditInfo | None:
+    """Write one side (before/after) of the next edit back, in one transaction."""
     with transaction(db):
-        row = edit_log.next_redo(db)
+        row = pick(db)
         if row is None:
             return None
-        restore(db, row.payload["after"])
-        edit_log.set_undone(db, row.id, False)
-    return EditInfo(row.id, row.kind, row.description, row.created_at, False)
+        restore(db, row.payload[side])
+        edit_log.set_undone(db, row.id, undone)
+    return EditInfo(row.id, row.kind, row.description, row.created_at, undone)
 
 
 def history(db: Database, limit: int | None = 50) -> list[EditInfo]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +51,15 @@ class FaceState:
 
 def placeholders(n: int) -> str:
     return ",".join("?" * n)
+
+
+def rows_where_in(db: Database, select: str, column: str, ids: Iterable[int]) -> Iterator[tuple]:
+    """``select ... WHERE column IN (ids)`` in chunks below SQLite's bound-parameter limit."""
+    ids = list(ids)
+    for i in range(0, len(ids), 900):
+        chunk = ids[i : i + 900]
+        sql = f"{select} WHERE {column} IN ({placeholders(len(chunk))})"
+        yield from db.execute(sql, chunk).fetchall()
 
 
 def insert(db: Database, photo_id: int, face: EmbeddedFace) -> int:
@@ -103,18 +112,8 @@ def ids_of_person(db: Database, person_id: int) -> list[int]:
 
 
 def states(db: Database, face_ids: Iterable[int]) -> dict[int, FaceState]:
-    ids = list(face_ids)
-    out: dict[int, FaceState] = {}
-    for i in range(0, len(ids), 900):
-        chunk = ids[i : i + 900]
-        cur = db.execute(
-            "SELECT id, person_id, assigned_by, hidden FROM faces "
-            f"WHERE id IN ({placeholders(len(chunk))})",
-            chunk,
-        )
-        for fid, pid, by, hidden in cur.fetchall():
-            out[fid] = FaceState(pid, by, int(hidden))
-    return out
+    rows = rows_where_in(db, "SELECT id, person_id, assigned_by, hidden FROM faces", "id", face_ids)
+    return {fid: FaceState(pid, by, int(hidden)) for fid, pid, by, hidden in rows}
 
 
 def set_state(db: Database, face_id: int, state: FaceState) -> None:
@@ -157,17 +156,8 @@ def thumbnail(db: Database, face_id: int) -> bytes | None:
 
 
 def rejections_of(db: Database, face_ids: Iterable[int]) -> set[tuple[int, int]]:
-    ids = list(face_ids)
-    out: set[tuple[int, int]] = set()
-    for i in range(0, len(ids), 900):
-        chunk = ids[i : i + 900]
-        cur = db.execute(
-            "SELECT face_id, person_id FROM rejections "
-            f"WHERE face_id IN ({placeholders(len(chunk))})",
-            chunk,
-        )
-        out.update((int(f), int(p)) for f, p in cur.fetchall())
-    return out
+    rows = rows_where_in(db, "SELECT face_id, person_id FROM rejections", "face_id", face_ids)
+    return {(int(f), int(p)) for f, p in rows}
 
 
 def all_rejections(db: Database) -> set[tuple[int, int]]:
