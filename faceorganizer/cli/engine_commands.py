@@ -85,33 +85,38 @@ def run_detect(args: argparse.Namespace) -> int:
             "faces": [_face_dict(i, f) for i, f in enumerate(faces)],
         }
         lines.append(f"{photo.path}: {len(faces)} face(s) in {photo.width}x{photo.height}")
+        original = _full_resolution(photo.path) if args.save_crops and faces else None
         for i, f in enumerate(faces):
             x0, y0, x1, y1 = f.detection.box
             lines.append(
                 f"  face {i}: box ({x0:.0f}, {y0:.0f})-({x1:.0f}, {y1:.0f}) "
                 f"score {f.detection.score:.3f}"
             )
-            if args.save_crops:
+            if original is not None:
                 crop = args.save_crops / f"{Path(photo.path).stem}_face{i}.jpg"
-                _save_crop(photo.path, f, crop)
+                _save_crop(original, f, crop)
                 entry["faces"][i]["crop"] = str(crop)
         results.append(entry)
     emit(args, results, "\n".join(lines))
     return 1 if failed == len(args.photos) else 0
 
 
-def _save_crop(path: str, face: EmbeddedFace, dest: Path) -> None:
-    """A crop with a margin from the upright full-resolution photo (never the thumbnail)."""
+def _full_resolution(path: str) -> Any:
+    """The upright full-resolution photo, decoded once for all of its crops."""
     from PIL import Image
 
     from faceorganizer.core.images import load_image
 
-    img = load_image(path)
+    return Image.fromarray(load_image(path).rgb)
+
+
+def _save_crop(image: Any, face: EmbeddedFace, dest: Path) -> None:
+    """A crop with a margin from the full-resolution photo (never the thumbnail)."""
     x0, y0, x1, y1 = face.detection.box
     m = 0.2 * max(x1 - x0, y1 - y0)
-    h, w = img.rgb.shape[:2]
+    w, h = image.size
     box = (max(0, int(x0 - m)), max(0, int(y0 - m)), min(w, int(x1 + m)), min(h, int(y1 + m)))
-    Image.fromarray(img.rgb).crop(box).save(dest, quality=92)
+    image.crop(box).save(dest, quality=92)
 
 
 def _pick(photo: PhotoFaces, index: int | None, label: str) -> EmbeddedFace:

@@ -230,20 +230,18 @@ def cmd_cover(args: argparse.Namespace, lib: Library) -> int:
 
 
 def cmd_undo(args: argparse.Namespace, lib: Library) -> int:
-    info = lib.undo()
-    if info is None:
-        emit(args, None, "nothing to undo")
-        return 1
-    emit(args, asdict(info), f"undid: {info.description}")
-    return 0
+    return _replayed(args, lib.undo(), "undo", "undid")
 
 
 def cmd_redo(args: argparse.Namespace, lib: Library) -> int:
-    info = lib.redo()
+    return _replayed(args, lib.redo(), "redo", "redid")
+
+
+def _replayed(args: argparse.Namespace, info: EditInfo | None, verb: str, done: str) -> int:
     if info is None:
-        emit(args, None, "nothing to redo")
+        emit(args, None, f"nothing to {verb}")
         return 1
-    emit(args, asdict(info), f"redid: {info.description}")
+    emit(args, asdict(info), f"{done}: {info.description}")
     return 0
 
 
