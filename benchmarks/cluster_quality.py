@@ -19,7 +19,8 @@ import numpy as np
 from quality_data import FaceSet, load_faces
 from sklearn.cluster import DBSCAN
 
-from faceorganizer.core.clustering import ClusterInput, recluster
+from faceorganizer.core.clustering import ClusterInput, cluster_thresholds, recluster
+from faceorganizer.core.models.registry import calibration_for
 
 KINDS = {"lfw_crop", "lfw_stranger", "photo"}
 # The baselines' recipes (eps 0.5, Chinese whispers 0.5) are for dlib's raw vectors, whose mean
@@ -65,13 +66,15 @@ def bcubed_prf(truth: np.ndarray, pred: np.ndarray) -> tuple[float, float, float
     return precision, recall, 2 * precision * recall / (precision + recall)
 
 
-def ours(fs: FaceSet, threshold: float | None) -> np.ndarray:
+def ours(fs: FaceSet, threshold: float | None, model: str) -> np.ndarray:
+    """The library's own clustering, with the model's calibrated thresholds (as a scan uses)."""
     n = len(fs.embeddings)
     inp = ClusterInput(
         embeddings=fs.embeddings,
         person=np.full(n, -1, np.int64),
         pinned=np.zeros(n, bool),
         photo=fs.photo,
+        **cluster_thresholds(calibration_for(model)),
     )
     if threshold is not None:
         inp.cluster_cosine = threshold
@@ -109,7 +112,7 @@ def main() -> None:
         f"({len(np.unique(truth))} people), {len(fs.missed)} photos without a face"
     )
     methods: dict[str, Callable[[FaceSet], np.ndarray]] = {
-        "ours": lambda f: ours(f, args.threshold),
+        "ours": lambda f: ours(f, args.threshold, args.model),
         "DBSCAN eps0.5 ms5": lambda f: dbscan(f, RAW_SCALE.get(args.model, 1.0)),
         "chinese whispers 0.5": lambda f: chinese_whispers(f, RAW_SCALE.get(args.model, 1.0)),
         "HDBSCAN mcs2": plain_hdbscan,

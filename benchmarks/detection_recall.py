@@ -152,8 +152,7 @@ class Report:
             yield f"{kind:13s} {fig.hits:5d}/{fig.total:<5d} {100 * fig.rate:6.2f} %{miss}"
         per = self.seconds / max(1, self.images)
         yield (
-            f"detection    {self.images} images in {self.seconds:.1f} s "
-            f"({per * 1000:.1f} ms/image)"
+            f"detection    {self.images} images in {self.seconds:.1f} s ({per * 1000:.1f} ms/image)"
         )
 
 

@@ -57,8 +57,11 @@ CHUNK = 100
 
 
 def _chunk_key(model_id: str, rows: list[dict[str, str]]) -> str:
-    """Model id and every file's path, size and mtime."""
-    h = hashlib.sha1(model_id.encode())
+    """Model id and recipe, and every file's path, size and mtime."""
+    from faceorganizer.core.models.registry import MODELS
+
+    recipe = MODELS[model_id].recipe if model_id in MODELS else 0
+    h = hashlib.sha1(f"{model_id}#{recipe}".encode())
     for r in rows:
         st = (FACES_DIR / r["relpath"]).stat()
         h.update(f"{r['relpath']}|{st.st_size}|{st.st_mtime_ns}\n".encode())

@@ -205,3 +205,14 @@ def test_same_person_closer_than_different(reference: list[RefFace], our_aligned
 def test_prepare_without_faces_is_empty(embedder) -> None:
     image = np.zeros((64, 64, 3), dtype=np.uint8)
     assert embedder.prepare(image, []).shape == (0, 3, 150, 150)
+
+
+def test_a_mirrored_face_embeds_the_same(reference: list[RefFace], embedder) -> None:
+    """The embedding averages each chip with its mirror image, so a face and its mirror match."""
+    chips = normalize_chips(np.stack([f.chip for f in reference[:4]]))
+    plain = embedder.embed(chips)
+    mirrored = embedder.embed(torch.flip(chips, dims=[3]))
+    np.testing.assert_allclose(plain, mirrored, atol=1e-5)
+    single = embedder.embed_raw(chips)
+    single /= np.linalg.norm(single, axis=1, keepdims=True)
+    assert (single * plain).sum(axis=1).min() < 0.9999

@@ -8,6 +8,7 @@ import shutil
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 from library_support import (
     BROKEN,
@@ -203,3 +204,28 @@ def test_photos_errors_lists_unreadable_files(lib_copy, capsys) -> None:
     assert status == 0
     assert {os.path.relpath(p["path"], folder) for p in listed} == BROKEN
     assert {p["error"] for p in listed} == {"truncated JPEG", "not an image"}
+
+
+def test_photos_of_an_older_recipe_are_reembedded_keeping_people(lib_copy) -> None:
+    """After an upgrade changes how the model embeds, the next scan redoes the older photos only,
+    and their faces keep their people and names."""
+    folder, lib = lib_copy
+    path, face = _photo_with_one_face(lib, folder, "photos/face_recognition_examples/kit_harington")
+    lib.move_faces([face], None)
+    lib.name_person(lib.face(face).person_id, "Kit")
+    pid = lib.face(face).photo_id
+    old_vector = lib.db.execute("SELECT embedding FROM faces WHERE id = ?", [face]).fetchone()[0]
+    lib.db.execute("UPDATE photos SET recipe = 0 WHERE id = ?", [pid])
+
+    summary = lib.scan(engine=shared_engine())
+    assert (summary.changed, summary.new, summary.moved, summary.removed) == (1, 0, 0, 0)
+    (new,) = lib.photo_faces(pid)
+    assert (new.person_name, new.assigned_by) == ("Kit", "user")
+    assert lib.db.execute("SELECT recipe FROM photos WHERE id = ?", [pid]).fetchone()[0] >= 1
+    vector = lib.db.execute("SELECT embedding FROM faces WHERE id = ?", [new.face_id]).fetchone()
+    # the same recipe as the rest of the library, computed again
+    assert np.allclose(
+        np.frombuffer(vector[0], np.float32), np.frombuffer(old_vector, np.float32), atol=1e-4
+    )
+    again = lib.scan(engine=shared_engine())
+    assert again.changed == 0 and again.unchanged == lib.counts()["photos"]

@@ -41,9 +41,7 @@ def _damage(src: Path, dst: Path, offset: int, fill: bytes | None = None) -> Non
 
 
 @pytest.fixture(scope="module")
-def files(
-    tmp_path_factory: pytest.TempPathFactory, generated_vggface2: Path
-) -> dict[str, Path]:
+def files(tmp_path_factory: pytest.TempPathFactory, generated_vggface2: Path) -> dict[str, Path]:
     """The served files: a release-shaped state dict (with its 8631-class head) and bad copies."""
     root = tmp_path_factory.mktemp("served")
     good = root / "good.pt"

@@ -12,7 +12,9 @@
    k-nearest-neighbour graph at the same threshold (average-linkage clusters never cross those
    components), so 100k faces cost a k-nearest-neighbour search plus many small linkages. Groups
    with two faces of one photo or a rejected pair are split; a group of just two faces needs the
-   stricter ``pair_cosine``. Measured against HDBSCAN in
+   stricter ``pair_cosine``. A face left alone then joins the group whose centroid it is
+   clearly closest to (``attach_cosine``, with a margin over the next group): a group's centroid
+   is a steadier likeness than any one face. Measured against HDBSCAN in
    ``benchmarks/cluster_quality.py``.
 
 New groups that mostly hold an unlocked old group's faces keep its id; others get ids -2, -3, ...
@@ -37,6 +39,8 @@ UNASSIGNED = -1
 JOIN_PERCENT = 97.0
 CLUSTER_PERCENT = 97.0
 PAIR_PERCENT = 99.4
+ATTACH_PERCENT = 99.75
+ATTACH_MARGIN = 0.01
 KNN_K = 16
 JOIN_K = 32
 EXACT_KNN_MAX = 20_000
@@ -54,6 +58,7 @@ def cluster_thresholds(calibration: Calibration) -> dict[str, float]:
         "join_cosine": calibration.cosine_at(JOIN_PERCENT),
         "cluster_cosine": calibration.cosine_at(CLUSTER_PERCENT),
         "pair_cosine": calibration.cosine_at(PAIR_PERCENT),
+        "attach_cosine": calibration.cosine_at(ATTACH_PERCENT),
     }
 
 
@@ -65,7 +70,8 @@ class ClusterInput:
     ``rejected``: (row, person id) pairs the user said "not this person" to.
     ``locked_persons``: persons never dissolved, merged or renamed (named or user-touched);
     persons holding a pinned face are treated as locked too. The cosine defaults are those of
-    ``dlib-resnet-v1`` (97 % / 99.4 % calibrated); ``cluster_thresholds`` gives any model's.
+    ``dlib-resnet-v1`` (97 % / 99.4 % / 99.75 % calibrated); ``cluster_thresholds`` gives any
+    model's.
     """
 
     embeddings: np.ndarray
@@ -74,10 +80,11 @@ class ClusterInput:
     photo: np.ndarray
     rejected: Sequence[tuple[int, int]] = ()
     locked_persons: set[int] = field(default_factory=set)
-    join_cosine: float = 0.93
+    join_cosine: float = 0.9355
     join_margin: float = 0.02
-    cluster_cosine: float = 0.93
-    pair_cosine: float = 0.94
+    cluster_cosine: float = 0.9355
+    pair_cosine: float = 0.9448
+    attach_cosine: float | None = 0.9498
     min_group_size: int = 2
 
 
@@ -322,6 +329,7 @@ def group_faces(
     min_size: int = 2,
     device: torch.device | None = None,
     pair_threshold: float | None = None,
+    attach_threshold: float | None = None,
 ) -> np.ndarray:
     """Cluster unit embeddings: labels 0.. for groups of >= ``min_size``, -1 for the rest.
 
@@ -360,7 +368,42 @@ def group_faces(
     groups.sort(key=lambda g: (-len(g), int(g.min())))
     for label, g in enumerate(groups):
         labels[g] = label
+    if attach_threshold is not None and groups:
+        _attach(emb, photo, labels, cannot, attach_threshold)
     return labels
+
+
+def _attach(
+    emb: np.ndarray, photo: np.ndarray, labels: np.ndarray, cannot: set[tuple[int, int]], t: float
+) -> None:
+    """Faces left alone join the group whose centroid is at least ``t`` and beats the next
+    group's by ``ATTACH_MARGIN`` (in place; closest first, one face per photo per group)."""
+    free = np.flatnonzero(labels == UNASSIGNED)
+    n_groups = int(labels.max()) + 1
+    if not len(free) or n_groups < 1:
+        return
+    sums = np.zeros((n_groups, emb.shape[1]), np.float64)
+    np.add.at(sums, labels[labels >= 0], emb[labels >= 0])
+    cents = (sums / np.linalg.norm(sums, axis=1, keepdims=True)).astype(np.float32)
+    sim = emb[free] @ cents.T
+    k = min(2, n_groups)
+    top = np.argsort(-sim, axis=1)[:, :k]
+    best = sim[np.arange(len(free)), top[:, 0]]
+    second = sim[np.arange(len(free)), top[:, 1]] if k == 2 else np.full(len(free), -2.0)
+    ok = (best >= t) & (best - second >= ATTACH_MARGIN)
+    photos_of: dict[int, set[int]] = defaultdict(set)
+    for r in np.flatnonzero(labels >= 0).tolist():
+        photos_of[int(labels[r])].add(int(photo[r]))
+    blocked: dict[int, set[int]] = defaultdict(set)
+    for a, b in cannot:
+        blocked[a].add(b)
+        blocked[b].add(a)
+    for i in sorted(np.flatnonzero(ok).tolist(), key=lambda i: -float(best[i])):
+        r, g = int(free[i]), int(top[i, 0])
+        if int(photo[r]) in photos_of[g] or any(labels[m] == g for m in blocked.get(r, ())):
+            continue
+        labels[r] = g
+        photos_of[g].add(int(photo[r]))
 
 
 def _tight(emb: np.ndarray, group: np.ndarray, pair_threshold: float | None) -> bool:
@@ -503,6 +546,7 @@ def recluster(inp: ClusterInput, device: torch.device | None = None) -> ClusterO
             inp.min_group_size,
             device,
             inp.pair_cosine,
+            inp.attach_cosine,
         )
         _carry_ids(inp, labels, rows, local, locked, rejected)
     return ClusterOutput(labels)

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from faceorganizer.core.models.registry import MODELS
 from faceorganizer.core.types import PhotoFaces
 from faceorganizer.services.files import FileEntry, content_hash, normalise, under, walk
 from faceorganizer.services.types import ScanProgress, ScanSummary
@@ -96,8 +97,15 @@ def plan_scan(db: Database, roots: Sequence[str], model_id: str) -> Plan:
     return plan
 
 
+def recipe_of(model_id: str) -> int:
+    spec = MODELS.get(model_id)
+    return spec.recipe if spec is not None else 1
+
+
 def _current(row: PhotoRow, model_id: str) -> bool:
-    return row.status == "error" or row.model_id == model_id
+    """A photo needs no work when it failed to read, or its faces came from this model's current
+    recipe (a photo of an older recipe is re-embedded and keeps its faces' people)."""
+    return row.status == "error" or (row.model_id == model_id and row.recipe == recipe_of(model_id))
 
 
 def _hash(path: str) -> str | None:
@@ -156,6 +164,7 @@ def store_result(db: Database, job: Job, result: PhotoFaces, model_id: str) -> i
         status=status,
         error=result.error,
         model_id=model_id,
+        recipe=recipe_of(model_id),
     )
     old = faces.of_photo(db, job.photo_id) if job.photo_id is not None else []
     if job.photo_id is None:

@@ -97,6 +97,13 @@ def _person_summary_index(db: Database) -> None:
     )
 
 
+@migrations(name="0004_photo_recipe")
+def _photo_recipe(db: Database) -> None:
+    """Which recipe of its model embedded a photo's faces: when a model's recipe changes, the next
+    scan re-embeds the photos of the older one (keeping their faces' people)."""
+    db.execute("ALTER TABLE photos ADD COLUMN recipe INTEGER NOT NULL DEFAULT 1")
+
+
 KNOWN = [m.name for m in migrations.pending(Database(memory=True))]
 SCHEMA_VERSION = len(KNOWN)
 

@@ -9,7 +9,7 @@ from sqlite_utils import Database
 
 from faceorganizer.storage.db import row_id
 
-COLUMNS = "id, path, size, mtime, hash, width, height, status, error, model_id, taken_at"
+COLUMNS = "id, path, size, mtime, hash, width, height, status, error, model_id, taken_at, recipe"
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,7 @@ class PhotoRow:
     error: str | None
     model_id: str | None
     taken_at: str | None
+    recipe: int = 1
 
 
 def now() -> str:
@@ -66,11 +67,12 @@ def insert(
     error: str | None,
     model_id: str | None,
     taken_at: str | None = None,
+    recipe: int = 1,
 ) -> int:
     cur = db.execute(
         "INSERT INTO photos(path, size, mtime, hash, width, height, status, error, model_id,"
-        " taken_at, scanned_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-        [path, size, mtime, hash, width, height, status, error, model_id, taken_at, now()],
+        " taken_at, recipe, scanned_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        [path, size, mtime, hash, width, height, status, error, model_id, taken_at, recipe, now()],
     )
     return row_id(cur)
 

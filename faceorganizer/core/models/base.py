@@ -51,6 +51,9 @@ class ModelSpec:
     calibration: Calibration
     notes: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    # Bumped whenever ``prepare`` or ``embed`` changes what vectors come out, so that cached
+    # vectors of an older recipe are not mixed with new ones.
+    recipe: int = 1
 
 
 class Embedder(ABC):

@@ -25,6 +25,10 @@ from faceorganizer.core.types import Detection
 
 DLIB_MEAN_RGB = (122.782, 117.001, 104.298)
 CHIP_SIZE = 150
+# MTCNN's five points are not dlib's: on MTCNN landmarks, dlib's template zoomed 5 % about the chip
+# centre embeds best (lfw_dev equal-error rate 0.89 % against 1.15 %; 1.08 and 1.11 do no better).
+CHIP_ZOOM = 1.05
+CHIP_TEMPLATE = (DLIB_TEMPLATE_150 - CHIP_SIZE / 2) * CHIP_ZOOM + CHIP_SIZE / 2
 WEIGHTS_FILENAME = "dlib_face_recognition_resnet_model_v1.dat"
 
 
@@ -225,7 +229,7 @@ class DlibResnetEmbedder(Embedder):
         if not detections:
             return torch.empty((0, 3, CHIP_SIZE, CHIP_SIZE), dtype=torch.float32)
         transforms = np.stack(
-            [similarity_transform(d.landmarks, DLIB_TEMPLATE_150) for d in detections]
+            [similarity_transform(d.landmarks, CHIP_TEMPLATE) for d in detections]
         )
         chips = warp_chips(image, transforms, CHIP_SIZE)
         return (chips - self._mean) / 256.0
@@ -239,6 +243,12 @@ class DlibResnetEmbedder(Embedder):
         return self.model(x).float().cpu().numpy()
 
     def embed(self, chips: torch.Tensor) -> np.ndarray:
-        raw = self.embed_raw(chips)
+        """Unit descriptors of each chip and its mirror image, summed: the mirror costs one more
+        forward pass; with ``CHIP_ZOOM`` it takes the equal-error rate on lfw_dev from 1.15 % to
+        0.76 % and Recall@1 from 0.974 to 0.983 (``benchmarks/search_quality.py``)."""
+        if chips.shape[0] == 0:
+            return np.empty((0, 128), dtype=np.float32)
+        both = self.embed_raw(torch.cat([chips, torch.flip(chips, dims=[3])]))
+        raw = both[: len(chips)] + both[len(chips) :]
         norms = np.linalg.norm(raw, axis=1, keepdims=True)
         return (raw / np.maximum(norms, 1e-12)).astype(np.float32)
