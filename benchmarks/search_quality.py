@@ -75,6 +75,10 @@ def main() -> None:
     base_cos = 1 - 0.6**2 / (2 * RAW_DLIB_NORM**2)
     br1, bp, br = evaluate(index, emb, label, queries, base_cos)
     print(f"{'baseline dlib euclid < 0.6':28s} {base_cos:7.4f} {br1:7.4f} {bp:7.4f} {br:7.4f}")
+    for pct in (90.0, 95.0, 99.0, 99.5, 99.9):
+        c = cal.cosine_at(pct)
+        _, pp, rr = evaluate(index, emb, label, queries, c)
+        print(f"{f'ours {pct:g} %':28s} {c:7.4f} {'':7s} {pp:7.4f} {rr:7.4f}")
     r1, p, r = figures[65.0]
     print(f"ours@65% / baseline: precision {p / bp:.4f}, recall {r / br:.4f}")
     print(

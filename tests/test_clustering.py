@@ -254,3 +254,33 @@ def test_people_match_the_person_folders() -> None:
         assert len(groups) and sizes.max() >= 0.9 * len(mine), (name, mine.tolist())
         checked += 1
     assert checked >= 20
+
+
+def test_lone_faces_join_only_their_own_persons_group(lfw) -> None:
+    """After grouping, a face left alone joins the group whose centroid is clearly nearest: groups
+    only grow, each joiner is the group's person, and never beside a face of its own photo."""
+    from faceorganizer.core.models.registry import calibration_for
+
+    emb, label = lfw
+    t = clustering.cluster_thresholds(calibration_for("dlib-resnet-v1"))
+    photo = np.arange(len(emb), dtype=np.int64)
+
+    def grouped(photo: np.ndarray, attach: float | None) -> np.ndarray:
+        return clustering.group_faces(
+            emb, photo, t["cluster_cosine"], pair_threshold=t["pair_cosine"],
+            attach_threshold=attach,
+        )  # fmt: skip
+
+    alone = grouped(photo, None)
+    joined_labels = grouped(photo, t["attach_cosine"])
+    kept = alone != -1
+    assert np.array_equal(joined_labels[kept], alone[kept])
+    joined = np.flatnonzero(~kept & (joined_labels != -1))
+    assert len(joined) >= 1
+    for r in joined.tolist():
+        assert set(label[alone == joined_labels[r]].tolist()) == {label[r]}
+
+    r = int(joined[0])
+    same_photo = photo.copy()
+    same_photo[r] = photo[np.flatnonzero(alone == joined_labels[r])[0]]
+    assert grouped(same_photo, t["attach_cosine"])[r] == -1

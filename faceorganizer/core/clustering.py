@@ -45,7 +45,7 @@ KNN_K = 16
 JOIN_K = 32
 EXACT_KNN_MAX = 20_000
 IVF_CELL_SIZE = 512
-IVF_PROBES = 4
+IVF_PROBES = 16  # finds 97.6 % of the exact neighbours above the cluster cut at 100k (4: 86 %)
 MAX_LINKAGE = 6000
 CHUNK_ROWS = 4096
 CANNOT_LINK_DISTANCE = 4.0
@@ -369,12 +369,17 @@ def group_faces(
     for label, g in enumerate(groups):
         labels[g] = label
     if attach_threshold is not None and groups:
-        _attach(emb, photo, labels, cannot, attach_threshold)
+        _attach(emb, photo, labels, cannot, attach_threshold, device)
     return labels
 
 
 def _attach(
-    emb: np.ndarray, photo: np.ndarray, labels: np.ndarray, cannot: set[tuple[int, int]], t: float
+    emb: np.ndarray,
+    photo: np.ndarray,
+    labels: np.ndarray,
+    cannot: set[tuple[int, int]],
+    t: float,
+    device: torch.device | None = None,
 ) -> None:
     """Faces left alone join the group whose centroid is at least ``t`` and beats the next
     group's by ``ATTACH_MARGIN`` (in place; closest first, one face per photo per group)."""
@@ -384,12 +389,20 @@ def _attach(
         return
     sums = np.zeros((n_groups, emb.shape[1]), np.float64)
     np.add.at(sums, labels[labels >= 0], emb[labels >= 0])
-    cents = (sums / np.linalg.norm(sums, axis=1, keepdims=True)).astype(np.float32)
-    sim = emb[free] @ cents.T
+    cents = _tensor(sums / np.linalg.norm(sums, axis=1, keepdims=True), device)
     k = min(2, n_groups)
-    top = np.argsort(-sim, axis=1)[:, :k]
-    best = sim[np.arange(len(free)), top[:, 0]]
-    second = sim[np.arange(len(free)), top[:, 1]] if k == 2 else np.full(len(free), -2.0)
+    best = np.empty(len(free), np.float32)
+    second = np.full(len(free), -2.0, np.float32)
+    nearest = np.empty(len(free), np.int64)
+    with torch.inference_mode():
+        for start in range(0, len(free), CHUNK_ROWS):
+            rows = free[start : start + CHUNK_ROWS]
+            top = torch.topk(_tensor(emb[rows], device) @ cents.T, k, dim=1)
+            top_s, top_i = top.values.cpu().numpy(), top.indices.cpu().numpy()
+            best[start : start + len(rows)] = top_s[:, 0]
+            nearest[start : start + len(rows)] = top_i[:, 0]
+            if k == 2:
+                second[start : start + len(rows)] = top_s[:, 1]
     ok = (best >= t) & (best - second >= ATTACH_MARGIN)
     photos_of: dict[int, set[int]] = defaultdict(set)
     for r in np.flatnonzero(labels >= 0).tolist():
@@ -399,7 +412,7 @@ def _attach(
         blocked[a].add(b)
         blocked[b].add(a)
     for i in sorted(np.flatnonzero(ok).tolist(), key=lambda i: -float(best[i])):
-        r, g = int(free[i]), int(top[i, 0])
+        r, g = int(free[i]), int(nearest[i])
         if int(photo[r]) in photos_of[g] or any(labels[m] == g for m in blocked.get(r, ())):
             continue
         labels[r] = g
