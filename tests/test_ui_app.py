@@ -470,3 +470,57 @@ def test_search_with_a_photo_from_outside_the_library(qtbot, window, manifest):
     hits = [window.similar.model.hit_at(r) for r in range(window.similar.model.rowCount())]
     best = max((h for h in hits if h is not None), key=lambda h: h.percent)
     assert best.face.person_id == pid
+
+
+def test_settings_dialog_imports_model_weights(
+    qtbot, window, generated_vggface2, tmp_path, monkeypatch
+):
+    """Import from the Settings dialog: a damaged file is refused with a message naming the
+    problem and nothing is installed; a good file installs and the model becomes selectable.
+    (Qt's native file dialog is the one thing replaced: it cannot be driven offscreen.)"""
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    from faceorganizer.core import weights
+    from faceorganizer.ui.settings_dialog import SettingsDialog
+
+    monkeypatch.setenv(weights.MODELS_DIR_ENV, str(tmp_path / "models"))
+    with db(window) as lib:
+        settings = lib.settings()
+    dialog = SettingsDialog(settings, window.library_path(), window.device, window)
+    qtbot.addWidget(dialog)
+    dialog.model_combo.setCurrentIndex(dialog.model_combo.findData("facenet-vggface2"))
+    assert "not on this computer" in dialog.model_status.text()
+    assert dialog.import_button.isEnabled()
+
+    warnings: list[str] = []
+
+    def close_warnings() -> None:
+        for w in QApplication.topLevelWidgets():
+            if isinstance(w, QMessageBox) and w.isVisible():
+                warnings.append(w.text())
+                w.accept()
+
+    closer = QTimer()
+    closer.timeout.connect(close_warnings)
+    closer.start(50)
+    broken = tmp_path / "broken.pt"
+    broken.write_bytes(generated_vggface2.read_bytes()[:100_000])
+    chosen = [str(broken)]
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: (chosen[0], ""))
+    dialog.import_button.click()
+    qtbot.waitUntil(lambda: bool(warnings), timeout=60_000)
+    assert "vggface2" in warnings[0] and ("corrupt" in warnings[0] or "truncated" in warnings[0])
+    assert not dialog._installed["facenet-vggface2"]
+    assert "not on this computer" in dialog.model_status.text()
+
+    chosen[0] = str(generated_vggface2)
+    dialog.import_button.click()
+    qtbot.waitUntil(lambda: dialog._installed.get("facenet-vggface2", False), timeout=120_000)
+    closer.stop()
+    assert len(warnings) == 1
+    assert dialog.selected_model() == "facenet-vggface2"
+    assert "not installed" not in dialog.model_combo.currentText()
+    assert "re-reads every face" in dialog.model_status.text()
+    assert not dialog.import_button.isEnabled()
+    assert dialog.changes() == {"model_id": "facenet-vggface2"}
+    dialog.reject()

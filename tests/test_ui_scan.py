@@ -115,3 +115,91 @@ def test_closing_window_during_scan_stops_worker_cleanly(qtbot, lfw_folder, tmp_
     assert integrity(tmp_path / "library.sqlite3") == "ok"
     with Library.open(tmp_path / "library.sqlite3", read_only=True) as lib:
         assert lib.counts()["photos"] < N_PHOTOS
+
+
+def test_watched_folders_scan_new_photos_and_new_subfolders(qtbot, lfw_folder, tmp_path):
+    """With "Watch folders" on, a photo copied into the library's folder is scanned without the
+    user asking, and so is one in a subfolder created after the first scan."""
+    folder = tmp_path / "photos"
+    sources = sorted(lfw_folder.rglob("*.jpg"))
+    (folder / "first").mkdir(parents=True)
+    for src in sources[:3]:
+        shutil.copyfile(src, folder / "first" / src.name)
+    settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+    settings.setValue("watch", True)
+    window = MainWindow(tmp_path / "library.sqlite3", device="cpu", qsettings=settings)
+    qtbot.addWidget(window)
+    window.show()
+    with qtbot.waitSignal(window.scan_done, timeout=180_000):
+        assert window.start_scan([str(folder)])
+
+    def photos() -> int:
+        with Library.open(window.library_path(), read_only=True) as lib:
+            return lib.counts()["photos"]
+
+    assert photos() == 3
+    with qtbot.waitSignal(window.scan_done, timeout=120_000) as arrived:
+        shutil.copyfile(sources[3], folder / "first" / sources[3].name)
+    assert arrived.args[0] is not None and arrived.args[0].new == 1
+    assert photos() == 4
+
+    with qtbot.waitSignal(window.scan_done, timeout=120_000):
+        (folder / "later").mkdir()
+        shutil.copyfile(sources[4], folder / "later" / sources[4].name)
+    qtbot.waitUntil(lambda: photos() == 5, timeout=120_000)
+    qtbot.waitUntil(lambda: not window.scanning, timeout=120_000)
+
+    def one_new(summary) -> bool:
+        return summary is not None and summary.new == 1
+
+    with qtbot.waitSignal(window.scan_done, timeout=120_000, check_params_cb=one_new):
+        shutil.copyfile(sources[5], folder / "later" / sources[5].name)
+    assert photos() == 6
+
+    window.watch_action.setChecked(False)
+    assert window.watcher.directories() == []
+    window.close()
+
+
+def test_changing_the_model_reembeds_every_face_and_keeps_names(
+    qtbot, lfw_folder, tmp_path, generated_vggface2, monkeypatch
+):
+    """Settings → another model: the window rescans, every face is re-read by the new model
+    (the same boxes), and a person the user named keeps the name and the faces."""
+    from faceorganizer.core import weights
+
+    monkeypatch.setenv(weights.MODELS_DIR_ENV, str(tmp_path / "models"))
+    weights.import_weights("facenet-vggface2", generated_vggface2)
+    folder = tmp_path / "photos"
+    people = sorted(p for p in lfw_folder.iterdir() if len(list(p.glob("*.jpg"))) >= 2)[:2]
+    for person in people:
+        shutil.copytree(person, folder / person.name)
+    window = make_window(qtbot, tmp_path)
+    with qtbot.waitSignal(window.scan_done, timeout=180_000):
+        assert window.start_scan([str(folder)])
+    with Library.open(window.library_path(), read_only=True) as lib:
+        before = {(f.photo_path, tuple(round(v) for v in f.box)) for f in lib.faces()}
+        face = lib.faces()[0]
+    window.move_faces([face.face_id], None)
+    qtbot.waitUntil(lambda: window.editor.pending() == 0, timeout=30_000)
+    with Library.open(window.library_path(), read_only=True) as lib:
+        pid = lib.face(face.face_id).person_id
+    window.rename_person(pid, "Chosen")
+    qtbot.waitUntil(lambda: window.editor.pending() == 0, timeout=30_000)
+
+    with qtbot.waitSignal(window.scan_done, timeout=240_000) as rescanned:
+        window.apply_settings({"model_id": "facenet-vggface2"})
+    summary = rescanned.args[0]
+    photos = len({path for path, _ in before})
+    assert summary is not None and (summary.changed, summary.new) == (photos, 0)
+    with Library.open(window.library_path(), read_only=True) as lib:
+        assert lib.model_id == "facenet-vggface2"
+        models = {r[0] for r in lib.db.execute("SELECT DISTINCT model_id FROM faces")}
+        assert models == {"facenet-vggface2"}
+        after = {(f.photo_path, tuple(round(v) for v in f.box)) for f in lib.faces()}
+        assert after == before
+        # the random weights make every face alike, so others may join "Chosen"; the user's own
+        # face is the one that must stay
+        mine = [f for f in lib.faces(person_id="Chosen") if f.assigned_by == "user"]
+        assert [f.photo_path for f in mine] == [face.photo_path]
+    window.close()
