@@ -76,13 +76,15 @@ def test_translation_copies_pixels_exactly(photo: np.ndarray) -> None:
     assert torch.allclose(chip[0], expected.float(), atol=1e-3)
 
 
-def test_outside_the_image_is_black(photo: np.ndarray) -> None:
+def test_outside_the_image_repeats_its_edge(photo: np.ndarray) -> None:
     h, w = photo.shape[:2]
     half_out = np.array([[1.0, 0, -(w - 50)], [0, 1.0, -100.0]])
     far_out = np.array([[1.0, 0, 10_000.0], [0, 1.0, 10_000.0]])
     chips = warp_chips(photo, np.stack([half_out, far_out]), 100)
-    assert chips[0, :, :, 60:].abs().max() == 0
-    assert chips[0, :, :, :49].mean() > 0
+    edge = torch.from_numpy(photo[100:200, w - 1].astype(np.float32)).T  # (3, 100)
+    assert torch.allclose(chips[0, :, :, 60:], edge[:, :, None].expand(3, 100, 40), atol=1e-3)
+    expected = torch.from_numpy(photo[100:200, w - 50 : w - 1].copy()).permute(2, 0, 1).float()
+    assert torch.allclose(chips[0, :, :, :49], expected, atol=1e-3)
     assert chips[1].abs().max() == 0
 
 

@@ -119,7 +119,7 @@ MODELS: dict[str, ModelSpec] = {
             calibration=_shipped("dlib-resnet-v1"),
             notes="LFW 99.38 % published for dlib's pipeline; ships with the app",
             extra={"family": "dlib"},
-            recipe=2,  # 2: template zoomed 5 %, mirror image averaged
+            recipe=3,  # 2: template zoomed 5 %, mirror averaged; 3: edges repeated, not black
         ),
         _facenet("facenet-vggface2", "VGGFace2", "20180402-114759-vggface2.pt", 8631, "99.65 %"),
         _facenet(
