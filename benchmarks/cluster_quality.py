@@ -74,6 +74,7 @@ def ours(fs: FaceSet, threshold: float | None, model: str) -> np.ndarray:
         person=np.full(n, -1, np.int64),
         pinned=np.zeros(n, bool),
         photo=fs.photo,
+        score=fs.score,
         **cluster_thresholds(calibration_for(model)),
     )
     if threshold is not None:

@@ -40,6 +40,7 @@ class FaceSet:
     embeddings: np.ndarray  # (n, d) float32 unit rows
     photo: np.ndarray  # (n,) int64 index into ``paths``
     label: np.ndarray  # (n,) str: the person for a photo's labelled face, "" for other faces
+    score: np.ndarray  # (n,) float: detection score
     kind: np.ndarray  # (n,) str: the manifest kind of the face's photo
     paths: list[str]  # relpaths of the photos, in processing order
     missed: list[str]  # photos where no face was found
@@ -54,6 +55,7 @@ def manifest_rows(kinds: set[str]) -> list[dict[str, str]]:
 
 
 CHUNK = 100
+CACHE_FORMAT = 2  # 2: detection scores
 
 
 def _chunk_key(model_id: str, rows: list[dict[str, str]]) -> str:
@@ -61,7 +63,7 @@ def _chunk_key(model_id: str, rows: list[dict[str, str]]) -> str:
     from faceorganizer.core.models.registry import MODELS
 
     recipe = MODELS[model_id].recipe if model_id in MODELS else 0
-    h = hashlib.sha1(f"{model_id}#{recipe}".encode())
+    h = hashlib.sha1(f"{model_id}#{recipe}#{CACHE_FORMAT}".encode())
     for r in rows:
         st = (FACES_DIR / r["relpath"]).stat()
         h.update(f"{r['relpath']}|{st.st_size}|{st.st_mtime_ns}\n".encode())
@@ -102,6 +104,7 @@ def load_faces(
         np.concatenate([p["embeddings"] for p in parts]).astype(np.float32),
         np.concatenate([p["photo"] + off for p, off in zip(parts, offsets, strict=False)]),
         np.concatenate([p["label"] for p in parts]),
+        np.concatenate([p["score"] for p in parts]),
         np.concatenate([p["kind"] for p in parts]),
         [str(x) for p in parts for x in p["paths"]],
         [str(x) for p in parts for x in p["missed"]],
@@ -113,6 +116,7 @@ def _embed_chunk(engine: object, rows: list[dict[str, str]], cache: Path) -> Non
     vecs: list[np.ndarray] = []
     photo: list[int] = []
     label: list[str] = []
+    score: list[float] = []
     kind: list[str] = []
     paths: list[str] = []
     missed: list[str] = []
@@ -125,6 +129,7 @@ def _embed_chunk(engine: object, rows: list[dict[str, str]], cache: Path) -> Non
             vecs.append(face.embedding)
             photo.append(len(paths))
             label.append(r["person"].lower() if k == pick else "")
+            score.append(face.detection.score)
             kind.append(r["kind"])
         paths.append(r["relpath"])
     cache.parent.mkdir(parents=True, exist_ok=True)
@@ -134,6 +139,7 @@ def _embed_chunk(engine: object, rows: list[dict[str, str]], cache: Path) -> Non
         embeddings=np.asarray(vecs, np.float32).reshape(len(vecs), -1),
         photo=np.asarray(photo, np.int64),
         label=np.asarray(label, dtype=str),
+        score=np.asarray(score, np.float64),
         kind=np.asarray(kind, dtype=str),
         paths=np.asarray(paths, dtype=str),
         missed=np.asarray(missed, dtype=str),

@@ -284,3 +284,22 @@ def test_lone_faces_join_only_their_own_persons_group(lfw) -> None:
     same_photo = photo.copy()
     same_photo[r] = photo[np.flatnonzero(alone == joined_labels[r])[0]]
     assert grouped(same_photo, t["attach_cosine"])[r] == -1
+
+
+def test_a_group_needs_one_clear_face(big_people) -> None:
+    """Faces that group together but are all doubtful detections stay unassigned; one clear face
+    among them is enough for a group. Locked persons are never affected."""
+    emb, _label, people = big_people
+    name, rows = next(iter(people.items()))
+    sub = emb[rows]
+    inp = _fresh(sub)
+    inp.score = np.full(len(rows), 0.9)
+    assert (recluster(inp).labels == -1).all()
+    inp.score[0] = 0.999
+    grouped = recluster(inp).labels
+    assert (grouped <= -2).sum() >= 0.8 * len(rows), name
+    inp.person = np.where(np.arange(len(rows)) < 3, 7, -1)
+    inp.pinned = np.arange(len(rows)) < 3
+    inp.score[:] = 0.9
+    labels = recluster(inp).labels
+    assert (labels[:3] == 7).all()

@@ -17,6 +17,11 @@
    is a steadier likeness than any one face. Measured against HDBSCAN in
    ``benchmarks/cluster_quality.py``.
 
+A new group needs at least one clear face (detection score >= ``CLEAR_FACE_SCORE``): groups of
+only doubtful detections were hands, clothes or one blurred object seen in every copy of a photo,
+never a person (every person of the shared photos has a face scored >= 0.995). Their faces stay
+unassigned, still listed and searchable.
+
 New groups that mostly hold an unlocked old group's faces keep its id; others get ids -2, -3, ...
 """
 
@@ -40,6 +45,7 @@ JOIN_PERCENT = 97.0
 CLUSTER_PERCENT = 97.0
 PAIR_PERCENT = 99.4
 ATTACH_PERCENT = 99.75
+CLEAR_FACE_SCORE = 0.99
 ATTACH_MARGIN = 0.01
 KNN_K = 16
 JOIN_K = 32
@@ -86,6 +92,7 @@ class ClusterInput:
     pair_cosine: float = 0.9448
     attach_cosine: float | None = 0.9498
     min_group_size: int = 2
+    score: np.ndarray | None = None  # detection score per face; None: every face counts as clear
 
 
 @dataclass
@@ -140,7 +147,7 @@ class ClusterOutput:
 
 def _validate(inp: ClusterInput) -> None:
     n = len(inp.embeddings)
-    for name in ("person", "pinned", "photo"):
+    for name in ("person", "pinned", "photo") + (("score",) if inp.score is not None else ()):
         if len(getattr(inp, name)) != n:
             raise ValueError(f"{name} has {len(getattr(inp, name))} rows, embeddings {n}")
     if np.any(inp.pinned & (inp.person < 0)):
@@ -530,6 +537,16 @@ def _carry_ids(
             next_new -= 1
 
 
+def _drop_unclear(local: np.ndarray, score: np.ndarray) -> None:
+    """Unassign (in place) the groups without a face scored at least ``CLEAR_FACE_SCORE``."""
+    grouped = local >= 0
+    if not grouped.any():
+        return
+    best = np.full(int(local.max()) + 1, -np.inf)
+    np.maximum.at(best, local[grouped], score[grouped])
+    local[grouped & (best[np.maximum(local, 0)] < CLEAR_FACE_SCORE)] = UNASSIGNED
+
+
 def recluster(inp: ClusterInput, device: torch.device | None = None) -> ClusterOutput:
     """Re-cluster a library's faces; see the module docstring for the rules."""
     _validate(inp)
@@ -561,5 +578,7 @@ def recluster(inp: ClusterInput, device: torch.device | None = None) -> ClusterO
             inp.pair_cosine,
             inp.attach_cosine,
         )
+        if inp.score is not None:
+            _drop_unclear(local, inp.score[rows])
         _carry_ids(inp, labels, rows, local, locked, rejected)
     return ClusterOutput(labels)

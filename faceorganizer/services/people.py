@@ -35,11 +35,12 @@ class LibraryFaces:
     pinned: np.ndarray  # bool (n,): the user put the face where it is
     rejections: set[tuple[int, int]]  # (face id, person id) pairs never to assign
     named: set[int]  # ids of persons with a name
+    scores: np.ndarray | None = None  # float (n,): detection score
 
 
 def load_faces(db: Database, model_id: str) -> LibraryFaces:
     rows = db.execute(
-        "SELECT id, embedding, photo_id, person_id, assigned_by FROM faces "
+        "SELECT id, embedding, photo_id, person_id, assigned_by, score FROM faces "
         "WHERE model_id = ? AND hidden = 0 ORDER BY id",
         [model_id],
     ).fetchall()
@@ -53,6 +54,7 @@ def load_faces(db: Database, model_id: str) -> LibraryFaces:
         pinned=np.array([r[4] == "user" for r in rows], bool),
         rejections=faces.all_rejections(db),
         named={r[0] for r in db.execute("SELECT id FROM persons WHERE name IS NOT NULL")},
+        scores=np.array([r[5] for r in rows], np.float64),
     )
 
 
@@ -127,6 +129,7 @@ def cluster_input(data: LibraryFaces, model_id: str) -> ClusterInput:
         photo=data.photo_ids,
         rejected=[(row_of[f], p) for f, p in sorted(data.rejections) if f in row_of],
         locked_persons=set(data.named),
+        score=data.scores,
         **cluster_thresholds(calibration_for(model_id)),
     )
 
