@@ -60,10 +60,9 @@ CACHE_FORMAT = 2  # 2: detection scores
 
 def _chunk_key(model_id: str, rows: list[dict[str, str]]) -> str:
     """Model id and recipe, and every file's path, size and mtime."""
-    from faceorganizer.core.models.registry import MODELS
+    from faceorganizer.core.models.registry import recipe_of
 
-    recipe = MODELS[model_id].recipe if model_id in MODELS else 0
-    h = hashlib.sha1(f"{model_id}#{recipe}#{CACHE_FORMAT}".encode())
+    h = hashlib.sha1(f"{model_id}#{recipe_of(model_id)}#{CACHE_FORMAT}".encode())
     for r in rows:
         st = (FACES_DIR / r["relpath"]).stat()
         h.update(f"{r['relpath']}|{st.st_size}|{st.st_mtime_ns}\n".encode())

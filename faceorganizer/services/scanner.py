@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from faceorganizer.core.models.registry import MODELS
+from faceorganizer.core.models.registry import recipe_of
 from faceorganizer.core.types import PhotoFaces
 from faceorganizer.services.files import FileEntry, content_hash, normalise, under, walk
 from faceorganizer.services.types import ScanProgress, ScanSummary
@@ -56,6 +56,7 @@ class Plan:
 def plan_scan(db: Database, roots: Sequence[str], model_id: str) -> Plan:
     """Compare the files on disk with the library; hash only files whose size/mtime changed."""
     known = {p.path: p for p in photos.all_photos(db)}
+    recipe = recipe_of(model_id)
     plan = Plan()
     seen: set[str] = set()
     candidates: list[FileEntry] = []
@@ -64,11 +65,11 @@ def plan_scan(db: Database, roots: Sequence[str], model_id: str) -> Plan:
         row = known.get(entry.path)
         if row is None:
             candidates.append(entry)
-        elif row.size == entry.size and row.mtime == entry.mtime and _current(row, model_id):
+        elif (row.size, row.mtime) == (entry.size, entry.mtime) and _current(row, model_id, recipe):
             plan.unchanged += 1
         else:
             digest = _hash(entry.path)
-            if digest is not None and digest == row.hash and _current(row, model_id):
+            if digest is not None and digest == row.hash and _current(row, model_id, recipe):
                 plan.touched.append((row.id, entry))
                 plan.unchanged += 1
             else:
@@ -97,15 +98,10 @@ def plan_scan(db: Database, roots: Sequence[str], model_id: str) -> Plan:
     return plan
 
 
-def recipe_of(model_id: str) -> int:
-    spec = MODELS.get(model_id)
-    return spec.recipe if spec is not None else 1
-
-
-def _current(row: PhotoRow, model_id: str) -> bool:
+def _current(row: PhotoRow, model_id: str, recipe: int) -> bool:
     """A photo needs no work when it failed to read, or its faces came from this model's current
     recipe (a photo of an older recipe is re-embedded and keeps its faces' people)."""
-    return row.status == "error" or (row.model_id == model_id and row.recipe == recipe_of(model_id))
+    return row.status == "error" or (row.model_id == model_id and row.recipe == recipe)
 
 
 def _hash(path: str) -> str | None:

@@ -32,6 +32,7 @@ __all__ = [
     "get_spec",
     "load_embedder",
     "model_status",
+    "recipe_of",
 ]
 
 DEFAULT_MODEL_ID = "dlib-resnet-v1"
@@ -143,6 +144,12 @@ class ModelStatus:
     size: int | None
     sha256: str | None
     source: str | None
+
+
+def recipe_of(model_id: str) -> int:
+    """The model's current embedding recipe (1 for a model this version does not know)."""
+    spec = MODELS.get(model_id)
+    return spec.recipe if spec is not None else 1
 
 
 def model_status(model_id: str) -> ModelStatus:
