@@ -167,9 +167,10 @@ def test_changing_the_model_reembeds_every_face_and_keeps_names(
     """Settings → another model: the window rescans, every face is re-read by the new model
     (the same boxes), and a person the user named keeps the name and the faces."""
     from faceorganizer.core import weights
+    from faceorganizer.core.models import registry
 
     monkeypatch.setenv(weights.MODELS_DIR_ENV, str(tmp_path / "models"))
-    weights.import_weights("facenet-vggface2", generated_vggface2)
+    registry.import_weights("facenet-vggface2", generated_vggface2)
     folder = tmp_path / "photos"
     people = sorted(p for p in lfw_folder.iterdir() if len(list(p.glob("*.jpg"))) >= 2)[:2]
     for person in people:

@@ -14,16 +14,9 @@ from sqlite_utils import Database
 
 from faceorganizer.services.errors import LibraryError
 from faceorganizer.services.types import ExportSummary
+from faceorganizer.storage import exports
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
-
-_FACES_SQL = """
-SELECT f.id, p.path, f.x1, f.y1, f.x2, f.y2, f.score, s.id, s.name, f.assigned_by, f.hidden
-FROM faces f JOIN photos p ON p.id = f.photo_id LEFT JOIN persons s ON s.id = f.person_id
-ORDER BY p.path, f.x1
-"""
-FIELDS = ["face_id", "photo", "x1", "y1", "x2", "y2", "score", "person_id", "person",
-          "assigned_by", "hidden"]  # fmt: skip
 
 
 def folder_name(name: str) -> str:
@@ -47,11 +40,7 @@ def _place(src: str, target: Path, mode: str) -> str:
 def export_by_person(db: Database, dest: Path, mode: str = "link") -> ExportSummary:
     if mode not in ("link", "copy"):
         raise LibraryError(f"unknown export mode {mode!r}: use link or copy")
-    rows = db.execute(
-        "SELECT DISTINCT s.id, s.name, p.path FROM faces f JOIN persons s ON s.id = f.person_id "
-        "JOIN photos p ON p.id = f.photo_id WHERE s.name IS NOT NULL AND f.hidden = 0 "
-        "AND s.hidden = 0 ORDER BY s.name, p.path"
-    ).fetchall()
+    rows = exports.named_person_photos(db)
     summary = ExportSummary(dest=str(dest))
     dest.mkdir(parents=True, exist_ok=True)
     folders: dict[int, Path] = {}
@@ -84,22 +73,18 @@ def export_by_person(db: Database, dest: Path, mode: str = "link") -> ExportSumm
     return summary
 
 
-def face_records(db: Database) -> list[dict[str, object]]:
-    return [dict(zip(FIELDS, r, strict=True)) for r in db.execute(_FACES_SQL).fetchall()]
-
-
 def export_table(db: Database, dest: Path, fmt: str) -> ExportSummary:
     """Write every face (photo path, box, person) as CSV or JSON to ``dest`` (a file)."""
     if fmt not in ("csv", "json"):
         raise LibraryError(f"unknown export format {fmt!r}: use csv or json")
-    records = face_records(db)
+    records = exports.face_records(db)
     if dest.is_dir():
         dest = dest / f"faces.{fmt}"
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".part")
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         if fmt == "csv":
-            writer = csv.DictWriter(f, fieldnames=FIELDS)
+            writer = csv.DictWriter(f, fieldnames=exports.FACE_FIELDS)
             writer.writeheader()
             writer.writerows(records)
         else:

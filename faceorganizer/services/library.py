@@ -11,10 +11,11 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import platformdirs
+from sqlite_utils import Database
 
 from faceorganizer.services import edits, people, scanner
 from faceorganizer.services.errors import LibraryCorruptError, LibraryError, NotFoundError
@@ -35,6 +36,10 @@ from faceorganizer.storage import faces, migrations, persons, photos, settings
 from faceorganizer.storage.db import BUSY_TIMEOUT_S, connect, known_errors, transaction
 from faceorganizer.storage.faces import FaceRow
 from faceorganizer.storage.persons import PersonSummary
+
+if TYPE_CHECKING:  # torch loads in seconds: the engine only when a scan or search needs it
+    from faceorganizer.core.pipeline import FaceEngine
+    from faceorganizer.core.types import PhotoEngine
 
 LIBRARY_ENV = "FACEORGANIZER_LIBRARY"
 T = TypeVar("T")
@@ -75,11 +80,11 @@ def _person_info(s: PersonSummary) -> PersonInfo:
 class Library:
     """One photo library (one SQLite file). Not thread-safe: one thread per instance."""
 
-    def __init__(self, path: Path, db: Any, read_only: bool) -> None:
+    def __init__(self, path: Path, db: Database, read_only: bool) -> None:
         self.path = path
         self.db = db
         self.read_only = read_only
-        self._engine: Any = None
+        self._engine: FaceEngine | None = None
         self._engine_key: tuple[str, str] | None = None
         self._search: LibrarySearch | None = None
 
@@ -122,7 +127,7 @@ class Library:
             db.close()
 
     @staticmethod
-    def _check_is_library(db: Any, p: Path) -> None:
+    def _check_is_library(db: Database, p: Path) -> None:
         tables = set(db.table_names())
         ours = "_sqlite_migrations" in tables and migrations.applied_names(db)
         if tables and not ours:
@@ -176,7 +181,7 @@ class Library:
 
     # scanning and clustering
 
-    def engine(self, device: str = "auto") -> Any:
+    def engine(self, device: str = "auto") -> FaceEngine:
         """The face engine for the library's model, created once and kept."""
         key = (self.model_id, device)
         if self._engine is None or self._engine_key != key:
@@ -200,7 +205,7 @@ class Library:
         cancel: threading.Event | None = None,
         pause: threading.Event | None = None,
         cluster: bool = True,
-        engine: Any = None,
+        engine: PhotoEngine | None = None,
     ) -> ScanSummary:
         """Scan ``folders`` (added to the library's folders) or all the library's folders.
 
@@ -242,16 +247,13 @@ class Library:
 
     @_guarded
     def counts(self) -> dict[str, int]:
-        q = self.db.execute
         return {
             "photos": photos.count(self.db),
             "photo_errors": photos.count(self.db, "error"),
-            "faces": int(q("SELECT count(*) FROM faces").fetchone()[0]),
-            "unassigned": int(
-                q("SELECT count(*) FROM faces WHERE person_id IS NULL AND hidden = 0").fetchone()[0]
-            ),
+            "faces": faces.count(self.db),
+            "unassigned": faces.count_unassigned(self.db),
             "people": len(persons.summaries(self.db, include_hidden=True)),
-            "named": int(q("SELECT count(*) FROM persons WHERE name IS NOT NULL").fetchone()[0]),
+            "named": persons.count_named(self.db),
         }
 
     @_guarded
@@ -271,18 +273,8 @@ class Library:
         assert row is not None
         return PersonInfo(pid, row.name, 0, 0, None, bool(row.hidden))
 
-    def _face_filter(
-        self, person_id: int | str | None, unassigned: bool, include_hidden: bool
-    ) -> tuple[str, list[Any]]:
-        where, params = ["1"], []
-        if person_id is not None:
-            where.append("f.person_id = ?")
-            params.append(edits.resolve_person(self.db, person_id))
-        if unassigned:
-            where.append("f.person_id IS NULL")
-        if not include_hidden:
-            where.append("f.hidden = 0")
-        return " AND ".join(where), params
+    def _person_id(self, person: int | str | None) -> int | None:
+        return edits.resolve_person(self.db, person) if person is not None else None
 
     @_guarded
     def faces(
@@ -293,11 +285,9 @@ class Library:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[FaceInfo]:
-        where, params = self._face_filter(person_id, unassigned, include_hidden)
-        suffix = "ORDER BY f.id"
-        if limit is not None or offset:
-            suffix += f" LIMIT {int(limit) if limit is not None else -1} OFFSET {int(offset)}"
-        return [_face_info(r) for r in faces.rows(self.db, where, params, suffix)]
+        pid = self._person_id(person_id)
+        found = faces.listing(self.db, pid, unassigned, include_hidden, limit, offset)
+        return [_face_info(r) for r in found]
 
     @_guarded
     def face_count(
@@ -306,10 +296,8 @@ class Library:
         unassigned: bool = False,
         include_hidden: bool = False,
     ) -> int:
-        where, params = self._face_filter(person_id, unassigned, include_hidden)
-        return int(
-            self.db.execute(f"SELECT count(*) FROM faces f WHERE {where}", params).fetchone()[0]
-        )
+        pid = self._person_id(person_id)
+        return faces.listing_count(self.db, pid, unassigned, include_hidden)
 
     @_guarded
     def face(self, face_id: int) -> FaceInfo:
@@ -400,14 +388,13 @@ class Library:
         self, face_id: int | None, image: str | os.PathLike[str] | None, face_index: int | None
     ) -> np.ndarray:
         if face_id is not None:
-            row = self.db.execute(
-                "SELECT embedding, model_id FROM faces WHERE id = ?", [int(face_id)]
-            ).fetchone()
-            if row is None:
+            found = faces.embedding_of(self.db, int(face_id))
+            if found is None:
                 raise NotFoundError(f"no face with id {face_id}")
-            if row[1] != self.model_id:
-                raise LibraryError(f"face {face_id} was made by {row[1]}, not {self.model_id}")
-            return np.frombuffer(row[0], np.float32)
+            vector, model_id = found
+            if model_id != self.model_id:
+                raise LibraryError(f"face {face_id} was made by {model_id}, not {self.model_id}")
+            return vector
         if image is None:
             raise LibraryError("search needs a face id or an image")
         result = self.engine().embed_image(str(image))

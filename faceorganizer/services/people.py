@@ -39,22 +39,16 @@ class LibraryFaces:
 
 
 def load_faces(db: Database, model_id: str) -> LibraryFaces:
-    rows = db.execute(
-        "SELECT id, embedding, photo_id, person_id, assigned_by, score FROM faces "
-        "WHERE model_id = ? AND hidden = 0 ORDER BY id",
-        [model_id],
-    ).fetchall()
-    n = len(rows)
-    emb = np.stack([np.frombuffer(r[1], np.float32) for r in rows]) if n else np.zeros((0, 0))
+    found = faces.for_clustering(db, model_id)
     return LibraryFaces(
-        face_ids=np.array([r[0] for r in rows], np.int64),
-        embeddings=emb.astype(np.float32, copy=False),
-        photo_ids=np.array([r[2] for r in rows], np.int64),
-        person_ids=np.array([-1 if r[3] is None else r[3] for r in rows], np.int64),
-        pinned=np.array([r[4] == "user" for r in rows], bool),
+        face_ids=found.face_ids,
+        embeddings=found.embeddings,
+        photo_ids=found.photo_ids,
+        person_ids=found.person_ids,
+        pinned=found.pinned,
         rejections=faces.all_rejections(db),
-        named={r[0] for r in db.execute("SELECT id FROM persons WHERE name IS NOT NULL")},
-        scores=np.array([r[5] for r in rows], np.float64),
+        named=persons.named_ids(db),
+        scores=found.scores,
     )
 
 
@@ -122,6 +116,7 @@ def cluster_input(data: LibraryFaces, model_id: str) -> ClusterInput:
     from faceorganizer.core.models.registry import calibration_for
 
     row_of = {int(f): i for i, f in enumerate(data.face_ids.tolist())}
+    t = cluster_thresholds(calibration_for(model_id))
     return ClusterInput(
         embeddings=data.embeddings,
         person=data.person_ids,
@@ -130,7 +125,10 @@ def cluster_input(data: LibraryFaces, model_id: str) -> ClusterInput:
         rejected=[(row_of[f], p) for f, p in sorted(data.rejections) if f in row_of],
         locked_persons=set(data.named),
         score=data.scores,
-        **cluster_thresholds(calibration_for(model_id)),
+        join_cosine=t["join_cosine"],
+        cluster_cosine=t["cluster_cosine"],
+        pair_cosine=t["pair_cosine"],
+        attach_cosine=t["attach_cosine"],
     )
 
 

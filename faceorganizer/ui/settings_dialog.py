@@ -62,15 +62,15 @@ class _Transfer(QObject):
 
     def start(self, model_id: str, source: Path | None) -> None:
         def run() -> None:
-            from faceorganizer.core import weights
+            from faceorganizer.core.models import registry
 
             try:
                 if source is None:
-                    weights.download(
+                    registry.download_weights(
                         model_id, progress=lambda d, t: self.progress.emit(int(d), int(t or 0))
                     )
                 else:
-                    weights.import_weights(model_id, source)
+                    registry.import_weights(model_id, source)
             except Exception as exc:
                 self.finished.emit(user_message(exc) or "failed")
             else:
