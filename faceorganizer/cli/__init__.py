@@ -12,7 +12,7 @@ import importlib
 import os
 import sys
 
-from faceorganizer import __version__
+from faceorganizer import __version__, config
 from faceorganizer.cli.output import CliError, print_error
 
 COMMAND_MODULES = (
@@ -28,7 +28,7 @@ def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument(
         "--device",
         default=default,
-        choices=("auto", "cpu", "cuda", "mps"),
+        choices=config.DEVICE_CHOICES,
         help="where the models run (auto: cuda, then mps, then cpu)",
     )
 
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         "name and correct them, and search by face. Offline.",
     )
     _add_common(parser, None)
-    parser.set_defaults(json=False, device="auto")
+    parser.set_defaults(json=False, device=config.default("device"))
     parser.add_argument("--version", action="version", version=f"faceorganizer {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:

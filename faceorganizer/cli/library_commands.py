@@ -22,7 +22,7 @@ Handler = Callable[[argparse.Namespace, Library], int | None]
 @contextmanager
 def _opened(args: argparse.Namespace, read_only: bool = False):
     try:
-        lib = Library.open(args.library, read_only=read_only)
+        lib = Library.open(args.library, read_only=read_only, device=args.device)
     except LibraryError as exc:
         raise CliError(str(exc)) from exc
     try:
@@ -118,7 +118,6 @@ def cmd_scan(args: argparse.Namespace, lib: Library) -> int:
     try:
         summary = lib.scan(
             args.folders or None,
-            device=args.device,
             progress=bar,
             cancel=cancel,
             cluster=not args.no_cluster,
@@ -265,7 +264,8 @@ def cmd_search(args: argparse.Namespace, lib: Library) -> int:
         info = lib.move_faces([h.face.face_id for h in hits], _person_ref(args.move_to))
         data["edit"] = asdict(info)
         lines.append(f"{info.description} (edit {info.edit_id})")
-    emit(args, data, "\n".join(lines) or f"no face at or above {args.threshold:g} %")
+    floor = args.threshold if args.threshold is not None else lib.settings()["threshold_percent"]
+    emit(args, data, "\n".join(lines) or f"no face at or above {floor:g} %")
     return 0
 
 
@@ -357,7 +357,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--face", type=int, metavar="ID")
     p.add_argument("--image", metavar="FILE")
     p.add_argument("--face-index", type=int, metavar="N", help="which face of --image")
-    p.add_argument("--threshold", type=float, default=65.0, help="percent (default 65)")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="percent (default: the library's 'same person at' setting)",
+    )
     p.add_argument("--limit", type=int)
     p.add_argument("--person", help="only faces of this person")
     p.add_argument("--move-to", metavar="PERSON", help="move every face found to PERSON")

@@ -2,9 +2,10 @@
 
 Decoding runs ahead on a thread pool (PIL releases the GIL); detection, alignment and
 embedding run on the thread that iterates ``process``, embedding in batches that span
-photos. Threading contract: a ``FaceEngine`` is used from one thread at a time (it owns the
-models); ``process`` may be stopped with a ``threading.Event`` checked between photos, or by
-closing the generator.
+photos. Threading contract: several threads may share one ``FaceEngine`` (a scan and a search by
+photo in the desktop app): every model call holds the engine's lock, so their batches interleave
+and never run the models at once; ``process`` may be stopped with a ``threading.Event`` checked
+between photos, or by closing the generator.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from faceorganizer.config import DEFAULT_MODEL_ID
 from faceorganizer.core import detection as det
 from faceorganizer.core.device import resolve_device
 from faceorganizer.core.images import ImageLoadError, LoadedImage, load_image
@@ -62,7 +64,7 @@ class FaceEngine:
 
     def __init__(
         self,
-        model_id: str = "dlib-resnet-v1",
+        model_id: str = DEFAULT_MODEL_ID,
         device: str | torch.device = "auto",
         *,
         embedder: Embedder | None = None,
@@ -88,6 +90,7 @@ class FaceEngine:
         self.batch_size = max(1, int(batch_size))
         self.decode_side = max(int(decode_side), detector.detect_side or 0)
         self._detect_batch = 1 if self.device.type == "cpu" else detector.batch_size
+        self._models_lock = threading.Lock()
 
     def embed_image(self, path: str | os.PathLike[str]) -> PhotoFaces:
         """Faces of one photo (for a search by photo, or ``compare``)."""
@@ -115,14 +118,16 @@ class FaceEngine:
                 batch: list[tuple[str, Future[tuple[LoadedImage, float]]]] = []
                 while decoding and len(batch) < self._detect_batch:
                     batch.append(decoding.popleft())
-                waiting.extend(self._detect_and_align(batch))
+                with self._models_lock:
+                    waiting.extend(self._detect_and_align(batch))
                 faces_waiting = sum(len(p.detections) for p in waiting)
                 if waiting and (
                     faces_waiting >= self.batch_size
                     or len(waiting) >= 4 * self.batch_size
                     or not (queue or decoding)
                 ):
-                    done, waiting = self._embed(waiting), []
+                    with self._models_lock:
+                        done, waiting = self._embed(waiting), []
                     for result in done:
                         if cancel is not None and cancel.is_set():
                             return

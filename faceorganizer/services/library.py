@@ -1,7 +1,9 @@
 """The library use cases behind the CLI and the GUI: open, scan, read, edit, search, export.
 
 A ``Library`` owns one SQLite connection and is used from one thread. Readers (the GUI thread)
-open their own ``Library`` (``read_only=True``); WAL keeps them from waiting on a scan.
+open their own ``Library`` (``read_only=True``); WAL keeps them from waiting on a scan. The
+``device`` a Library is opened with is where its scans, searches and clustering compute; the face
+engine is shared by every Library of the process (``services.engines``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import numpy as np
 import platformdirs
 from sqlite_utils import Database
 
-from faceorganizer.services import edits, people, scanner
+from faceorganizer import config
+from faceorganizer.services import edits, engines, people, scanner
 from faceorganizer.services.errors import LibraryCorruptError, LibraryError, NotFoundError
 from faceorganizer.services.files import normalise
 from faceorganizer.services.similar import LibrarySearch
@@ -38,6 +41,8 @@ from faceorganizer.storage.faces import FaceRow
 from faceorganizer.storage.persons import PersonSummary
 
 if TYPE_CHECKING:  # torch loads in seconds: the engine only when a scan or search needs it
+    import torch
+
     from faceorganizer.core.pipeline import FaceEngine
     from faceorganizer.core.types import PhotoEngine
 
@@ -80,12 +85,11 @@ def _person_info(s: PersonSummary) -> PersonInfo:
 class Library:
     """One photo library (one SQLite file). Not thread-safe: one thread per instance."""
 
-    def __init__(self, path: Path, db: Database, read_only: bool) -> None:
+    def __init__(self, path: Path, db: Database, read_only: bool, device: str = "auto") -> None:
         self.path = path
         self.db = db
         self.read_only = read_only
-        self._engine: FaceEngine | None = None
-        self._engine_key: tuple[str, str] | None = None
+        self.device = device
         self._search: LibrarySearch | None = None
 
     @classmethod
@@ -94,10 +98,12 @@ class Library:
         path: str | os.PathLike[str] | None = None,
         read_only: bool = False,
         busy_timeout: float = BUSY_TIMEOUT_S,
+        device: str = "auto",
     ) -> Library:
         """Open (create, upgrade in place) the library at ``path`` or the default location.
 
-        ``busy_timeout``: seconds a write waits for another writer before ``LibraryLockedError``.
+        ``busy_timeout``: seconds a write waits for another writer before ``LibraryLockedError``;
+        ``device``: where scans, searches and clustering run (``auto|cpu|cuda|mps``).
         """
         p = Path(path).expanduser() if path is not None else default_library_path()
         if read_only:
@@ -106,7 +112,7 @@ class Library:
             db = connect(p, read_only=True, timeout=busy_timeout)
             with known_errors(p):
                 migrations.check_not_newer(db)
-            return cls(p, db, True)
+            return cls(p, db, True, device)
         db = connect(p, timeout=busy_timeout)
         try:
             with known_errors(p):
@@ -115,7 +121,7 @@ class Library:
         except BaseException:
             db.close()
             raise
-        return cls(p, db, False)
+        return cls(p, db, False, device)
 
     @staticmethod
     def _needs_upgrade(p: Path) -> bool:
@@ -135,7 +141,6 @@ class Library:
 
     def close(self) -> None:
         self._search = None
-        self._engine = None
         self.db.close()
 
     def __enter__(self) -> Library:
@@ -152,8 +157,17 @@ class Library:
 
     @_guarded
     def set_setting(self, key: str, value: Any) -> None:
-        with transaction(self.db, self.path):
-            settings.put(self.db, key, value)
+        """Store a library setting (declared in ``faceorganizer.config``); a value that does not
+        fit, or an unknown model, is a ``LibraryError`` saying so."""
+        try:
+            if key == "model_id":
+                from faceorganizer.core.models.registry import get_spec
+
+                get_spec(str(value))
+            with transaction(self.db, self.path):
+                settings.put(self.db, key, value)
+        except (config.SettingError, ValueError) as exc:
+            raise LibraryError(str(exc)) from None
 
     @property
     def model_id(self) -> str:
@@ -181,26 +195,27 @@ class Library:
 
     # scanning and clustering
 
-    def engine(self, device: str = "auto") -> FaceEngine:
-        """The face engine for the library's model, created once and kept."""
-        key = (self.model_id, device)
-        if self._engine is None or self._engine_key != key:
-            from faceorganizer.core.pipeline import FaceEngine
+    def torch_device(self) -> torch.device:
+        """This Library's device, resolved; a device this machine lacks is a ``LibraryError``."""
+        from faceorganizer.core.device import DeviceUnavailableError, resolve_device
 
-            kwargs: dict[str, Any] = {}
-            min_size = settings.get(self.db, "min_face_size")
-            if min_size:
-                kwargs["min_face_size"] = min_size
-            self._engine = FaceEngine(model_id=self.model_id, device=device, **kwargs)
-            self._engine_key = key
-        return self._engine
+        try:
+            return resolve_device(self.device)
+        except DeviceUnavailableError as exc:
+            raise LibraryError(str(exc)) from None
+
+    def engine(self) -> FaceEngine:
+        """The face engine for the library's model and minimum face size on this Library's
+        device, shared with every other Library of the process."""
+        min_size = settings.get(self.db, "min_face_size")
+        device = str(self.torch_device())
+        return engines.engine_for(self.model_id, device, int(min_size) if min_size else None)
 
     @_guarded
     def scan(
         self,
         folders: Iterable[str | os.PathLike[str]] | None = None,
         *,
-        device: str = "auto",
         progress: Callable[[ScanProgress], None] | None = None,
         cancel: threading.Event | None = None,
         pause: threading.Event | None = None,
@@ -225,7 +240,7 @@ class Library:
         summary = scanner.run_scan(
             self.db,
             roots,
-            engine if engine is not None else (lambda: self.engine(device)),
+            engine if engine is not None else self.engine,
             self.model_id,
             progress=progress,
             cancel=cancel,
@@ -241,7 +256,7 @@ class Library:
 
     @_guarded
     def cluster(self, dry_run: bool = False) -> ClusterChanges:
-        return people.apply_clustering(self.db, dry_run)
+        return people.apply_clustering(self.db, dry_run, device=self.torch_device())
 
     # reading
 
@@ -416,19 +431,26 @@ class Library:
         face_id: int | None = None,
         image: str | os.PathLike[str] | None = None,
         face_index: int | None = None,
-        threshold: float = 65.0,
+        threshold: float | None = None,
         limit: int | None = None,
         person: int | str | None = None,
     ) -> list[SearchHit]:
         """Faces ranked by calibrated similarity to a library face or a face in ``image``;
-        those at or above ``threshold`` percent (the query face itself excluded)."""
+        those at or above ``threshold`` percent (default: the library's "same person at"
+        setting), the query face itself excluded."""
         from faceorganizer.core.models.registry import calibration_for
 
+        if threshold is None:
+            threshold = float(settings.get(self.db, "threshold_percent"))
         calibration = calibration_for(self.model_id)
         vector = self._query_vector(face_id, image, face_index)
         pid = edits.resolve_person(self.db, person) if person is not None else None
-        if self._search is None or self._search.model_id != self.model_id:
-            self._search = LibrarySearch(self.model_id)
+        device = self.torch_device()
+        if self._search is None or (self._search.model_id, self._search.device) != (
+            self.model_id,
+            device,
+        ):
+            self._search = LibrarySearch(self.model_id, device)
         wanted = None if (limit is None or pid is not None) else limit + 1
         ids, cosines = self._search.query(self.db, vector, calibration.cosine_at(threshold), wanted)
         hits = []

@@ -21,6 +21,8 @@ from faceorganizer.storage import faces, persons, settings
 from faceorganizer.storage.db import transaction
 
 if TYPE_CHECKING:  # clustering pulls in torch and scipy: loaded when first used
+    import torch
+
     from faceorganizer.core.clustering import ClusterInput
 
 
@@ -132,15 +134,18 @@ def cluster_input(data: LibraryFaces, model_id: str) -> ClusterInput:
     )
 
 
-def apply_clustering(db: Database, dry_run: bool = False) -> ClusterChanges:
-    """Re-cluster the library's faces (or, with ``dry_run``, only report what would change)."""
+def apply_clustering(
+    db: Database, dry_run: bool = False, device: torch.device | None = None
+) -> ClusterChanges:
+    """Re-cluster the library's faces (or, with ``dry_run``, only report what would change);
+    the neighbour searches run on ``device``."""
     model_id = str(settings.get(db, "model_id"))
     data = load_faces(db, model_id)
     if not len(data.face_ids):
         return ClusterChanges(dry_run=dry_run)
     from faceorganizer.core.clustering import recluster
 
-    out = recluster(cluster_input(data, model_id))
+    out = recluster(cluster_input(data, model_id), device=device)
     return write_assignments(
         db, out.assignments(data.face_ids), out.new_groups(data.face_ids), dry_run
     )

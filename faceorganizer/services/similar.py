@@ -11,13 +11,15 @@ from sqlite_utils import Database
 from faceorganizer.storage import faces
 
 if TYPE_CHECKING:  # torch loads in seconds: only when the first search runs
+    import torch
+
     from faceorganizer.core.search import SearchIndex
 
 
 class LibrarySearch:
     """Owns the ``SearchIndex`` of one model's embeddings; used from the Library's thread."""
 
-    def __init__(self, model_id: str, device: str = "auto") -> None:
+    def __init__(self, model_id: str, device: torch.device | str = "cpu") -> None:
         self.model_id = model_id
         self.device = device
         self._index: SearchIndex | None = None

@@ -184,9 +184,9 @@ class WorkerHandle(QObject):
         w.pause_event.clear()
 
         def job(lib: Any) -> Any:
+            lib.device = device
             return lib.scan(
                 [Path(f) for f in folders] if folders else None,
-                device=device,
                 progress=w.report,
                 cancel=w.cancel_event,
                 pause=w.pause_event,

@@ -16,6 +16,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from faceorganizer.config import DEFAULT_MODEL_ID
 from faceorganizer.core import weights
 from faceorganizer.core.models.base import Calibration, Embedder, ModelSpec
 from faceorganizer.core.weights import (
@@ -46,7 +47,6 @@ __all__ = [
     "recipe_of",
 ]
 
-DEFAULT_MODEL_ID = "dlib-resnet-v1"
 FACENET_RELEASE = "https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/"
 
 
