@@ -91,9 +91,38 @@ def scanned_library() -> tuple[Path, Path]:
     return folder, db
 
 
+CELEBRITY_FOLDERS = ("photos/five_celebrity", "photos/deepface_testset")
+HELD_BACK = 3
+LATER = "mindy_kaling"
+
+
+@functools.cache
+def celebrity_library() -> tuple[Path, Path, Path]:
+    """(photo folder, library, held-back photos) of one scan per session: the two celebrity
+    folders of issue 9's reproduction, ``HELD_BACK`` photos of ``LATER`` kept out for later."""
+    root = Path(tempfile.mkdtemp(prefix="fo-celeb-"))
+    folder, later = root / "photos", root / "later"
+    for rel in CELEBRITY_FOLDERS:
+        shutil.copytree(FACES_DIR / rel, folder / Path(rel).name)
+    later.mkdir()
+    for photo in sorted((folder / "five_celebrity" / LATER).iterdir())[:HELD_BACK]:
+        photo.rename(later / photo.name)
+    db = root / "library.sqlite3"
+    with Library.open(db) as lib:
+        lib.scan([folder / Path(rel).name for rel in CELEBRITY_FOLDERS], engine=shared_engine())
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return folder, db, later
+
+
 def library_copy(dest: Path) -> tuple[Path, Path]:
     """A private copy of the scanned folder and library under ``dest``, paths rewritten."""
-    folder, db = scanned_library()
+    return copy_library(*scanned_library(), dest)
+
+
+def copy_library(folder: Path, db: Path, dest: Path) -> tuple[Path, Path]:
+    """A copy of a photo folder and its library under ``dest``, paths rewritten."""
     new_folder = dest / "photos"
     shutil.copytree(folder, new_folder, copy_function=shutil.copy2)
     new_db = dest / "library.sqlite3"

@@ -20,6 +20,7 @@ def run(tmp_path: Path, capsys):
         out = capsys.readouterr().out
         return status, json.loads(out) if out.strip() else None
 
+    call.db = str(db)  # type: ignore[attr-defined]
     return call
 
 
@@ -41,7 +42,9 @@ def test_name_merge_undo_redo_history(run) -> None:
     ]
     assert run("redo")[1]["kind"] == "merge"
     _, history = run("history")
-    assert [e["kind"] for e in history] == ["merge", "name"]
+    assert [e["kind"] for e in history] == ["merge", "name", "auto"]
+    assert history[0]["description"] == "Merge an unnamed person into 'Alpha'"
+    assert history[2]["description"].startswith("Scan: ")
     status, err = run("name", "nobody-by-that-name", "X")
     assert status == 1 and "no person named" in err["error"]
 
@@ -64,3 +67,33 @@ def test_export_faces_table(run, tmp_path: Path) -> None:
     rows = json.loads((tmp_path / "out.json").read_text())
     assert status == 0 and result["files"] == len(rows) > 0
     assert {"face_id", "photo", "x1", "person"} <= set(rows[0])
+
+
+def test_history_names_people_by_their_names_now(run, capsys) -> None:
+    """Descriptions name a person as it was when the edit was made, or as it is named now: no
+    stale "unnamed" once the user names a group; a name another person has gets a merge hint."""
+    _, people = run("people")
+    a, b = people[0]["person_id"], people[1]["person_id"]
+    _, faces = run("faces", "--person", str(a))
+    run("move", str(faces[0]["face_id"]), "--to", str(b))
+    run("name", str(b), "Katy")
+    run("name", str(b), "Katy Perry")
+    status = main(["name", str(a), "katy perry", "--library", run.db])
+    assert status == 0 and f"merge {b} {a}" in capsys.readouterr().err
+    _, history = run("history")
+    assert [e["description"] for e in history[:4]] == [
+        "Name an unnamed person 'katy perry'",
+        "Rename 'Katy' to 'Katy Perry'",
+        "Name an unnamed person 'Katy'",
+        "Move 1 face to 'Katy Perry'",
+    ]
+
+
+def test_not_a_face_and_back(run) -> None:
+    _, faces = run("faces")
+    face = faces[0]["face_id"]
+    status, info = run("not-face", str(face))
+    assert status == 0 and info["kind"] == "not-face"
+    assert face not in {f["face_id"] for f in run("faces")[1]}
+    assert run("not-face", str(face), "--restore")[1]["kind"] == "face"
+    assert face in {f["face_id"] for f in run("faces")[1]}

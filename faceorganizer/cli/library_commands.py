@@ -95,6 +95,8 @@ def _summary_text(s: ScanSummary) -> str:
         f"removed {s.removed}, failed {s.failed}; {s.faces_added} faces added in "
         f"{s.seconds:.1f} s" + (" (cancelled: run scan again to resume)" if s.cancelled else "")
     ]
+    if s.placed:
+        lines.append(f"{s.placed} (undo reverts it)")
     for path, reason in s.errors[:10]:
         lines.append(f"  cannot read {path}: {reason}")
     if len(s.errors) > 10:
@@ -142,6 +144,8 @@ def cmd_cluster(args: argparse.Namespace, lib: Library) -> int:
         lines.append(f"  person {pid} dissolved")
     if len(lines) == 1:
         lines = ["nothing to change"]
+    if changes.edit is not None:
+        lines.append(f"{changes.edit.description} (edit {changes.edit.edit_id}; undo reverts it)")
     emit(args, asdict(changes), "\n".join(lines))
     return 0
 
@@ -192,7 +196,14 @@ def cmd_history(args: argparse.Namespace, lib: Library) -> int:
 
 
 def cmd_name(args: argparse.Namespace, lib: Library) -> int:
-    return _edit_done(args, lib.name_person(_person_ref(args.person), args.name), "")
+    pid = lib.person(_person_ref(args.person)).person_id
+    status = _edit_done(args, lib.name_person(pid, args.name), "")
+    same = lib.people_named(args.name, exclude=pid) if args.name.strip() else []
+    if same and not args.json:
+        first = same[0].person_id
+        hint = f"`faceorganizer merge {first} {pid}` makes them one"
+        print(f"note: person {first} is also named {args.name.strip()!r}; {hint}", file=sys.stderr)
+    return status
 
 
 def cmd_merge(args: argparse.Namespace, lib: Library) -> int:
@@ -248,8 +259,8 @@ def _replayed(args: argparse.Namespace, info: EditInfo | None, verb: str, done: 
 
 
 def cmd_search(args: argparse.Namespace, lib: Library) -> int:
-    if (args.face is None) == (args.image is None):
-        raise CliError("give exactly one of --face ID or --image FILE")
+    if sum(x is not None for x in (args.face, args.image, args.like_person)) != 1:
+        raise CliError("give exactly one of --face ID, --image FILE or --like-person PERSON")
     hits = lib.search(
         face_id=args.face,
         image=args.image,
@@ -257,6 +268,7 @@ def cmd_search(args: argparse.Namespace, lib: Library) -> int:
         threshold=args.threshold,
         limit=args.limit,
         person=_person_ref(args.person) if args.person else None,
+        like_person=_person_ref(args.like_person) if args.like_person else None,
     )
     lines = [f"{h.percent:5.1f} %  {_face_line(h.face)}" for h in hits]
     data: dict[str, Any] = {"hits": [asdict(h) for h in hits]}
@@ -353,9 +365,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = add("history", cmd_history, "list edits, newest first", read_only=True)
     p.add_argument("--limit", type=int, default=50)
 
-    p = add("search", cmd_search, "faces similar to a library face or a face in a photo")
+    p = add("search", cmd_search, "faces like a library face, a face in a photo, or a person")
     p.add_argument("--face", type=int, metavar="ID")
     p.add_argument("--image", metavar="FILE")
+    p.add_argument("--like-person", metavar="PERSON", help="faces like this whole person")
     p.add_argument("--face-index", type=int, metavar="N", help="which face of --image")
     p.add_argument(
         "--threshold",

@@ -1,64 +1,63 @@
-"""Grouping faces into people while keeping every decision the user made.
+"""Placing faces into people while keeping every person as it is.
 
-``recluster`` works in three steps:
+Once a face is in a person (named or not), only the user moves it: ``recluster`` places only
+faces that are new or unassigned, and never merges, splits or dissolves a person. It works in
+three steps:
 
-1. Keep: pinned faces stay with their person; unpinned faces of locked persons (named or touched
-   by the user) stay too, unless a rejection or a second face of the same photo forbids it.
-2. Join: a free face joins a locked person only when its nearest face there is above
-   ``join_cosine`` and beats every other person's nearest face by ``join_margin``.
-3. Group: the remaining free faces are clustered by average linkage (UPGMA) cut at
-   ``cluster_cosine``. Average linkage is exact and far less prone to chaining than single
-   linkage or DBSCAN; it is made to scale by running it inside the connected components of a
-   k-nearest-neighbour graph at the same threshold (average-linkage clusters never cross those
-   components), so 100k faces cost a k-nearest-neighbour search plus many small linkages. Groups
-   with two faces of one photo or a rejected pair are split; a group of just two faces needs the
-   stricter ``pair_cosine``. A face left alone then joins the group whose centroid it is
-   clearly closest to (``attach_cosine``, with a margin over the next group): a group's centroid
-   is a steadier likeness than any one face. Measured against HDBSCAN in
-   ``benchmarks/cluster_quality.py``.
+1. Keep: every face stays with its person, unless the user rejected that pair or a second face
+   of the same photo is there (a pinned face wins, then the face most like the person); a face
+   freed so stays unassigned in this run.
+2. Join: a free face joins the person it is most like as a whole (the mean cosine to all the
+   person's faces, ``core.evidence``) when that likeness passes ``join_threshold``: the attach
+   cut (99.75 % calibrated) for a person of two faces, falling as 1/sqrt(size) toward 97.5 % for
+   large persons, whose mean is a steadier likeness. No margin over the
+   next person is asked: measured on faces arriving in several scans
+   (``benchmarks/cluster_quality.py``), the runner-up is nearly always another group of the same
+   person, and a margin left those faces to start yet another group (pairwise recall 0.92 -> 0.80
+   with a 0.02 margin, precision unchanged).
+3. Group: the remaining free faces are grouped among themselves (``core.grouping``: average
+   linkage inside the components of a kNN graph) into new persons. (A new group never passes
+   the join rule where its faces did not: its likeness to a person is the mean of theirs.)
+
+Join and group repeat while they place faces, so a run ends at a fixed point: a rescan without
+new photos places nothing.
 
 A new group needs at least one clear face (detection score >= ``CLEAR_FACE_SCORE``): groups of
 only doubtful detections were hands, clothes or one blurred object seen in every copy of a photo,
 never a person (every person of the shared photos has a face scored >= 0.995). Their faces stay
-unassigned, still listed and searchable.
-
-New groups that mostly hold an unlocked old group's faces keep its id; others get ids -2, -3, ...
+unassigned, still listed and searchable. New groups are labelled -2, -3, ...
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
-from scipy.cluster.hierarchy import fcluster, linkage
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
-from scipy.spatial.distance import squareform
 
-from faceorganizer.core.knn import CHUNK_ROWS, as_tensor, knn
+from faceorganizer.core.evidence import best_two, group_means
+from faceorganizer.core.grouping import UNASSIGNED, group_faces
 from faceorganizer.core.models.base import Calibration
 
-UNASSIGNED = -1
-JOIN_PERCENT = 97.0
+__all__ = ["ClusterInput", "ClusterOutput", "cluster_thresholds", "group_faces", "recluster"]
+
+JOIN_PERCENT = 97.5
+JOIN_PAIR_PERCENT = 99.75
 CLUSTER_PERCENT = 97.0
 PAIR_PERCENT = 99.4
 ATTACH_PERCENT = 99.75
 CLEAR_FACE_SCORE = 0.99
-ATTACH_MARGIN = 0.01
-KNN_K = 16
-JOIN_K = 32
-MAX_LINKAGE = 6000
-CANNOT_LINK_DISTANCE = 4.0
+MAX_ROUNDS = 4
 
 
 def cluster_thresholds(calibration: Calibration) -> dict[str, float]:
-    """``join_cosine`` and ``cluster_cosine`` for a model, from its calibrated percentages, so
-    that clustering is equally strict whichever model made the library."""
+    """The cosine thresholds for a model, from its calibrated percentages, so that clustering
+    is equally strict whichever model made the library."""
     return {
         "join_cosine": calibration.cosine_at(JOIN_PERCENT),
+        "join_pair_cosine": calibration.cosine_at(JOIN_PAIR_PERCENT),
         "cluster_cosine": calibration.cosine_at(CLUSTER_PERCENT),
         "pair_cosine": calibration.cosine_at(PAIR_PERCENT),
         "attach_cosine": calibration.cosine_at(ATTACH_PERCENT),
@@ -70,11 +69,9 @@ class ClusterInput:
     """Everything clustering may look at, as parallel arrays with one row per face.
 
     ``person``: the face's current person id or -1. ``pinned``: the user put it there.
-    ``rejected``: (row, person id) pairs the user said "not this person" to.
-    ``locked_persons``: persons never dissolved, merged or renamed (named or user-touched);
-    persons holding a pinned face are treated as locked too. The cosine defaults are those of
-    ``dlib-resnet-v1`` (97 % / 99.4 % / 99.75 % calibrated); ``cluster_thresholds`` gives any
-    model's.
+    ``rejected``: (row, person id) pairs the user said "not this person" to. The cosine defaults
+    are those of ``dlib-resnet-v1`` (join 97.5 % for a large person to 99.75 % for a pair, cluster
+    97 %, pair 99.4 %, attach 99.75 % calibrated); ``cluster_thresholds`` gives any model's.
     """
 
     embeddings: np.ndarray
@@ -82,9 +79,8 @@ class ClusterInput:
     pinned: np.ndarray
     photo: np.ndarray
     rejected: Sequence[tuple[int, int]] = ()
-    locked_persons: set[int] = field(default_factory=set)
-    join_cosine: float = 0.9355
-    join_margin: float = 0.02
+    join_cosine: float = 0.9365
+    join_pair_cosine: float = 0.9498
     cluster_cosine: float = 0.9355
     pair_cosine: float = 0.9448
     attach_cosine: float | None = 0.9498
@@ -151,278 +147,58 @@ def _validate(inp: ClusterInput) -> None:
         raise ValueError("a pinned face must have a person")
 
 
-def _components(n: int, idx: np.ndarray, sim: np.ndarray, threshold: float) -> np.ndarray:
-    rows = np.repeat(np.arange(n), idx.shape[1])
-    keep = (sim.ravel() >= threshold) & (idx.ravel() >= 0)
-    graph = coo_matrix(
-        (np.ones(int(keep.sum()), np.int8), (rows[keep], idx.ravel()[keep])), shape=(n, n)
-    )
-    _, comp = connected_components(graph, directed=False)
-    return comp
-
-
-def _conflicts(members: np.ndarray, photo: np.ndarray, cannot: set[tuple[int, int]]) -> bool:
-    photos = photo[members]
-    if len(np.unique(photos)) < len(photos):
-        return True
-    if cannot:
-        ms = set(members.tolist())
-        return any(a in ms and b in ms for a, b in cannot)
-    return False
-
-
-def _average_linkage(
-    emb: np.ndarray,
-    members: np.ndarray,
-    photo: np.ndarray,
-    cannot: set[tuple[int, int]],
-    threshold: float,
-) -> np.ndarray:
-    """UPGMA on cosine distance inside one component; cannot-links count as very far."""
-    sub = emb[members]
-    dist = 1.0 - (sub @ sub.T).astype(np.float64)
-    np.clip(dist, 0.0, 2.0, out=dist)
-    photos = photo[members]
-    same_photo = photos[:, None] == photos[None, :]
-    dist[same_photo] = CANNOT_LINK_DISTANCE
-    if cannot:
-        pos = {int(m): i for i, m in enumerate(members.tolist())}
-        for a, b in cannot:
-            if a in pos and b in pos:
-                dist[pos[a], pos[b]] = dist[pos[b], pos[a]] = CANNOT_LINK_DISTANCE
-    np.fill_diagonal(dist, 0.0)
-    tree = linkage(squareform(dist, checks=False), method="average")
-    return fcluster(tree, t=1.0 - threshold, criterion="distance")
-
-
-def _split_conflicts(
-    emb: np.ndarray, members: np.ndarray, photo: np.ndarray, cannot: set[tuple[int, int]]
-) -> list[np.ndarray]:
-    """Split a group with a cannot-link: most central faces first, each into the first subgroup
-    it does not conflict with."""
-    sub = emb[members]
-    centre = sub.mean(axis=0)
-    order = np.argsort(-(sub @ centre))
-    parts: list[list[int]] = []
-    for i in order.tolist():
-        m = int(members[i])
-        for part in parts:
-            trial = np.array(part + [m])
-            if not _conflicts(trial, photo, cannot):
-                part.append(m)
-                break
-        else:
-            parts.append([m])
-    return [np.array(p) for p in parts]
-
-
-def group_faces(
-    emb: np.ndarray,
-    photo: np.ndarray,
-    threshold: float,
-    cannot: set[tuple[int, int]] | None = None,
-    min_size: int = 2,
-    device: torch.device | None = None,
-    pair_threshold: float | None = None,
-    attach_threshold: float | None = None,
-) -> np.ndarray:
-    """Cluster unit embeddings: labels 0.. for groups of >= ``min_size``, -1 for the rest.
-
-    Never puts two faces of one photo, or a ``cannot`` pair (row indices), in one group.
-    """
-    n = len(emb)
-    labels = np.full(n, UNASSIGNED, np.int64)
-    if n < 2:
-        return labels
-    cannot = cannot or set()
-    idx, sim = knn(emb, KNN_K, device=device)
-    comp = _components(n, idx, sim, threshold)
-    by_comp: dict[int, list[int]] = defaultdict(list)
-    for i, c in enumerate(comp.tolist()):
-        by_comp[c].append(i)
-    pending = [np.array(m) for m in by_comp.values() if len(m) >= min_size]
-    groups: list[np.ndarray] = []
-    while pending:
-        members = pending.pop()
-        if len(members) == 2 and not _conflicts(members, photo, cannot):
-            groups.append(members)
-            continue
-        if len(members) > MAX_LINKAGE:
-            pending.extend(_tighter_components(emb, members, threshold, device))
-            continue
-        cut = _average_linkage(emb, members, photo, cannot, threshold)
-        for c in np.unique(cut):
-            part = members[cut == c]
-            if len(part) < min_size:
-                continue
-            if _conflicts(part, photo, cannot):
-                groups.extend(p for p in _split_conflicts(emb, part, photo, cannot))
-            else:
-                groups.append(part)
-    groups = [g for g in groups if len(g) >= min_size and _tight(emb, g, pair_threshold)]
-    groups.sort(key=lambda g: (-len(g), int(g.min())))
-    for label, g in enumerate(groups):
-        labels[g] = label
-    if attach_threshold is not None and groups:
-        _attach(emb, photo, labels, cannot, attach_threshold, device)
-    return labels
-
-
-def _attach(
-    emb: np.ndarray,
-    photo: np.ndarray,
-    labels: np.ndarray,
-    cannot: set[tuple[int, int]],
-    t: float,
-    device: torch.device | None = None,
-) -> None:
-    """Faces left alone join the group whose centroid is at least ``t`` and beats the next
-    group's by ``ATTACH_MARGIN`` (in place; closest first, one face per photo per group)."""
-    free = np.flatnonzero(labels == UNASSIGNED)
-    n_groups = int(labels.max()) + 1
-    if not len(free) or n_groups < 1:
-        return
-    sums = np.zeros((n_groups, emb.shape[1]), np.float64)
-    np.add.at(sums, labels[labels >= 0], emb[labels >= 0])
-    cents = as_tensor(sums / np.linalg.norm(sums, axis=1, keepdims=True), device)
-    k = min(2, n_groups)
-    best = np.empty(len(free), np.float32)
-    second = np.full(len(free), -2.0, np.float32)
-    nearest = np.empty(len(free), np.int64)
-    with torch.inference_mode():
-        for start in range(0, len(free), CHUNK_ROWS):
-            rows = free[start : start + CHUNK_ROWS]
-            top = torch.topk(as_tensor(emb[rows], device) @ cents.T, k, dim=1)
-            top_s, top_i = top.values.cpu().numpy(), top.indices.cpu().numpy()
-            best[start : start + len(rows)] = top_s[:, 0]
-            nearest[start : start + len(rows)] = top_i[:, 0]
-            if k == 2:
-                second[start : start + len(rows)] = top_s[:, 1]
-    ok = (best >= t) & (best - second >= ATTACH_MARGIN)
-    photos_of: dict[int, set[int]] = defaultdict(set)
-    for r in np.flatnonzero(labels >= 0).tolist():
-        photos_of[int(labels[r])].add(int(photo[r]))
-    blocked: dict[int, set[int]] = defaultdict(set)
-    for a, b in cannot:
-        blocked[a].add(b)
-        blocked[b].add(a)
-    for i in sorted(np.flatnonzero(ok).tolist(), key=lambda i: -float(best[i])):
-        r, g = int(free[i]), int(nearest[i])
-        if int(photo[r]) in photos_of[g] or any(labels[m] == g for m in blocked.get(r, ())):
-            continue
-        labels[r] = g
-        photos_of[g].add(int(photo[r]))
-
-
-def _tight(emb: np.ndarray, group: np.ndarray, pair_threshold: float | None) -> bool:
-    """Two faces alone must pass the stricter ``pair_threshold``: a pair is where two strangers
-    are most easily taken for one person (measured in ``benchmarks/cluster_quality.py``)."""
-    if len(group) != 2 or pair_threshold is None:
-        return True
-    return float(emb[group[0]] @ emb[group[1]]) >= pair_threshold
-
-
-def _tighter_components(
-    emb: np.ndarray, members: np.ndarray, threshold: float, device: torch.device | None
-) -> list[np.ndarray]:
-    """Break a component too big for one linkage by raising the edge threshold inside it."""
-    idx, sim = knn(emb[members], KNN_K, device=device)
-    step = threshold
-    while True:
-        step = step + (1.0 - step) * 0.25
-        comp = _components(len(members), idx, sim, step)
-        sizes = np.bincount(comp)
-        if sizes.max() <= MAX_LINKAGE or step > 0.999:
-            return [members[comp == c] for c in range(len(sizes)) if sizes[c] >= 2]
-
-
-def _keep_locked(inp: ClusterInput, locked: set[int], rejected: set[tuple[int, int]]) -> np.ndarray:
-    """Labels after step 1: pinned faces, then unpinned faces of locked persons that may stay."""
+def _keep(inp: ClusterInput, rejected: set[tuple[int, int]]) -> np.ndarray:
+    """Labels after step 1: every face stays, except a rejected pair or a second face of one
+    photo in one person (pinned faces first, then the faces most like their person)."""
     labels = np.full(len(inp.embeddings), UNASSIGNED, np.int64)
-    pinned = np.flatnonzero(inp.pinned)
-    labels[pinned] = inp.person[pinned]
-    taken: set[tuple[int, int]] = {(int(inp.person[r]), int(inp.photo[r])) for r in pinned}
-    auto = [r for r in np.flatnonzero(~inp.pinned & np.isin(inp.person, list(locked)))]
-    centroids: dict[int, np.ndarray] = {}
-    for p in {int(inp.person[r]) for r in auto}:
-        c = inp.embeddings[inp.person == p].mean(axis=0)
-        centroids[p] = c / max(float(np.linalg.norm(c)), 1e-12)
-    auto.sort(key=lambda r: -float(inp.embeddings[r] @ centroids[int(inp.person[r])]))
-    for r in auto:
+    placed = np.flatnonzero(inp.person >= 0)
+    if not len(placed):
+        return labels
+    means = group_means(inp.embeddings, inp.person)
+    row_of = means.row_of()
+    likeness = np.einsum(
+        "ij,ij->i",
+        inp.embeddings[placed],
+        means.means[[row_of[int(p)] for p in inp.person[placed].tolist()]],
+    )
+    order = sorted(range(len(placed)), key=lambda i: (not inp.pinned[placed[i]], -likeness[i]))
+    taken: set[tuple[int, int]] = set()
+    for i in order:
+        r = int(placed[i])
         p, ph = int(inp.person[r]), int(inp.photo[r])
-        if (r, p) in rejected or (p, ph) in taken:
+        if not inp.pinned[r] and ((r, p) in rejected or (p, ph) in taken):
             continue
         labels[r] = p
         taken.add((p, ph))
     return labels
 
 
+def join_threshold(size: np.ndarray, large: float, pair: float) -> np.ndarray:
+    """The likeness a face needs to join a person of ``size`` faces: ``pair`` for two faces,
+    falling as 1/sqrt(size) toward ``large`` (a mean over many faces is a steadier likeness)."""
+    return large + (pair - large) * np.sqrt(2.0 / np.maximum(size, 1))
+
+
 def _join(
     inp: ClusterInput,
     labels: np.ndarray,
+    rows: np.ndarray,
     rejected: set[tuple[int, int]],
     device: torch.device | None,
 ) -> None:
-    """Step 2: free faces that are clearly one locked person's join it (in place).
-
-    A person's score is its nearest face among the free face's ``JOIN_K`` nearest kept faces;
-    when all of those belong to one person no other person is close, and the margin holds.
-    """
-    anchors = np.flatnonzero(labels >= 0)
-    free = np.flatnonzero(labels == UNASSIGNED)
-    if not len(anchors) or not len(free):
+    """Step 2 (in place): each face of ``rows`` that is clearly one person's joins it."""
+    if not len(rows) or not np.any(labels >= 0):
         return
-    idx, sim = knn(inp.embeddings[anchors], JOIN_K, queries=inp.embeddings[free], device=device)
-    near_person = np.where(idx >= 0, labels[anchors][np.maximum(idx, 0)], UNASSIGNED)
-    first = sim[:, 0]
-    best = near_person[:, 0]
-    other = np.where((near_person != best[:, None]) & (idx >= 0), sim, -2.0).max(axis=1)
-    ok = (first >= inp.join_cosine) & (first - other >= inp.join_margin)
-    candidates = sorted(
-        zip(first[ok].tolist(), free[ok].tolist(), best[ok].tolist(), strict=True), reverse=True
-    )
-    taken = {(int(labels[r]), int(inp.photo[r])) for r in anchors}
-    for _, r, p in candidates:
+    means = group_means(inp.embeddings, labels)
+    nearest, best, _ = best_two(inp.embeddings[rows], means.means, device)
+    ok = best >= join_threshold(means.sizes[nearest], inp.join_cosine, inp.join_pair_cosine)
+    taken = {(int(labels[r]), int(inp.photo[r])) for r in np.flatnonzero(labels >= 0).tolist()}
+    for i in sorted(np.flatnonzero(ok).tolist(), key=lambda i: -float(best[i])):
+        r, p = int(rows[i]), int(means.labels[nearest[i]])
         if (r, p) in rejected or (p, int(inp.photo[r])) in taken:
             continue
         labels[r] = p
         taken.add((p, int(inp.photo[r])))
-
-
-def _carry_ids(
-    inp: ClusterInput,
-    labels: np.ndarray,
-    rows: np.ndarray,
-    local: np.ndarray,
-    locked: set[int],
-    rejected: set[tuple[int, int]],
-) -> None:
-    """Step 3's groups into ``labels``: an old unlocked id where most members stay, else -2..."""
-    old_sizes = Counter(int(p) for p in inp.person[rows].tolist() if p >= 0 and p not in locked)
-    proposals: list[tuple[int, int, int]] = []
-    groups = sorted(set(local.tolist()) - {UNASSIGNED})
-    for g in groups:
-        members = rows[local == g]
-        votes = Counter(int(p) for p in inp.person[members].tolist() if p >= 0 and p not in locked)
-        for p, n in votes.items():
-            if any((int(r), p) in rejected for r in members.tolist()):
-                continue
-            if 2 * n > len(members) and 2 * n > old_sizes[p]:
-                proposals.append((n, g, p))
-    chosen: dict[int, int] = {}
-    used: set[int] = set()
-    for _, g, p in sorted(proposals, reverse=True):
-        if g not in chosen and p not in used:
-            chosen[g] = p
-            used.add(p)
-    next_new = -2
-    for g in groups:
-        members = rows[local == g]
-        if g in chosen:
-            labels[members] = chosen[g]
-        else:
-            labels[members] = next_new
-            next_new -= 1
 
 
 def _drop_unclear(local: np.ndarray, score: np.ndarray) -> None:
@@ -435,38 +211,56 @@ def _drop_unclear(local: np.ndarray, score: np.ndarray) -> None:
     local[grouped & (best[np.maximum(local, 0)] < CLEAR_FACE_SCORE)] = UNASSIGNED
 
 
+def _group(
+    inp: ClusterInput,
+    labels: np.ndarray,
+    rows: np.ndarray,
+    first_id: int,
+    device: torch.device | None,
+) -> int:
+    """Step 3 (in place): new groups of ``rows`` get ids from ``first_id``; returns how many."""
+    if len(rows) < 2:
+        return 0
+    local = group_faces(
+        inp.embeddings[rows],
+        inp.photo[rows],
+        inp.cluster_cosine,
+        set(),
+        inp.min_group_size,
+        device,
+        inp.pair_cosine,
+        inp.attach_cosine,
+    )
+    if inp.score is not None:
+        _drop_unclear(local, inp.score[rows])
+    groups = sorted(set(local.tolist()) - {UNASSIGNED})
+    for k, g in enumerate(groups):
+        labels[rows[local == g]] = first_id + k
+    return len(groups)
+
+
 def recluster(inp: ClusterInput, device: torch.device | None = None) -> ClusterOutput:
-    """Re-cluster a library's faces; see the module docstring for the rules."""
+    """Place a library's new and unassigned faces; see the module docstring for the rules.
+
+    Join and group repeat until nothing more is placed (at most ``MAX_ROUNDS``), so the result is
+    a fixed point: running again on the outcome places nothing, and a rescan without new photos
+    changes nobody.
+    """
     _validate(inp)
     n = len(inp.embeddings)
     if n == 0:
         return ClusterOutput(np.empty(0, np.int64))
-    locked = set(inp.locked_persons) | {int(p) for p in inp.person[inp.pinned].tolist()}
     rejected = {(int(r), int(p)) for r, p in inp.rejected}
-    labels = _keep_locked(inp, locked, rejected)
-    _join(inp, labels, rejected, device)
-    rows = np.flatnonzero(labels == UNASSIGNED)
-    if len(rows) >= 2:
-        pos = {int(r): i for i, r in enumerate(rows.tolist())}
-        cannot: set[tuple[int, int]] = set()
-        by_person: dict[int, list[int]] = defaultdict(list)
-        for r in rows.tolist():
-            if inp.person[r] >= 0:
-                by_person[int(inp.person[r])].append(pos[r])
-        for r, p in rejected:
-            if r in pos:
-                cannot.update((pos[r], m) for m in by_person.get(p, ()))
-        local = group_faces(
-            inp.embeddings[rows],
-            inp.photo[rows],
-            inp.cluster_cosine,
-            cannot,
-            inp.min_group_size,
-            device,
-            inp.pair_cosine,
-            inp.attach_cosine,
-        )
-        if inp.score is not None:
-            _drop_unclear(local, inp.score[rows])
-        _carry_ids(inp, labels, rows, local, locked, rejected)
+    labels = _keep(inp, rejected)
+    free = (labels == UNASSIGNED) & (inp.person < 0)
+    first_new = int(max(inp.person.max(initial=-1), 0)) + 1
+    next_id = first_new
+    for _ in range(MAX_ROUNDS):
+        _join(inp, labels, np.flatnonzero(free & (labels == UNASSIGNED)), rejected, device)
+        made = _group(inp, labels, np.flatnonzero(free & (labels == UNASSIGNED)), next_id, device)
+        next_id += made
+        if not made:
+            break
+    fresh = labels >= first_new
+    labels[fresh] = first_new - labels[fresh] - 2
     return ClusterOutput(labels)

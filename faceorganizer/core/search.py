@@ -112,6 +112,26 @@ class SearchIndex:
             row = self._row_of[int(face_id)]
             return self._matrix[row].cpu().numpy().copy()
 
+    def similarities(self, vector: np.ndarray, unit: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, cosines) of every face, in no particular order: one matrix product. With
+        ``unit=False`` the vector is used as it is (the mean of several faces' vectors gives each
+        face's mean cosine to them)."""
+        q = np.asarray(vector, dtype=np.float32).reshape(self.dims)
+        if unit:
+            q = q / max(float(np.linalg.norm(q)), 1e-12)
+        with self._lock:
+            n = self._count
+            qt = torch.from_numpy(q).to(self.device)
+            with torch.inference_mode():
+                sims = torch.cat(
+                    [
+                        self._matrix[start : min(n, start + QUERY_CHUNK_ROWS)] @ qt
+                        for start in range(0, n, QUERY_CHUNK_ROWS)
+                    ]
+                    or [torch.empty(0, device=self.device)]
+                )
+            return self._ids[:n].copy(), sims.cpu().numpy().astype(np.float32)
+
     def query(
         self, vector: np.ndarray, min_cosine: float | None = None, limit: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:

@@ -3,10 +3,15 @@
 Every edit runs in one transaction: capture the state of the faces, persons and rejections it
 touches, change them, capture again, and log both. Undo writes the "before" state back, redo the
 "after" state; faces deleted since (a photo removed by a scan) are skipped.
+
+Descriptions name people through ``{person:ID}`` (the person's name when the edit was made, else
+its name now, so a group named later is no longer "unnamed") and ``{was:ID}`` (its name when the
+edit was made); they are filled in whenever an edit is listed.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from typing import Any
@@ -51,7 +56,8 @@ def require_faces(db: Database, face_ids: Iterable[int]) -> list[int]:
     return ids
 
 
-def _capture(db: Database, face_ids: list[int], person_ids: set[int]) -> dict[str, Any]:
+def capture(db: Database, face_ids: list[int], person_ids: set[int]) -> dict[str, Any]:
+    """The state of these faces, their persons and ``person_ids``, and their rejections."""
     states = faces.states(db, face_ids)
     pids = set(person_ids) | {s.person_id for s in states.values() if s.person_id is not None}
     rows = {p: persons.get(db, p) for p in sorted(pids)}
@@ -79,8 +85,37 @@ def restore(db: Database, state: dict[str, Any]) -> None:
             persons.delete(db, int(pid))
 
 
-def _info(row: EditRow) -> EditInfo:
-    return EditInfo(row.id, row.kind, row.description, row.created_at, row.undone)
+_PERSON_REF = re.compile(r"\{(person|was):(\d+)\}")
+UNNAMED_PERSON = "an unnamed person"
+
+
+def person_ref(pid: int, as_it_was: bool = False) -> str:
+    """A person in a description, named when it is listed (see the module docstring)."""
+    return f"{{{'was' if as_it_was else 'person'}:{int(pid)}}}"
+
+
+def describe(db: Database, description: str, payload: dict[str, Any]) -> str:
+    """``description`` with its person references filled in."""
+
+    def name_in(side: str, pid: str) -> str | None:
+        row = payload.get(side, {}).get("persons", {}).get(pid)
+        return row.get("name") if isinstance(row, dict) else None
+
+    def fill(m: re.Match[str]) -> str:
+        kind, pid = m.group(1), m.group(2)
+        name = name_in("before", pid)
+        if name is None and kind == "person":
+            row = persons.get(db, int(pid))
+            name = (row.name if row is not None else None) or name_in("after", pid)
+        return repr(name) if name else UNNAMED_PERSON
+
+    return _PERSON_REF.sub(fill, description)
+
+
+def info(db: Database, row: EditRow, undone: bool | None = None) -> EditInfo:
+    text = describe(db, row.description, row.payload)
+    done = row.undone if undone is None else undone
+    return EditInfo(row.id, row.kind, text, row.created_at, done)
 
 
 def run_edit(
@@ -93,17 +128,17 @@ def run_edit(
 ) -> EditInfo:
     """Apply ``change`` (which returns ids of persons it created) as one logged, undoable edit."""
     with transaction(db):
-        before = _capture(db, face_ids, person_ids)
+        before = capture(db, face_ids, person_ids)
         created = set(change())
         touched = set(person_ids) | created | {int(p) for p in before["persons"]}
         persons.delete_empty_unnamed(db, sorted(touched - created))
-        after = _capture(db, face_ids, touched)
+        after = capture(db, face_ids, touched)
         for pid in after["persons"]:
             before["persons"].setdefault(pid, None)
         for pid in before["persons"]:
             after["persons"].setdefault(pid, None)
         row = edit_log.append(db, kind, description, {"before": before, "after": after})
-    return _info(row)
+        return info(db, row)
 
 
 def undo(db: Database) -> EditInfo | None:
@@ -124,33 +159,36 @@ def _replay(
             return None
         restore(db, row.payload[side])
         edit_log.set_undone(db, row.id, undone)
-    return EditInfo(row.id, row.kind, row.description, row.created_at, undone)
+        return info(db, row, undone)
 
 
 def history(db: Database, limit: int | None = 50) -> list[EditInfo]:
-    return [_info(r) for r in edit_log.history(db, limit)]
+    return [info(db, r) for r in edit_log.history(db, limit)]
 
 
 def next_undo(db: Database) -> EditInfo | None:
     row = edit_log.next_undo(db)
-    return _info(row) if row else None
+    return info(db, row) if row else None
 
 
 def next_redo(db: Database) -> EditInfo | None:
     row = edit_log.next_redo(db)
-    return _info(row) if row else None
+    return info(db, row) if row else None
 
 
-def _label(db: Database, pid: int) -> str:
-    row = persons.get(db, pid)
-    return f"{row.name!r} ({pid})" if row and row.name else f"person {pid}"
+def _faces_text(n: int) -> str:
+    return f"{n} face{'s' * (n != 1)}"
 
 
 def name_person(db: Database, ref: int | str, name: str | None) -> EditInfo:
     pid = resolve_person(db, ref)
     name = (name or "").strip() or None
-    old = _label(db, pid)
-    what = f"Rename {old} to {name!r}" if name else f"Remove the name of {old}"
+    row = persons.get(db, pid)
+    old = person_ref(pid, as_it_was=True)
+    if name is None:
+        what = f"Remove the name of {old}"
+    else:
+        what = f"Rename {old} to {name!r}" if row and row.name else f"Name {old} {name!r}"
 
     def change() -> list[int]:
         persons.update(db, pid, name=name)
@@ -182,7 +220,7 @@ def merge_people(db: Database, target: int | str, others: Iterable[int | str]) -
             persons.delete(db, o)
         return []
 
-    what = f"Merge {', '.join(_label(db, o) for o in oids)} into {_label(db, tid)}"
+    what = f"Merge {', '.join(person_ref(o) for o in oids)} into {person_ref(tid)}"
     return run_edit(db, "merge", what, scope, {tid, *oids}, change)
 
 
@@ -196,8 +234,8 @@ def move_faces(db: Database, face_ids: Iterable[int], to: int | str | None) -> E
         faces.remove_rejections(db, [(f, target) for f in ids])
         return [] if tid is not None else [target]
 
-    where = _label(db, tid) if tid is not None else "a new person"
-    what = f"Move {len(ids)} face{'s' * (len(ids) != 1)} to {where}"
+    where = person_ref(tid) if tid is not None else "a new person"
+    what = f"Move {_faces_text(len(ids))} to {where}"
     return run_edit(db, "move", what, ids, {tid} if tid is not None else set(), change)
 
 
@@ -212,7 +250,7 @@ def reject_faces(db: Database, face_ids: Iterable[int], from_person: int | str) 
         faces.add_rejections(db, [(f, pid) for f in ids])
         return []
 
-    what = f"{len(ids)} face{'s' * (len(ids) != 1)} not {_label(db, pid)}"
+    what = f"Take {_faces_text(len(ids))} out of {person_ref(pid)}"
     return run_edit(db, "reject", what, ids, {pid}, change)
 
 
@@ -225,7 +263,7 @@ def confirm_faces(db: Database, face_ids: Iterable[int]) -> EditInfo:
         faces.pin(db, assigned)
         return []
 
-    return run_edit(db, "confirm", f"Confirm {len(ids)} face(s)", ids, set(), change)
+    return run_edit(db, "confirm", f"Confirm {_faces_text(len(ids))}", ids, set(), change)
 
 
 def hide_person(db: Database, ref: int | str, hidden: bool = True) -> EditInfo:
@@ -237,7 +275,7 @@ def hide_person(db: Database, ref: int | str, hidden: bool = True) -> EditInfo:
         return []
 
     kind = "hide" if hidden else "unhide"
-    return run_edit(db, kind, f"{verb} {_label(db, pid)}", [], {pid}, change)
+    return run_edit(db, kind, f"{verb} {person_ref(pid)}", [], {pid}, change)
 
 
 def hide_faces(db: Database, face_ids: Iterable[int], hidden: bool = True) -> EditInfo:
@@ -248,19 +286,32 @@ def hide_faces(db: Database, face_ids: Iterable[int], hidden: bool = True) -> Ed
         return []
 
     verb, kind = ("Hide", "hide") if hidden else ("Unhide", "unhide")
-    return run_edit(db, kind, f"{verb} {len(ids)} face(s)", ids, set(), change)
+    return run_edit(db, kind, f"{verb} {_faces_text(len(ids))}", ids, set(), change)
 
 
 def set_cover(db: Database, ref: int | str, face_id: int) -> EditInfo:
     pid = resolve_person(db, ref)
     (fid,) = require_faces(db, [face_id])
     if faces.states(db, [fid])[fid].person_id != pid:
-        raise LibraryError(f"face {fid} does not belong to {_label(db, pid)}")
+        raise LibraryError(f"face {fid} does not belong to {describe(db, person_ref(pid), {})}")
 
     def change() -> list[int]:
         persons.update(db, pid, cover_face_id=fid)
         return []
 
     return run_edit(
-        db, "cover", f"Use face {fid} as the cover of {_label(db, pid)}", [], {pid}, change
+        db, "cover", f"Use face {fid} as the cover of {person_ref(pid)}", [], {pid}, change
     )
+
+
+def mark_not_face(db: Database, face_ids: Iterable[int], not_face: bool = True) -> EditInfo:
+    """Detections that are not faces leave their person, search and clustering (and come back
+    with ``not_face=False``, or by undo)."""
+    ids = require_faces(db, face_ids)
+
+    def change() -> list[int]:
+        faces.set_not_face(db, ids, not_face)
+        return []
+
+    what = f"Mark {_faces_text(len(ids))} as {'not a face' if not_face else 'a face again'}"
+    return run_edit(db, "not-face" if not_face else "face", what, ids, set(), change)

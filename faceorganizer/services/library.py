@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -221,12 +222,14 @@ class Library:
         pause: threading.Event | None = None,
         cluster: bool = True,
         engine: PhotoEngine | None = None,
+        run_id: str | None = None,
     ) -> ScanSummary:
         """Scan ``folders`` (added to the library's folders) or all the library's folders.
 
         ``progress`` is called on this thread; set ``cancel`` to stop after the photos in
-        flight, ``pause`` to hold the engine. People are re-clustered at the end unless
-        cancelled or ``cluster=False``.
+        flight, ``pause`` to hold the engine. New faces are placed into people at the end unless
+        cancelled or ``cluster=False``, as one "Scan: ..." history entry; groupings done while the
+        scan runs (``cluster(source="Scan", run_id=...)`` with the same ``run_id``) share it.
         """
         if folders is not None:
             for f in folders:
@@ -249,14 +252,21 @@ class Library:
         if cluster and not summary.cancelled:
             if progress is not None:
                 progress(ScanProgress(phase="clustering"))
-            self.cluster()
+            changes = self.cluster(source="Scan", run_id=run_id or uuid.uuid4().hex)
+            summary.placed = changes.edit.description if changes.edit else None
         if progress is not None:
             progress(ScanProgress(phase="done"))
         return summary
 
     @_guarded
-    def cluster(self, dry_run: bool = False) -> ClusterChanges:
-        return people.apply_clustering(self.db, dry_run, device=self.torch_device())
+    def cluster(
+        self, dry_run: bool = False, source: str = "Regroup", run_id: str | None = None
+    ) -> ClusterChanges:
+        """Place new and unassigned faces into people (faces in a person never move), as one
+        history entry named by ``source``; see ``services.people``."""
+        return people.apply_clustering(
+            self.db, dry_run, device=self.torch_device(), source=source, run_id=run_id
+        )
 
     # reading
 
@@ -333,12 +343,12 @@ class Library:
         row = photos.get(self.db, int(photo_id))
         if row is None:
             raise NotFoundError(f"no photo with id {photo_id}")
-        n = len(faces.of_photo(self.db, row.id))
+        n = sum(not f.not_face for f in faces.of_photo(self.db, row.id))
         return PhotoInfo(row.id, row.path, row.width, row.height, row.status, row.error, n)
 
     @_guarded
     def photo_faces(self, photo_id: int) -> list[FaceInfo]:
-        return [_face_info(r) for r in faces.of_photo(self.db, int(photo_id))]
+        return [_face_info(r) for r in faces.of_photo(self.db, int(photo_id)) if not r.not_face]
 
     @_guarded
     def photo_errors(self) -> list[PhotoInfo]:
@@ -376,6 +386,16 @@ class Library:
 
     def set_cover(self, person: int | str, face_id: int) -> EditInfo:
         return self._edit(edits.set_cover, person, face_id)
+
+    def mark_not_face(self, face_ids: Sequence[int], not_face: bool = True) -> EditInfo:
+        """Detections that are not faces leave people, search and clustering (undoable)."""
+        return self._edit(edits.mark_not_face, face_ids, not_face)
+
+    @_guarded
+    def people_named(self, name: str, exclude: int | None = None) -> list[PersonInfo]:
+        """Other people with this name (case-insensitive): a rename to it offers a merge."""
+        found = [p.id for p in persons.by_name(self.db, name.strip()) if p.id != exclude]
+        return [self.person(p) for p in found]
 
     @_guarded
     def undo(self) -> EditInfo | None:
@@ -434,16 +454,18 @@ class Library:
         threshold: float | None = None,
         limit: int | None = None,
         person: int | str | None = None,
+        like_person: int | str | None = None,
     ) -> list[SearchHit]:
-        """Faces ranked by calibrated similarity to a library face or a face in ``image``;
-        those at or above ``threshold`` percent (default: the library's "same person at"
-        setting), the query face itself excluded."""
-        from faceorganizer.core.models.registry import calibration_for
+        """Faces ranked by the chance that each is the query's person, scored with person-level
+        evidence (``core.person_search``): those at or above ``threshold`` percent (default: the
+        library's "same person at" setting), best first, the query's own face(s) left out.
 
+        The query is a library face (``face_id``), a face in ``image`` (the largest, or
+        ``face_index``), or a whole person (``like_person``: "faces like this person").
+        ``person`` keeps only the results in that person.
+        """
         if threshold is None:
             threshold = float(settings.get(self.db, "threshold_percent"))
-        calibration = calibration_for(self.model_id)
-        vector = self._query_vector(face_id, image, face_index)
         pid = edits.resolve_person(self.db, person) if person is not None else None
         device = self.torch_device()
         if self._search is None or (self._search.model_id, self._search.device) != (
@@ -451,16 +473,18 @@ class Library:
             device,
         ):
             self._search = LibrarySearch(self.model_id, device)
-        wanted = None if (limit is None or pid is not None) else limit + 1
-        ids, cosines = self._search.query(self.db, vector, calibration.cosine_at(threshold), wanted)
+        if like_person is not None:
+            query_person = edits.resolve_person(self.db, like_person)
+            found = self._search.by_person(self.db, query_person, threshold)
+        else:
+            vector = self._query_vector(face_id, image, face_index)
+            found = self._search.by_face(self.db, vector, face_id, threshold)
         hits = []
-        for fid, cos in zip(ids.tolist(), np.asarray(cosines).tolist(), strict=False):
-            if fid == face_id:
-                continue
-            row = faces.get(self.db, int(fid))
+        for fid, percent, cos in found:
+            row = faces.get(self.db, fid)
             if row is None or (pid is not None and row.person_id != pid):
                 continue
-            hits.append(SearchHit(_face_info(row), float(calibration.percent(cos)), float(cos)))
+            hits.append(SearchHit(_face_info(row), percent, cos))
             if limit is not None and len(hits) >= limit:
                 break
         return hits

@@ -1,10 +1,11 @@
 """Re-clustering the library into people while keeping every decision the user made.
 
-``apply_clustering`` loads faces, persons and rejections, asks ``core.clustering.recluster`` for
-a grouping, and writes it back through ``write_assignments``, which enforces the user's
-decisions itself whatever the algorithm returns: pinned faces (``assigned_by='user'``) never
-move, a rejected (face, person) pair is never assigned, names are never touched, and only
-unnamed persons left empty are removed.
+``apply_clustering`` loads faces, persons and rejections, asks ``core.clustering.recluster`` to
+place the new and unassigned faces, and writes that back through ``write_assignments``, which
+enforces the rules itself whatever the algorithm returns: a face in a person never moves to
+another, pinned and held faces (``assigned_by='user'``) never move, a rejected (face, person)
+pair is never assigned, names are never touched. What it placed is one edit-log entry that undo
+reverts (``services.auto_log``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sqlite_utils import Database
 
+from faceorganizer.services import auto_log, edits
 from faceorganizer.services.types import ClusterChanges
 from faceorganizer.storage import faces, persons, settings
 from faceorganizer.storage.db import transaction
@@ -36,7 +38,6 @@ class LibraryFaces:
     person_ids: np.ndarray  # int64 (n,), -1 where unassigned
     pinned: np.ndarray  # bool (n,): the user put the face where it is
     rejections: set[tuple[int, int]]  # (face id, person id) pairs never to assign
-    named: set[int]  # ids of persons with a name
     scores: np.ndarray | None = None  # float (n,): detection score
 
 
@@ -49,7 +50,6 @@ def load_faces(db: Database, model_id: str) -> LibraryFaces:
         person_ids=found.person_ids,
         pinned=found.pinned,
         rejections=faces.all_rejections(db),
-        named=persons.named_ids(db),
         scores=found.scores,
     )
 
@@ -59,61 +59,92 @@ def write_assignments(
     assignments: Mapping[int, int | None],
     new_groups: Sequence[Sequence[int]],
     dry_run: bool = False,
+    seen: Mapping[int, int | None] | None = None,
+    source: str = "Regroup",
+    run_id: str | None = None,
 ) -> ClusterChanges:
-    """Give faces their clustered person (``assignments``: face id -> existing person id or
-    None) and create one person per new group; pinned faces, rejections and names win."""
+    """Place faces (``assignments``: face id -> existing person id or None) and create one person
+    per new group, as one edit-log entry (``services.auto_log``).
+
+    Only faces without a person are placed, and a face leaves a person only for None (step 1 of
+    ``core.clustering`` freeing a second face of one photo); pinned and held faces, rejections
+    and names win. ``seen``: each face's person when clustering read it; a face changed since
+    (an edit landed meanwhile) is left for the next run.
+    """
     changes = ClusterChanges(dry_run=dry_run)
     with transaction(db):
         ids = sorted(set(assignments) | {f for g in new_groups for f in g})
         states = faces.states(db, ids)
         rejected = faces.rejections_of(db, ids)
         existing = {p.id for p in persons.all_rows(db)}
+
+        def as_seen(fid: int) -> bool:
+            s = states.get(fid)
+            return (
+                s is not None
+                and not s.not_face
+                and s.assigned_by != "user"
+                and (seen is None or seen.get(fid, s.person_id) == s.person_id)
+            )
+
         moves: dict[int, int | None] = {}
         for fid, target in assignments.items():
-            s = states.get(fid)
-            if s is None or s.assigned_by == "user" or s.person_id == target:
+            if not as_seen(fid) or states[fid].person_id == target:
                 continue
-            if target is not None and (target not in existing or (fid, target) in rejected):
-                continue
-            moves[fid] = target
-        groups: list[list[int]] = []
-        for group in new_groups:
-            free = [f for f in group if f in states and states[f].assigned_by != "user"]
-            if free:
-                groups.append(free)
+            old = states[fid].person_id
+            if target is None or (
+                old is None and target in existing and (fid, target) not in rejected
+            ):
+                moves[fid] = target
+        groups = [
+            free
+            for group in new_groups
+            if len(free := [f for f in group if as_seen(f) and states[f].person_id is None]) >= 2
+        ]
         for fid, target in moves.items():
             old = states[fid].person_id
             if old is not None:
                 changes.left.setdefault(old, []).append(fid)
             if target is not None:
                 changes.joined.setdefault(target, []).append(fid)
-        for group in groups:
-            for fid in group:
-                old = states[fid].person_id
-                if old is not None:
-                    changes.left.setdefault(old, []).append(fid)
         changes.new_groups = groups
-        remaining = {p: persons.face_count(db, p) for p in changes.left if p not in changes.joined}
-        leaving = {p: len(set(v)) for p, v in changes.left.items()}
+        remaining = {p: persons.face_count(db, p) for p in changes.left}
         changes.dissolved = sorted(
             p
             for p, n in remaining.items()
-            if n == leaving[p] and persons.get(db, p).name is None  # type: ignore[union-attr]
+            if n == len(changes.left[p]) and persons.get(db, p).name is None  # type: ignore[union-attr]
         )
-        if dry_run:
+        if dry_run or not (moves or groups):
             return changes
+        placed = sorted(set(moves) | {f for g in groups for f in g})
+        touched = set(changes.left) | set(changes.joined)
+        before = edits.capture(db, placed, touched)
+        auto_log.hold(before, placed)
         for fid, target in moves.items():
             faces.assign(db, [fid], target, "auto" if target is not None else None)
+        created = []
         for group in groups:
             pid = persons.create(db)
             faces.assign(db, group, pid, "auto")
+            created.append(pid)
         persons.delete_empty_unnamed(db, sorted(changes.left))
+        after = edits.capture(db, placed, touched | set(created))
+        for pid in after["persons"]:
+            before["persons"].setdefault(pid, None)
+        counts = {
+            "joined": sum(len(v) for v in changes.joined.values()),
+            "people": sorted(changes.joined),
+            "groups": len(groups),
+            "grouped": sum(len(g) for g in groups),
+            "freed": sum(len(v) for v in changes.left.values()),
+        }
+        changes.edit = auto_log.record(db, source, run_id, before, after, counts)
     return changes
 
 
 def cluster_input(data: LibraryFaces, model_id: str) -> ClusterInput:
-    """The library's faces as ``core.clustering``'s input: named persons are locked, and the
-    thresholds are the model's calibrated ones, so every model clusters equally strictly."""
+    """The library's faces as ``core.clustering``'s input, with the model's calibrated thresholds
+    so that every model clusters equally strictly."""
     from faceorganizer.core.clustering import ClusterInput, cluster_thresholds
     from faceorganizer.core.models.registry import calibration_for
 
@@ -125,9 +156,9 @@ def cluster_input(data: LibraryFaces, model_id: str) -> ClusterInput:
         pinned=data.pinned,
         photo=data.photo_ids,
         rejected=[(row_of[f], p) for f, p in sorted(data.rejections) if f in row_of],
-        locked_persons=set(data.named),
         score=data.scores,
         join_cosine=t["join_cosine"],
+        join_pair_cosine=t["join_pair_cosine"],
         cluster_cosine=t["cluster_cosine"],
         pair_cosine=t["pair_cosine"],
         attach_cosine=t["attach_cosine"],
@@ -135,10 +166,15 @@ def cluster_input(data: LibraryFaces, model_id: str) -> ClusterInput:
 
 
 def apply_clustering(
-    db: Database, dry_run: bool = False, device: torch.device | None = None
+    db: Database,
+    dry_run: bool = False,
+    device: torch.device | None = None,
+    source: str = "Regroup",
+    run_id: str | None = None,
 ) -> ClusterChanges:
-    """Re-cluster the library's faces (or, with ``dry_run``, only report what would change);
-    the neighbour searches run on ``device``."""
+    """Place the library's new and unassigned faces (or, with ``dry_run``, only report what would
+    change); the neighbour searches run on ``device``. ``source`` names the history entry
+    ("Scan", "Regroup"); parts of one run share a ``run_id`` and one entry."""
     model_id = str(settings.get(db, "model_id"))
     data = load_faces(db, model_id)
     if not len(data.face_ids):
@@ -146,6 +182,16 @@ def apply_clustering(
     from faceorganizer.core.clustering import recluster
 
     out = recluster(cluster_input(data, model_id), device=device)
+    seen = {
+        int(f): (int(p) if p >= 0 else None)
+        for f, p in zip(data.face_ids.tolist(), data.person_ids.tolist(), strict=True)
+    }
     return write_assignments(
-        db, out.assignments(data.face_ids), out.new_groups(data.face_ids), dry_run
+        db,
+        out.assignments(data.face_ids),
+        out.new_groups(data.face_ids),
+        dry_run,
+        seen=seen,
+        source=source,
+        run_id=run_id,
     )

@@ -190,7 +190,7 @@ def _carry_over(db: Database, old: list[faces.FaceRow], new_ids: list[int], boxe
         used_old.add(i)
         used_new.add(j)
         o, nid = old[i], new_ids[j]
-        faces.set_state(db, nid, faces.FaceState(o.person_id, o.assigned_by, o.hidden))
+        faces.set_state(db, nid, faces.FaceState(o.person_id, o.assigned_by, o.hidden, o.not_face))
         faces.add_rejections(db, [(nid, p) for f, p in old_rej if f == o.id])
         persons.repoint_cover(db, o.id, nid)
     affected = sorted({o.person_id for o in old if o.person_id is not None})

@@ -1,5 +1,9 @@
 """Similar-face search over a library: one in-memory index per Library, kept in step with the
-faces table (faces a scan added since are added, deleted ones removed) before each query."""
+faces table (faces a scan added since are added, deleted ones removed) before each query.
+
+A query scores every face with person-level evidence and the 1:N percentage
+(``core.person_search``), using the faces' people as they are at that moment.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,9 @@ if TYPE_CHECKING:  # torch loads in seconds: only when the first search runs
     import torch
 
     from faceorganizer.core.search import SearchIndex
+
+
+Hit = tuple[int, float, float]  # face id, percent, the face's own (mean) cosine to the query
 
 
 class LibrarySearch:
@@ -65,10 +72,48 @@ class LibrarySearch:
             return np.zeros(0, np.int64), np.zeros((0, 0), np.float32)
         return np.concatenate(out_ids), np.concatenate(mats)
 
-    def query(
-        self, db: Database, vector: np.ndarray, min_cosine: float, limit: int | None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    def by_face(
+        self, db: Database, vector: np.ndarray, face_id: int | None, threshold: float
+    ) -> list[Hit]:
+        """Faces like one face (a library face, ``face_id``, left out of the results), at or
+        above ``threshold`` percent, best first."""
         index = self.sync(db)
         if index is None:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        return index.query(np.asarray(vector, np.float32), min_cosine, limit)
+            return []
+        ids, cos = index.similarities(np.asarray(vector, np.float32))
+        return self._scored(db, ids, cos, ids == face_id, threshold)
+
+    def by_person(self, db: Database, person_id: int, threshold: float) -> list[Hit]:
+        """Faces like a whole person (its own faces left out), at or above ``threshold``."""
+        index = self.sync(db)
+        if index is None:
+            return []
+        members = [f for f in faces.ids_of_person(db, person_id) if f in index]
+        if not members:
+            return []
+        mean = np.mean([index.vector(f) for f in members], axis=0)
+        ids, cos = index.similarities(mean, unit=False)
+        return self._scored(db, ids, cos, np.isin(ids, members), threshold)
+
+    def _scored(
+        self, db: Database, ids: np.ndarray, cos: np.ndarray, query: np.ndarray, threshold: float
+    ) -> list[Hit]:
+        from faceorganizer.core.models.registry import calibration_for, search_calibration_for
+        from faceorganizer.core.person_search import score
+
+        face_ids, person_ids = faces.persons_of_model(db, self.model_id)
+        at = np.clip(np.searchsorted(face_ids, ids), 0, max(len(face_ids) - 1, 0))
+        known = (face_ids[at] == ids) if len(face_ids) else np.zeros(len(ids), bool)
+        person = np.where(known, person_ids[at] if len(face_ids) else -1, -1)
+        rows, pct = score(
+            cos,
+            person,
+            query,
+            calibration_for(self.model_id),
+            search_calibration_for(self.model_id),
+        )
+        keep = pct >= threshold
+        return [
+            (int(ids[r]), float(p), float(cos[r]))
+            for r, p in zip(rows[keep].tolist(), pct[keep].tolist(), strict=True)
+        ]

@@ -72,6 +72,17 @@ class ScanSummary:
     cancelled: bool = False
     seconds: float = 0.0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    placed: str | None = None  # the history entry of the faces placed into people, if any
+
+
+@dataclass(frozen=True)
+class EditInfo:
+    edit_id: int
+    kind: str  # name | merge | move | reject | confirm | hide | unhide | cover | not-face | face
+    # | auto (what a scan or a regroup placed)
+    description: str  # human: "Rename person 12 to Alice"
+    created_at: str
+    undone: bool = False
 
 
 @dataclass
@@ -83,15 +94,7 @@ class ClusterChanges:
     new_groups: list[list[int]] = field(default_factory=list)  # face ids of each new group
     dissolved: list[int] = field(default_factory=list)  # person ids that became empty
     dry_run: bool = False
-
-
-@dataclass(frozen=True)
-class EditInfo:
-    edit_id: int
-    kind: str  # name | merge | move | reject | confirm | hide | unhide | cover
-    description: str  # human: "Rename person 12 to Alice"
-    created_at: str
-    undone: bool = False
+    edit: EditInfo | None = None  # the history entry that undo reverts (None: nothing placed)
 
 
 @dataclass

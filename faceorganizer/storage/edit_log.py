@@ -1,4 +1,5 @@
-"""The edit log: one row per user edit, with the before/after state that undoes and redoes it."""
+"""The edit log: one row per user edit or automatic placement run, with the before/after state
+that undoes and redoes it."""
 
 from __future__ import annotations
 
@@ -61,3 +62,17 @@ def history(db: Database, limit: int | None = 50) -> list[EditRow]:
     if limit:
         sql += f" LIMIT {int(limit)}"
     return [_row(r) for r in db.execute(sql).fetchall()]
+
+
+def latest(db: Database) -> EditRow | None:
+    """The newest entry, done or undone."""
+    r = db.execute(f"SELECT {COLUMNS} FROM edits ORDER BY id DESC LIMIT 1").fetchone()
+    return _row(r) if r else None
+
+
+def update(db: Database, edit_id: int, description: str, payload: dict[str, Any]) -> None:
+    """Rewrite an entry (an automatic entry that a later part of the same run extends)."""
+    db.execute(
+        "UPDATE edits SET description = ?, payload = ? WHERE id = ?",
+        [description, json.dumps(payload), edit_id],
+    )

@@ -11,6 +11,7 @@ FACE_FIELDS = ["face_id", "photo", "x1", "y1", "x2", "y2", "score", "person_id",
 _FACES_SQL = """
 SELECT f.id, p.path, f.x1, f.y1, f.x2, f.y2, f.score, s.id, s.name, f.assigned_by, f.hidden
 FROM faces f JOIN photos p ON p.id = f.photo_id LEFT JOIN persons s ON s.id = f.person_id
+WHERE f.not_face = 0
 ORDER BY p.path, f.x1
 """
 

@@ -13,8 +13,10 @@ from faceorganizer.storage.db import row_id
 
 COLUMNS = (
     "f.id, f.photo_id, p.path, f.x1, f.y1, f.x2, f.y2, f.score, f.quality, f.model_id, "
-    "f.person_id, s.name, f.assigned_by, f.hidden"
+    "f.person_id, s.name, f.assigned_by, f.hidden, f.not_face"
 )
+# A face the user left without a person (undoing an automatic placement): clustering leaves it.
+HELD = "(f.person_id IS NULL AND f.assigned_by IS 'user')"
 FROM = "faces f JOIN photos p ON p.id = f.photo_id LEFT JOIN persons s ON s.id = f.person_id"
 
 
@@ -34,6 +36,7 @@ class FaceRow:
     person_name: str | None
     assigned_by: str | None
     hidden: int
+    not_face: int = 0
 
     @property
     def box(self) -> tuple[float, float, float, float]:
@@ -47,6 +50,7 @@ class FaceState:
     person_id: int | None
     assigned_by: str | None
     hidden: int
+    not_face: int = 0
 
 
 def placeholders(n: int) -> str:
@@ -112,14 +116,15 @@ def ids_of_person(db: Database, person_id: int) -> list[int]:
 
 
 def states(db: Database, face_ids: Iterable[int]) -> dict[int, FaceState]:
-    rows = rows_where_in(db, "SELECT id, person_id, assigned_by, hidden FROM faces", "id", face_ids)
-    return {fid: FaceState(pid, by, int(hidden)) for fid, pid, by, hidden in rows}
+    select = "SELECT id, person_id, assigned_by, hidden, not_face FROM faces"
+    rows = rows_where_in(db, select, "id", face_ids)
+    return {r[0]: FaceState(r[1], r[2], int(r[3]), int(r[4])) for r in rows}
 
 
 def set_state(db: Database, face_id: int, state: FaceState) -> None:
     db.execute(
-        "UPDATE faces SET person_id = ?, assigned_by = ?, hidden = ? WHERE id = ?",
-        [state.person_id, state.assigned_by, state.hidden, face_id],
+        "UPDATE faces SET person_id = ?, assigned_by = ?, hidden = ?, not_face = ? WHERE id = ?",
+        [state.person_id, state.assigned_by, state.hidden, state.not_face, face_id],
     )
 
 
@@ -138,9 +143,11 @@ def delete(db: Database, face_ids: Sequence[int]) -> None:
 def embeddings(
     db: Database, model_id: str, where: str = "1", params: Sequence[object] = ()
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, float32 matrix) of the faces made by ``model_id`` matching ``where``."""
+    """(ids, float32 matrix) of the faces made by ``model_id`` matching ``where`` (never one
+    the user said is not a face)."""
     cur = db.execute(
-        f"SELECT id, embedding FROM faces WHERE model_id = ? AND ({where}) ORDER BY id",
+        "SELECT id, embedding FROM faces WHERE model_id = ? AND not_face = 0 "
+        f"AND ({where}) ORDER BY id",
         [model_id, *params],
     )
     data = cur.fetchall()
@@ -177,7 +184,7 @@ def listing_filter(
     person_id: int | None, unassigned: bool, include_hidden: bool
 ) -> tuple[str, list[object]]:
     """The WHERE clause (over ``faces f``) of a face listing and its parameters."""
-    where: list[str] = ["1"]
+    where: list[str] = ["f.not_face = 0"]
     params: list[object] = []
     if person_id is not None:
         where.append("f.person_id = ?")
@@ -216,12 +223,13 @@ def listing_count(
 
 
 def count(db: Database) -> int:
-    return int(db.execute("SELECT count(*) FROM faces").fetchone()[0])
+    """Faces, without the detections the user said are not faces."""
+    return int(db.execute("SELECT count(*) FROM faces WHERE not_face = 0").fetchone()[0])
 
 
 def count_unassigned(db: Database) -> int:
     """Visible faces in no person (the "Faces without a person" count)."""
-    sql = "SELECT count(*) FROM faces WHERE person_id IS NULL AND hidden = 0"
+    sql = "SELECT count(*) FROM faces WHERE person_id IS NULL AND hidden = 0 AND not_face = 0"
     return int(db.execute(sql).fetchone()[0])
 
 
@@ -232,12 +240,24 @@ def embedding_of(db: Database, face_id: int) -> tuple[np.ndarray, str] | None:
 
 
 def ids_of_model(db: Database, model_id: str) -> set[int]:
-    return {r[0] for r in db.execute("SELECT id FROM faces WHERE model_id = ?", [model_id])}
+    """The searchable faces of a model (not those the user said are not faces)."""
+    sql = "SELECT id FROM faces WHERE model_id = ? AND not_face = 0"
+    return {r[0] for r in db.execute(sql, [model_id])}
+
+
+def persons_of_model(db: Database, model_id: str) -> tuple[np.ndarray, np.ndarray]:
+    """(face ids, person ids with -1 for none) of a model's searchable faces, in id order."""
+    sql = "SELECT id, person_id FROM faces WHERE model_id = ? AND not_face = 0 ORDER BY id"
+    found = db.execute(sql, [model_id]).fetchall()
+    ids = np.fromiter((r[0] for r in found), np.int64, len(found))
+    pids = np.fromiter((-1 if r[1] is None else r[1] for r in found), np.int64, len(found))
+    return ids, pids
 
 
 @dataclass(frozen=True)
 class ClusterRows:
-    """The visible faces of one model as parallel arrays, for clustering."""
+    """The faces of one model clustering may place or compare with, as parallel arrays: visible,
+    faces, and not left without a person by the user."""
 
     face_ids: np.ndarray  # int64 (n,)
     embeddings: np.ndarray  # float32 (n, dims)
@@ -249,8 +269,8 @@ class ClusterRows:
 
 def for_clustering(db: Database, model_id: str) -> ClusterRows:
     found = db.execute(
-        "SELECT id, embedding, photo_id, person_id, assigned_by, score FROM faces "
-        "WHERE model_id = ? AND hidden = 0 ORDER BY id",
+        "SELECT id, embedding, photo_id, person_id, assigned_by, score FROM faces f "
+        f"WHERE model_id = ? AND hidden = 0 AND not_face = 0 AND NOT {HELD} ORDER BY id",
         [model_id],
     ).fetchall()
     n = len(found)
@@ -277,6 +297,17 @@ def pin(db: Database, face_ids: Iterable[int]) -> None:
     db.conn.executemany(
         "UPDATE faces SET assigned_by = 'user' WHERE id = ?", [(f,) for f in face_ids]
     )
+
+
+def set_not_face(db: Database, face_ids: Iterable[int], not_face: bool) -> None:
+    """Mark detections as not faces (taken out of their person too), or as faces again."""
+    if not_face:
+        db.conn.executemany(
+            "UPDATE faces SET not_face = 1, person_id = NULL, assigned_by = NULL WHERE id = ?",
+            [(f,) for f in face_ids],
+        )
+    else:
+        db.conn.executemany("UPDATE faces SET not_face = 0 WHERE id = ?", [(f,) for f in face_ids])
 
 
 def set_hidden(db: Database, face_ids: Iterable[int], hidden: bool) -> None:

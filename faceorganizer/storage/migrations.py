@@ -104,6 +104,13 @@ def _photo_recipe(db: Database) -> None:
     db.execute("ALTER TABLE photos ADD COLUMN recipe INTEGER NOT NULL DEFAULT 1")
 
 
+@migrations(name="0006_not_a_face")
+def _not_a_face(db: Database) -> None:
+    """Detections the user said are not a face (a hand, the back of a head): out of people,
+    search and clustering for good, until undone."""
+    db.execute("ALTER TABLE faces ADD COLUMN not_face INTEGER NOT NULL DEFAULT 0")
+
+
 KNOWN = [m.name for m in migrations.pending(Database(memory=True))]
 SCHEMA_VERSION = len(KNOWN)
 

@@ -9,6 +9,7 @@ the model family's network.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, replace
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from faceorganizer.config import DEFAULT_MODEL_ID
 from faceorganizer.core import weights
 from faceorganizer.core.models.base import Calibration, Embedder, ModelSpec
+from faceorganizer.core.person_search import SearchCalibration
 from faceorganizer.core.weights import (
     ArchitectureCheck,
     Progress,
@@ -37,6 +39,7 @@ __all__ = [
     "UnknownModelError",
     "WeightsMissingError",
     "calibration_for",
+    "search_calibration_for",
     "calibration_info",
     "checked_weights",
     "download_weights",
@@ -95,6 +98,23 @@ def calibration_for(model_id: str) -> Calibration:
     """Cosine → percent map for ``model_id``: the user's file if any, else the shipped one."""
     data = calibration_info(model_id)
     return Calibration(midpoint=float(data["midpoint"]), slope=float(data["slope"]))
+
+
+@functools.cache
+def search_calibration_for(model_id: str) -> SearchCalibration:
+    """The 1:N search percentage for ``model_id`` (``core.person_search``): its own fit when one
+    is shipped, else the default model's, whose features are in pair-calibration units and so
+    carry across models calibrated the same way."""
+    get_spec(model_id)
+    for mid in dict.fromkeys((model_id, DEFAULT_MODEL_ID)):
+        resource = files("faceorganizer.core") / "calibration" / f"{mid}.search.json"
+        if resource.is_file():
+            text = resource.read_text(encoding="utf-8")
+            try:
+                return SearchCalibration.from_json(text, f"{mid}.search.json (package)")
+            except ValueError as exc:
+                raise CalibrationFileError(str(exc)) from None
+    raise CalibrationFileError(f"no search calibration is shipped for {model_id}")
 
 
 def _shipped(model_id: str) -> Calibration:

@@ -1,0 +1,133 @@
+"""Similar faces scored by person-level evidence, with a percentage that holds in a 1:N search.
+
+A face-to-face cosine says how alike two faces are; in a library most look-alikes belong to
+people who already have other faces there, and those other faces are evidence too. A candidate
+is therefore scored by its own likeness to the query and by the likeness of its whole person
+(the mean cosine of all the person's faces to the query: ``core.evidence``); a candidate without
+a person stands alone. The query is one face, or a whole person ("faces like this person": the
+cosines are then means over the person's faces).
+
+The percentage is ``SearchCalibration``: a logistic model over those features, fitted by
+``benchmarks/search_quality.py --write`` on a library-shaped benchmark (every face a query
+against a library of mostly other people), so it estimates the chance that *this result* is the
+query's person in such a search. The features are in the units of the model's pair calibration
+(``slope * (cosine - midpoint)``), so one fit carries across models calibrated the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from faceorganizer.core.models.base import Calibration
+
+FEATURES = ("face", "person", "person_x_log_size", "log_size", "log_query_size")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Per candidate face (the query's own faces left out): ``rows`` index the library arrays."""
+
+    rows: np.ndarray  # int64 (m,)
+    face: np.ndarray  # float64 (m,): mean cosine of the face to the query face(s)
+    person: np.ndarray  # float64 (m,): mean cosine of the face's person to the query face(s)
+    size: np.ndarray  # int64 (m,): faces of the person (1 for a face without a person)
+    query_size: int
+
+
+def evidence(cosines: np.ndarray, person: np.ndarray, query: np.ndarray) -> Evidence:
+    """Person-level evidence for every library face that is not a query face.
+
+    ``cosines``: each face's mean cosine to the query face(s); ``person``: each face's person id
+    or -1; ``query``: a boolean mask of the query's own faces, left out of the results and of
+    their person's mean (a face query's person still scores by its other faces).
+    """
+    keep = np.flatnonzero(~np.asarray(query, bool))
+    lab = np.asarray(person, np.int64)[keep].copy()
+    alone = lab < 0
+    lab[alone] = lab.max(initial=0) + 1 + np.arange(int(alone.sum()))
+    _, inverse = np.unique(lab, return_inverse=True)
+    cos = np.asarray(cosines, np.float64)[keep]
+    sums = np.bincount(inverse, weights=cos)
+    sizes = np.bincount(inverse)
+    return Evidence(
+        rows=keep.astype(np.int64),
+        face=cos,
+        person=sums[inverse] / sizes[inverse],
+        size=sizes[inverse].astype(np.int64),
+        query_size=int(np.count_nonzero(query)) or 1,
+    )
+
+
+def feature_matrix(ev: Evidence, pair: Calibration) -> np.ndarray:
+    """The ``FEATURES`` columns of each candidate, likeness in pair-calibration units."""
+    face = pair.slope * (ev.face - pair.midpoint)
+    person = pair.slope * (ev.person - pair.midpoint)
+    log_size = np.log(ev.size.astype(np.float64))
+    log_query = np.full(len(face), math.log(ev.query_size))
+    return np.column_stack([face, person, person * log_size, log_size, log_query])
+
+
+@dataclass(frozen=True)
+class SearchCalibration:
+    """Logistic map from ``FEATURES`` to the chance that a search result is the query's person."""
+
+    coef: tuple[float, ...]
+    intercept: float
+    info: dict[str, Any]
+
+    def logit(self, features: np.ndarray) -> np.ndarray:
+        return np.asarray(features, np.float64) @ np.asarray(self.coef) + self.intercept
+
+    def percent(self, features: np.ndarray) -> np.ndarray:
+        z = np.clip(self.logit(features), -50.0, 50.0)
+        return 100.0 / (1.0 + np.exp(-z))
+
+    def to_json(self) -> str:
+        data = {
+            "features": list(FEATURES),
+            "coef": [round(c, 6) for c in self.coef],
+            "intercept": round(self.intercept, 6),
+            **self.info,
+        }
+        return json.dumps(data, indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, origin: str) -> SearchCalibration:
+        try:
+            data = json.loads(text)
+            coef = tuple(float(c) for c in data["coef"])
+            intercept = float(data["intercept"])
+            features = tuple(data["features"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ValueError(f"invalid search calibration {origin}: {exc}") from None
+        if features != FEATURES or not all(map(math.isfinite, (*coef, intercept))):
+            raise ValueError(f"invalid search calibration {origin}: features {features}")
+        info = {k: v for k, v in data.items() if k not in ("coef", "intercept", "features")}
+        return cls(coef, intercept, info)
+
+
+def score(
+    cosines: np.ndarray,
+    person: np.ndarray,
+    query: np.ndarray,
+    pair: Calibration,
+    calibration: SearchCalibration,
+) -> tuple[np.ndarray, np.ndarray]:
+    """(library rows, percentages) of every candidate, best first."""
+    ev = evidence(cosines, person, query)
+    pct = calibration.percent(feature_matrix(ev, pair))
+    order = np.lexsort((-ev.face, -pct))
+    return ev.rows[order], pct[order]
+
+
+def write(path: Path, calibration: SearchCalibration) -> None:
+    """Write a search calibration file atomically."""
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    tmp.write_text(calibration.to_json(), encoding="utf-8")
+    tmp.replace(path)
