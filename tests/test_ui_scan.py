@@ -108,7 +108,7 @@ def test_closing_window_during_scan_stops_worker_cleanly(qtbot, lfw_folder, tmp_
     start_scan_until_first_photos(qtbot, window, lfw_folder, pause=True)  # mid-scan on any device
     engine, editor = window.engine, window.editor
     assert engine is not None and editor is not None
-    threads = (engine.thread, editor.thread)
+    threads = (engine.worker_thread, editor.worker_thread)
     window.close()
     assert all(t.isFinished() for t in threads)
     assert not engine_threads()

@@ -14,22 +14,22 @@ import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from faceorganizer.services.errors import LibraryError
 from faceorganizer.services.types import ScanProgress
 
-Job = Callable[[Any], Any]  # called with the worker's Library, on the worker thread
+if TYPE_CHECKING:
+    from faceorganizer.services.library import Library
+
+Job = Callable[["Library"], Any]  # called with the worker's Library, on the worker thread
 
 
 def user_message(exc: BaseException) -> str:
     """A sentence a user can act on, never a traceback."""
-    try:
-        from faceorganizer.services.errors import LibraryError
-    except ImportError:  # services not there yet
-        LibraryError = ()  # type: ignore[assignment]  # noqa: N806
-    if LibraryError and isinstance(exc, LibraryError):
+    if isinstance(exc, LibraryError):
         return str(exc)
     if isinstance(exc, PermissionError):
         return f"Permission denied: {exc.filename or exc}"
@@ -56,12 +56,12 @@ class LibraryWorker(QObject):
         self.read_only = read_only
         self.cancel_event = threading.Event()
         self.pause_event = threading.Event()  # set while paused (the scan waits between photos)
-        self._library: Any = None
+        self._library: Library | None = None
         self._progress_lock = threading.Lock()
         self._progress_queued = False
         self._latest: ScanProgress | None = None
 
-    def library(self) -> Any:
+    def library(self) -> Library:
         if self._library is None:
             from faceorganizer.services.library import Library
 
@@ -133,10 +133,10 @@ class WorkerHandle(QObject):
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
-        self.thread = QThread()
-        self.thread.setObjectName(name)
+        self.worker_thread = QThread()
+        self.worker_thread.setObjectName(name)
         self.worker = LibraryWorker(library_path, read_only)
-        self.worker.moveToThread(self.thread)
+        self.worker.moveToThread(self.worker_thread)
         self._submit.connect(self.worker.run_job)
         self._close.connect(self.worker.close_library)
         self.worker.job_done.connect(self._on_done)
@@ -148,7 +148,7 @@ class WorkerHandle(QObject):
         ]
         self._callbacks = {}
         self._busy = 0
-        self.thread.start()
+        self.worker_thread.start()
 
     @property
     def library_path(self) -> str | None:
@@ -213,8 +213,8 @@ class WorkerHandle(QObject):
         if self.worker.read_only:
             self.worker.interrupt()
         self._close.emit()
-        self.thread.quit()
-        ended = self.thread.wait(timeout_ms)
+        self.worker_thread.quit()
+        ended = self.worker_thread.wait(timeout_ms)
         return bool(ended)
 
     @Slot()
