@@ -83,7 +83,7 @@ def spin(ms: int) -> None:
 
 def window_on(library: Path, tmp: Path) -> MainWindow:
     settings = QSettings(str(tmp / "ui.ini"), QSettings.Format.IniFormat)
-    settings.setValue("watch", False)
+    settings.setValue("watch_folders", False)
     w = MainWindow(library, device="auto", qsettings=settings)
     w.resize(1280, 820)
     w.show()

@@ -53,7 +53,7 @@ def copy_photos(paths: list[Path], dest: Path) -> Path:
 
 def make_window(tmp: Path, library: Path) -> MainWindow:
     settings = QSettings(str(tmp / "ui.ini"), QSettings.Format.IniFormat)
-    settings.setValue("watch", False)
+    settings.setValue("watch_folders", False)
     window = MainWindow(library, device="cpu", qsettings=settings)
     window.show()
     if window.reader is not None:

@@ -38,7 +38,7 @@ def lfw_folder(manifest, tmp_path_factory) -> Path:
 
 def make_window(qtbot, tmp: Path) -> MainWindow:
     settings = QSettings(str(tmp / "ui.ini"), QSettings.Format.IniFormat)
-    settings.setValue("watch", False)
+    settings.setValue("watch_folders", False)
     w = MainWindow(tmp / "library.sqlite3", device="cpu", qsettings=settings)
     qtbot.addWidget(w)
     w.show()
@@ -126,7 +126,7 @@ def test_watched_folders_scan_new_photos_and_new_subfolders(qtbot, lfw_folder, t
     for src in sources[:3]:
         shutil.copyfile(src, folder / "first" / src.name)
     settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
-    settings.setValue("watch", True)
+    settings.setValue("watch_folders", True)
     window = MainWindow(tmp_path / "library.sqlite3", device="cpu", qsettings=settings)
     qtbot.addWidget(window)
     window.show()

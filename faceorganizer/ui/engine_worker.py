@@ -67,10 +67,13 @@ class LibraryWorker(QObject):
     progress_ready = Signal()  # take_progress() has a new state
     busy_changed = Signal(bool)
 
-    def __init__(self, library_path: str | None, read_only: bool = False) -> None:
+    def __init__(
+        self, library_path: str | None, read_only: bool = False, device: str = "auto"
+    ) -> None:
         super().__init__()
         self.library_path = library_path
         self.read_only = read_only
+        self.device = device
         self.cancel_event = threading.Event()
         self.pause_event = threading.Event()  # set while paused (the scan waits between photos)
         self._library: Library | None = None
@@ -82,7 +85,9 @@ class LibraryWorker(QObject):
         if self._library is None:
             from faceorganizer.services.library import Library
 
-            self._library = Library.open(self.library_path, read_only=self.read_only)
+            self._library = Library.open(
+                self.library_path, read_only=self.read_only, device=self.device
+            )
         return self._library
 
     @Slot(int, str, object)
@@ -152,11 +157,12 @@ class WorkerHandle(QObject):
         name: str,
         read_only: bool = False,
         parent: QObject | None = None,
+        device: str = "auto",
     ) -> None:
         super().__init__(parent)
         self.worker_thread = QThread()
         self.worker_thread.setObjectName(name)
-        self.worker = LibraryWorker(library_path, read_only)
+        self.worker = LibraryWorker(library_path, read_only, device)
         self.worker.moveToThread(self.worker_thread)
         self._submit.connect(self.worker.run_job)
         self._close.connect(self.worker.close_library)
@@ -195,7 +201,6 @@ class WorkerHandle(QObject):
     def scan(
         self,
         folders: list[str] | None = None,
-        device: str = "auto",
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[str], None] | None = None,
     ) -> int:
@@ -205,7 +210,6 @@ class WorkerHandle(QObject):
         w.pause_event.clear()
 
         def job(lib: Any) -> Any:
-            lib.device = device
             return lib.scan(
                 [Path(f) for f in folders] if folders else None,
                 progress=w.report,
@@ -214,6 +218,16 @@ class WorkerHandle(QObject):
             )
 
         return self.submit("scan", job, on_done, on_error)
+
+    def set_device(self, device: str) -> None:
+        """Where this worker's Library computes from its next job on (scans, searches,
+        clustering)."""
+
+        def job(lib: Library) -> None:
+            lib.device = device
+
+        self.worker.device = device
+        self.submit("device", job)
 
     def cancel(self) -> None:
         self.worker.cancel_event.set()

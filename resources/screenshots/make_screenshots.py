@@ -61,7 +61,7 @@ def main() -> int:
     WORK.mkdir(parents=True, exist_ok=True)
     library = WORK / "library.sqlite3"
     settings = QSettings(str(WORK / "ui.ini"), QSettings.Format.IniFormat)
-    settings.setValue("watch", False)
+    settings.setValue("watch_folders", False)
     settings.remove("geometry")
     settings.remove("windowState")
     fresh = not library.exists()

@@ -30,7 +30,12 @@ from faceorganizer.ui.mainwindow.selection import SelectionState
 Shortcut = str | QKeySequence.StandardKey
 Key = QKeySequence.StandardKey
 
-MENUS: tuple[tuple[str, str], ...] = (("file", "&File"), ("edit", "&Edit"), ("view", "&View"))
+MENUS: tuple[tuple[str, str], ...] = (
+    ("file", "&File"),
+    ("edit", "&Edit"),
+    ("view", "&View"),
+    ("help", "&Help"),
+)
 BARS = ("toolbar", "person_bar")
 CONTEXT_MENUS = ("people_menu", "faces_menu")
 CONTAINERS = tuple(name for name, _title in MENUS) + BARS + CONTEXT_MENUS
@@ -121,6 +126,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     A("settings", "Se&ttings…", "settings.show_settings", (Key.Preferences,),
       where=("file/library",)),
     A("quit", "&Quit", "close", (Key.Quit,), where=("file/quit",)),
+    # help.py
+    A("log_folder", "Open &log folder", "help.open_log_folder", (),
+      "Show the folder of the log, where failures are explained", where=("help",)),
+    A("about", "&About FaceOrganizer", "help.show_about", where=("help",)),
 )
 # fmt: on
 

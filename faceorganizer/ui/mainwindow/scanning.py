@@ -75,9 +75,7 @@ class Scans(QObject):
         w.scan_panel.started()
         w.refresher.update_empty()
         w.selection.update_actions()
-        w.engine.scan(
-            folders, device=w.device, on_done=self._on_scan_done, on_error=self._on_scan_failed
-        )
+        w.engine.scan(folders, on_done=self._on_scan_done, on_error=self._on_scan_failed)
         return True
 
     def cancel_scan(self) -> None:

@@ -1,7 +1,8 @@
 """Settings… and Open library…: the settings dialog, and applying what it changed.
 
-The device is this computer's choice (``QSettings``); the rest belong to the library and are
-written on the ``editor`` thread. A new model re-reads every face: a scan follows.
+The device is this computer's choice (``MachineSettings``); the rest belong to the library and
+are written on the ``editor`` thread. A new model re-reads every face: a scan follows; a new
+"same person at" threshold becomes the similar-faces panel's default.
 """
 
 from __future__ import annotations
@@ -51,10 +52,12 @@ class Settings(QObject):
         in the library (a changed ``model_id`` then rescans)."""
         w = self.window
         if "device" in changes:
-            w.device = str(changes.pop("device"))
-            w.qsettings.setValue("device", w.device)
+            device = str(changes.pop("device"))
+            w.machine.set("device", device)
+            w.set_device(device)
         library = changes.pop("library", None)
         model_changed = "model_id" in changes
+        threshold = changes.get("threshold_percent")
         if changes and w.editor is not None:
 
             def job(lib: Library) -> None:
@@ -62,6 +65,8 @@ class Settings(QObject):
                     lib.set_setting(key, value)
 
             def done(_result: object) -> None:
+                if threshold is not None:
+                    w.similar.set_same_person_at(float(threshold))
                 if model_changed:
                     w.scans.start_scan()
 

@@ -29,13 +29,13 @@ class Watching(QObject):
         self.watcher.directoryChanged.connect(lambda _path: self.timer.start())
         action = window.action("watch")
         with QSignalBlocker(action):
-            action.setChecked(bool(window.qsettings.value("watch", True, type=bool)))
+            action.setChecked(bool(window.machine.get("watch_folders")))
 
     def is_on(self) -> bool:
         return self.window.action("watch").isChecked()
 
     def set_watching(self, on: bool) -> None:
-        self.window.qsettings.setValue("watch", on)
+        self.window.machine.set("watch_folders", on)
         self.watch_folders()
 
     def stop(self) -> None:

@@ -36,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from faceorganizer.ui.engine_worker import WorkerHandle, user_message
 from faceorganizer.ui.faces_model import FacesModel
+from faceorganizer.ui.machine_settings import MachineSettings
 from faceorganizer.ui.mainwindow.actions import (
     ACTIONS,
     MENUS,
@@ -45,6 +46,7 @@ from faceorganizer.ui.mainwindow.actions import (
     populate,
 )
 from faceorganizer.ui.mainwindow.edits import Edits
+from faceorganizer.ui.mainwindow.help import Help
 from faceorganizer.ui.mainwindow.navigation import Navigation
 from faceorganizer.ui.mainwindow.pages import (
     PEOPLE_PAGE,
@@ -98,7 +100,9 @@ class MainWindow(QMainWindow):
         self.setObjectName("FaceOrganizerMain")
         self.setAcceptDrops(True)
         self.qsettings = qsettings or QSettings("FaceOrganizer", "FaceOrganizer")
-        self.device = device if device != "auto" else str(self.qsettings.value("device", "auto"))
+        self.machine = MachineSettings(self.qsettings)
+        # ``device`` from the command line wins for this session; else this computer's setting.
+        self.device = device if device != "auto" else str(self.machine.get("device"))
         self.reader: Library | None = None
         self.engine: WorkerHandle | None = None
         self.engine_ready = False
@@ -123,13 +127,14 @@ class MainWindow(QMainWindow):
         self.scans = Scans(self)
         self.watching = Watching(self)
         self.settings = Settings(self)
+        self.help = Help(self)
         self.selection = Selection(self)
         connect_actions(ACTIONS, self._actions, self)
         populate(self._build_menus_and_toolbar(), ACTIONS, self._actions)
         self.selection.update_actions()
 
         self._restore_layout()
-        path = library_path or self.qsettings.value("library") or None
+        path = library_path or self.machine.get("library")
         self.open_library(str(path) if path else None)
 
     # building
@@ -215,10 +220,16 @@ class MainWindow(QMainWindow):
             self.reader.close()
         self.reader = reader
         lib_path = str(reader.path)
-        self.qsettings.setValue("library", lib_path)
-        self.engine = WorkerHandle(lib_path, "faceorganizer-engine", parent=self)
-        self.editor = WorkerHandle(lib_path, "faceorganizer-editor", parent=self)
-        self.lister = WorkerHandle(lib_path, "faceorganizer-lister", read_only=True, parent=self)
+        self.machine.set("library", lib_path)
+        self.engine = WorkerHandle(
+            lib_path, "faceorganizer-engine", parent=self, device=self.device
+        )
+        self.editor = WorkerHandle(
+            lib_path, "faceorganizer-editor", parent=self, device=self.device
+        )
+        self.lister = WorkerHandle(
+            lib_path, "faceorganizer-lister", read_only=True, parent=self, device=self.device
+        )
         self.refresher.reset()
         self.engine.progress.connect(self.scans.on_progress)
         self.engine_ready = False
@@ -227,6 +238,7 @@ class MainWindow(QMainWindow):
         self.people_model.set_library(reader, load=False)
         self.faces_model.set_library(reader)
         self.similar.clear()
+        self.similar.set_same_person_at(float(reader.settings()["threshold_percent"]))
         self.navigation.clear_history()
         self.stack.setCurrentIndex(PEOPLE_PAGE)
         self.setWindowTitle(f"FaceOrganizer — {Path(lib_path).stem}")
@@ -243,6 +255,13 @@ class MainWindow(QMainWindow):
 
     def _thumbnail_bytes(self, face_id: int) -> bytes | None:
         return self.reader.face_thumbnail(face_id) if self.reader is not None else None
+
+    def set_device(self, device: str) -> None:
+        """Compute on ``device`` from now on: scans, searches, search by photo, grouping."""
+        self.device = device
+        for handle in (self.engine, self.editor, self.lister):
+            if handle is not None:
+                handle.set_device(device)
 
     def _stop_workers(self) -> bool:
         ok = True
@@ -293,14 +312,10 @@ class MainWindow(QMainWindow):
         state = self.qsettings.value("windowState")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
-        threshold = self.qsettings.value("similarThreshold")
-        if threshold is not None:
-            self.similar.slider.setValue(int(str(threshold)))
 
     def save_layout(self) -> None:
         self.qsettings.setValue("geometry", self.saveGeometry())
         self.qsettings.setValue("windowState", self.saveState())
-        self.qsettings.setValue("similarThreshold", self.similar.slider.value())
         self.qsettings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -33,7 +33,7 @@ pytestmark = [
 @pytest.fixture
 def window(qtbot, tmp_path: Path):
     settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
-    settings.setValue("watch", False)
+    settings.setValue("watch_folders", False)
     w = MainWindow(tmp_path / "library.sqlite3", device="cpu", qsettings=settings)
     qtbot.addWidget(w)
     w.show()
@@ -66,7 +66,8 @@ def test_every_row_appears_where_declared_once_and_nowhere_else(window):
 
 
 def test_menus_and_toolbar_read_as_before_the_table(window):
-    """The layout users know (the menus of the single-class window this package replaced)."""
+    """The layout users know (the menus of the single-class window this package replaced, and
+    the Help menu added since)."""
     expected = {
         "file": "&Add folder… | &Scan for new photos | S&top scan | &Watch folders for new photos"
         " | &Unreadable files… | - | Search with a &photo… | - | &Open library… | Se&ttings…"
@@ -74,6 +75,7 @@ def test_menus_and_toolbar_read_as_before_the_table(window):
         "edit": "&Undo | &Redo | - | Re&name… | &Merge | Mo&ve to… | New &person"
         " | &Not this person | &Confirm | Use as &cover | &Hide | Un&hide | - | Re&group people",
         "view": "&Back | &People | Faces &without a person | &Similar faces panel",
+        "help": "Open &log folder | &About FaceOrganizer",
         "toolbar": "&Back | &Add folder… | &Scan for new photos | - | &Undo | &Redo | -"
         " | Search with a &photo… | &Similar faces panel",
         "person_bar": "Re&name… | Mo&ve to… | New &person | &Not this person | &Confirm"
@@ -121,7 +123,7 @@ def test_triggering_a_row_runs_its_controller_method(window, qtbot):
     window.action("similar_panel").trigger()
     assert window.similar_dock.isVisible() and window.action("similar_panel").isChecked()
     window.action("watch").trigger()
-    assert window.qsettings.value("watch", type=bool) is True
+    assert window.machine.get("watch_folders") is True
 
 
 def test_enabled_states_follow_the_selection(window):
