@@ -10,6 +10,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from faceorganizer.services.library import Library
@@ -114,6 +115,16 @@ def celebrity_library() -> tuple[Path, Path, Path]:
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
     return folder, db, later
+
+
+def people_of(lib: Library, folder: str) -> list[int]:
+    """Persons whose faces mostly come from photos in a folder of that name (a person)."""
+    found = []
+    for p in lib.people(include_hidden=True):
+        counts = Counter(Path(f.photo_path).parent.name for f in lib.faces(p.person_id))
+        if counts and counts.most_common(1)[0][0] == folder:
+            found.append(p.person_id)
+    return found
 
 
 def library_copy(dest: Path) -> tuple[Path, Path]:

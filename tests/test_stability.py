@@ -10,11 +10,17 @@ history entry that undo reverts.
 from __future__ import annotations
 
 import shutil
-from collections import Counter
 from pathlib import Path
 
 import pytest
-from library_support import HELD_BACK, LATER, celebrity_library, copy_library, shared_engine
+from library_support import (
+    HELD_BACK,
+    LATER,
+    celebrity_library,
+    copy_library,
+    people_of,
+    shared_engine,
+)
 
 from faceorganizer.services.library import Library
 
@@ -30,22 +36,12 @@ def celebrities(tmp_path: Path) -> tuple[Path, Path, Path]:
     return new_folder, new_db, later
 
 
-def _people_of(lib: Library, name: str) -> list[int]:
-    """Persons whose faces are mostly from the folder ``name``."""
-    found = []
-    for p in lib.people(include_hidden=True):
-        counts = Counter(_person_folder(f.photo_path) for f in lib.faces(p.person_id))
-        if counts.most_common(1)[0][0] == name:
-            found.append(p.person_id)
-    return found
-
-
 def _assigned(lib: Library) -> dict[int, int]:
     return {f.face_id: f.person_id for f in lib.faces(include_hidden=True) if f.person_id}
 
 
 def _merge_madonna(lib: Library) -> int:
-    groups = _people_of(lib, "madonna")
+    groups = people_of(lib, "madonna")
     assert len(groups) >= 2, "the reproduction needs Madonna split in two groups"
     target = max(groups, key=lambda p: lib.person(p).face_count)
     lib.merge_people(target, [g for g in groups if g != target])
@@ -57,7 +53,7 @@ def test_rescan_regroup_and_reopen_move_no_face(celebrities) -> None:
     folder, db, _ = celebrities
     with Library.open(db) as lib:
         madonna = _merge_madonna(lib)
-        (katy,) = _people_of(lib, "katy_perry")
+        (katy,) = people_of(lib, "katy_perry")
         katy_faces = {f.face_id for f in lib.faces(katy)}
         before = _assigned(lib)
         lib.scan(engine=shared_engine())
@@ -76,7 +72,7 @@ def test_a_new_person_does_not_take_its_old_groups_faces(celebrities) -> None:
     other faces (it used to dissolve into the new person)."""
     _, db, _ = celebrities
     with Library.open(db) as lib:
-        group = max(_people_of(lib, "elton_john"), key=lambda p: lib.person(p).face_count)
+        group = max(people_of(lib, "elton_john"), key=lambda p: lib.person(p).face_count)
         faces = [f.face_id for f in lib.faces(group)]
         lib.move_faces(faces[:1], None)
         new = lib.face(faces[0]).person_id
@@ -87,7 +83,7 @@ def test_a_new_person_does_not_take_its_old_groups_faces(celebrities) -> None:
 
 
 def _name_mindy(lib: Library) -> int:
-    (mindy,) = _people_of(lib, LATER)
+    (mindy,) = people_of(lib, LATER)
     lib.name_person(mindy, "Mindy Kaling")
     return mindy
 

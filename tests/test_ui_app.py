@@ -467,8 +467,17 @@ def test_search_with_a_photo_from_outside_the_library(qtbot, window, manifest):
     outside = sorted(
         (r for r in manifest if r.kind == "photo" and r.person == folder), key=lambda r: r.relpath
     )[-1]
+
+    def pick_largest() -> None:  # a photo with several faces asks which one
+        if window.search.picker is not None:
+            window.search.picker.pick()
+
+    picker = QTimer()
+    picker.timeout.connect(pick_largest)
+    picker.start(50)
     with qtbot.waitSignal(window.search_finished, timeout=120_000) as found:
         window.search.search_photo(str(outside.path))
+    picker.stop()
     assert found.args[0] > 0
     hits = [window.similar.model.hit_at(r) for r in range(window.similar.model.rowCount())]
     best = max((h for h in hits if h is not None), key=lambda h: h.percent)

@@ -1,4 +1,5 @@
-"""Scans driven from the window: stop midway and resume; close the window while scanning."""
+"""Scans driven from the window: stop midway and resume; pause (the bar says so); close the
+window while scanning (it asks first)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 
 from faceorganizer.services.library import Library  # noqa: E402
 from faceorganizer.ui.mainwindow import MainWindow  # noqa: E402
@@ -84,6 +85,7 @@ def test_stop_scan_midway_then_resume(qtbot, lfw_folder, tmp_path):
     window = make_window(qtbot, tmp_path)
     start_scan_until_first_photos(qtbot, window, lfw_folder, pause=True)
     assert window.engine is not None and window.engine.is_paused()
+    assert window.scan_panel.label.full_text().startswith("Paused — ")
     with qtbot.waitSignal(window.scan_done, timeout=120_000) as stopped:
         window.scan_panel.cancel_button.click()
     first = stopped.args[0]
@@ -103,13 +105,24 @@ def test_stop_scan_midway_then_resume(qtbot, lfw_folder, tmp_path):
     window.close()
 
 
-def test_closing_window_during_scan_stops_worker_cleanly(qtbot, lfw_folder, tmp_path):
+def _answer_quit(window, quit_: bool) -> None:  # type: ignore[no-untyped-def]
+    box = window.scans.quit_box
+    assert box is not None and "A scan is running" in box.text()
+    wanted = "Stop the scan and quit" if quit_ else "Cancel"
+    next(b for b in box.buttons() if b.text().replace("&", "") == wanted).click()
+
+
+def test_closing_window_during_scan_asks_then_stops_worker_cleanly(qtbot, lfw_folder, tmp_path):
     window = make_window(qtbot, tmp_path)
     start_scan_until_first_photos(qtbot, window, lfw_folder, pause=True)  # mid-scan on any device
     engine, editor = window.engine, window.editor
     assert engine is not None and editor is not None
     threads = (engine.worker_thread, editor.worker_thread)
-    window.close()
+    QTimer.singleShot(0, lambda: _answer_quit(window, quit_=False))
+    assert not window.close()
+    assert window.isVisible() and window.scans.scanning
+    QTimer.singleShot(0, lambda: _answer_quit(window, quit_=True))
+    assert window.close()
     assert all(t.isFinished() for t in threads)
     assert not engine_threads()
     assert integrity(tmp_path / "library.sqlite3") == "ok"

@@ -224,17 +224,23 @@ def merge_people(db: Database, target: int | str, others: Iterable[int | str]) -
     return run_edit(db, "merge", what, scope, {tid, *oids}, change)
 
 
-def move_faces(db: Database, face_ids: Iterable[int], to: int | str | None) -> EditInfo:
+def move_faces(
+    db: Database, face_ids: Iterable[int], to: int | str | None, new_name: str | None = None
+) -> EditInfo:
+    """Move faces to a person, or (``to=None``) to a new person, named ``new_name`` if given."""
     ids = require_faces(db, face_ids)
     tid = resolve_person(db, to) if to is not None else None
+    new_name = (new_name or "").strip() or None
 
     def change() -> list[int]:
-        target = tid if tid is not None else persons.create(db)
+        target = tid if tid is not None else persons.create(db, new_name)
         faces.assign(db, ids, target, USER)
         faces.remove_rejections(db, [(f, target) for f in ids])
         return [] if tid is not None else [target]
 
     where = person_ref(tid) if tid is not None else "a new person"
+    if tid is None and new_name:
+        where = f"a new person {new_name!r}"
     what = f"Move {_faces_text(len(ids))} to {where}"
     return run_edit(db, "move", what, ids, {tid} if tid is not None else set(), change)
 

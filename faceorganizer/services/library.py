@@ -30,6 +30,7 @@ from faceorganizer.services.types import (
     EditInfo,
     ExportSummary,
     FaceInfo,
+    ImageFace,
     PersonInfo,
     PhotoInfo,
     ScanProgress,
@@ -45,7 +46,7 @@ if TYPE_CHECKING:  # torch loads in seconds: the engine only when a scan or sear
     import torch
 
     from faceorganizer.core.pipeline import FaceEngine
-    from faceorganizer.core.types import PhotoEngine
+    from faceorganizer.core.types import PhotoEngine, PhotoFaces
 
 LIBRARY_ENV = "FACEORGANIZER_LIBRARY"
 T = TypeVar("T")
@@ -92,6 +93,7 @@ class Library:
         self.read_only = read_only
         self.device = device
         self._search: LibrarySearch | None = None
+        self._image: tuple[tuple[str, int, str], PhotoFaces] | None = None
 
     @classmethod
     def open(
@@ -369,8 +371,11 @@ class Library:
     def merge_people(self, target: int | str, others: Sequence[int | str]) -> EditInfo:
         return self._edit(edits.merge_people, target, others)
 
-    def move_faces(self, face_ids: Sequence[int], to: int | str | None) -> EditInfo:
-        return self._edit(edits.move_faces, face_ids, to)
+    def move_faces(
+        self, face_ids: Sequence[int], to: int | str | None, new_name: str | None = None
+    ) -> EditInfo:
+        """Move faces to ``to``, or to a new person (named ``new_name`` when given)."""
+        return self._edit(edits.move_faces, face_ids, to, new_name)
 
     def reject_faces(self, face_ids: Sequence[int], from_person: int | str) -> EditInfo:
         return self._edit(edits.reject_faces, face_ids, from_person)
@@ -432,11 +437,7 @@ class Library:
             return vector
         if image is None:
             raise LibraryError("search needs a face id or an image")
-        result = self.engine().embed_image(str(image))
-        if result.error:
-            raise LibraryError(f"cannot read {image}: {result.error}")
-        if not result.faces:
-            raise NotFoundError(f"no face found in {image}")
+        result = self._embedded(image)
         if face_index is None:
             chosen = max(result.faces, key=lambda f: f.detection.width * f.detection.height)
         elif 0 <= face_index < len(result.faces):
@@ -444,6 +445,36 @@ class Library:
         else:
             raise NotFoundError(f"{image} has {len(result.faces)} face(s); no face {face_index}")
         return np.asarray(chosen.embedding, np.float32)
+
+    def _embedded(self, image: str | os.PathLike[str]) -> PhotoFaces:
+        """The faces of a photo from outside the library; the last one is kept, so listing its
+        faces and then searching with one of them runs the engine once."""
+        path = str(image)
+        try:
+            key = (path, os.stat(path).st_mtime_ns, self.model_id)
+        except OSError as exc:
+            raise LibraryError(f"cannot read {image}: {exc.strerror or exc}") from None
+        if self._image is None or self._image[0] != key:
+            result = self.engine().embed_image(path)
+            if result.error:
+                raise LibraryError(f"cannot read {image}: {result.error}")
+            self._image = (key, result)
+        result = self._image[1]
+        if not result.faces:
+            raise NotFoundError(f"no face found in {image}")
+        return result
+
+    @_guarded
+    def image_faces(self, image: str | os.PathLike[str]) -> list[ImageFace]:
+        """The faces found in a photo from outside the library, to choose one to search with
+        (``search(image=..., face_index=...)``), largest first in ``largest``."""
+        result = self._embedded(image)
+        sizes = [f.detection.width * f.detection.height for f in result.faces]
+        largest = max(range(len(sizes)), key=sizes.__getitem__)
+        return [
+            ImageFace(k, f.detection.box, f.detection.score, f.thumbnail, k == largest)
+            for k, f in enumerate(result.faces)
+        ]
 
     @_guarded
     def search(

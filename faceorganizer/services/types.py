@@ -40,6 +40,17 @@ class PhotoInfo:
 
 
 @dataclass(frozen=True)
+class ImageFace:
+    """A face found in a photo from outside the library (to search with)."""
+
+    index: int  # ``face_index`` of ``Library.search(image=...)``
+    box: tuple[float, float, float, float]
+    score: float
+    thumbnail: bytes  # small JPEG
+    largest: bool  # the face a search uses when none is chosen
+
+
+@dataclass(frozen=True)
 class SearchHit:
     face: FaceInfo
     percent: float  # calibrated similarity, 0..100

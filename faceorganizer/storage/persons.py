@@ -32,6 +32,8 @@ class PersonSummary:
 COLUMNS = "id, name, cover_face_id, hidden, created_at"
 
 # A cover the user chose, while it still belongs to the person; else its best visible face.
+# Named people first, by name; then unnamed groups in the order they were made (the largest of
+# a scan first): an order no edit of faces changes, so cards do not jump under the user.
 _SUMMARY = """
 SELECT s.id, s.name, count(f.id), count(DISTINCT f.photo_id),
        coalesce(
@@ -43,7 +45,7 @@ FROM persons s LEFT JOIN faces f ON f.person_id = s.id AND f.hidden = 0
 WHERE {where}
 GROUP BY s.id
 HAVING count(f.id) > 0 OR s.name IS NOT NULL
-ORDER BY count(f.id) DESC, s.id
+ORDER BY s.name IS NULL, s.name COLLATE NOCASE, s.id
 """
 
 

@@ -203,8 +203,10 @@ class WorkerHandle(QObject):
         folders: list[str] | None = None,
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[str], None] | None = None,
+        run_id: str | None = None,
     ) -> int:
-        """Start a scan; progress arrives on ``progress``; ``cancel()`` stops it."""
+        """Start a scan; progress arrives on ``progress``; ``cancel()`` stops it. ``run_id``
+        names the scan's history entry, shared with groupings made while it runs."""
         w = self.worker
         w.cancel_event.clear()
         w.pause_event.clear()
@@ -215,6 +217,7 @@ class WorkerHandle(QObject):
                 progress=w.report,
                 cancel=w.cancel_event,
                 pause=w.pause_event,
+                run_id=run_id,
             )
 
         return self.submit("scan", job, on_done, on_error)

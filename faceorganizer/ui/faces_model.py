@@ -132,7 +132,7 @@ class FacesModel(QAbstractListModel):
             return self._thumbs.get(face.face_id) if self._thumbs is not None else None
         if role == Qt.ItemDataRole.ToolTipRole:
             who = face.person_name or ("Unnamed" if face.person_id is not None else "No person")
-            how = " (confirmed)" if face.assigned_by == "user" else ""
+            how = " (confirmed)" if face.assigned_by == "user" and face.person_id else ""
             return f"{who}{how}\n{Path(face.photo_path).name}"
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"Face {face.face_id} in {Path(face.photo_path).name}"

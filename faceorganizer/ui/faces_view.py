@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -66,7 +66,8 @@ class FaceDelegate(QStyledItemDelegate):
             painter.setPen(pen)
             painter.setBrush(Qt.BrushStyle.NoBrush)
             painter.drawRoundedRect(thumb.adjusted(-2, -2, 2, 2), 9, 9)
-        if face is not None and getattr(face, "assigned_by", None) == "user" and not self.captions:
+        confirmed = face is not None and getattr(face, "assigned_by", None) == "user"
+        if confirmed and getattr(face, "person_id", None) is not None and not self.captions:
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(40, 160, 80))
             painter.drawEllipse(thumb.right() - 16, thumb.bottom() - 16, 12, 12)
@@ -111,13 +112,27 @@ def _percent_color(percent: float, same_person_at: float) -> QColor:
 
 class FacesView(QListView):
     """Face thumbnails in a grid; ``face_clicked`` on click or keyboard move, ``face_opened``
-    on double-click or Enter (the window shows the photo)."""
+    on double-click or Enter (the window shows the photo).
+
+    ``defer_clicks``: a click is announced only once the double-click interval has passed
+    without a second click, for a grid whose rows a click replaces (the similar faces): else
+    the double-click would land on another face.
+    """
 
     face_clicked = Signal(int)
     face_opened = Signal(int)
 
-    def __init__(self, parent: QWidget | None = None, captions: bool = False) -> None:
+    def __init__(
+        self, parent: QWidget | None = None, captions: bool = False, defer_clicks: bool = False
+    ) -> None:
         super().__init__(parent)
+        self._click_timer: QTimer | None = None
+        self._clicked_face: int | None = None
+        if defer_clicks:
+            self._click_timer = QTimer(self)
+            self._click_timer.setSingleShot(True)
+            self._click_timer.setInterval(QApplication.doubleClickInterval())
+            self._click_timer.timeout.connect(self._announce_click)
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
@@ -158,10 +173,29 @@ class FacesView(QListView):
 
     def _on_clicked(self, index: QModelIndex) -> None:
         face_id = index.data(FaceIdRole)
-        if face_id is not None:
+        if face_id is None:
+            return
+        if self._click_timer is None:
             self.face_clicked.emit(int(face_id))
+            return
+        self._clicked_face = int(face_id)
+        self._click_timer.start()
+
+    def _announce_click(self) -> None:
+        if self._clicked_face is not None:
+            self.face_clicked.emit(self._clicked_face)
+            self._clicked_face = None
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        if self._click_timer is not None:
+            self._click_timer.stop()
+            self._clicked_face = None
+        super().mouseDoubleClickEvent(event)
 
     def _on_activated(self, index: QModelIndex) -> None:
+        if self._click_timer is not None:
+            self._click_timer.stop()
+            self._clicked_face = None
         face_id = index.data(FaceIdRole)
         if face_id is not None:
             self.face_opened.emit(int(face_id))

@@ -1,4 +1,5 @@
-"""People as a list model: one row per person, largest first, rows exposed page by page.
+"""People as a list model: one row per person (named first, by name; then unnamed groups in the
+order they were made), rows exposed page by page.
 
 The model reads from the GUI's read-only Library (one cheap query for the list) and never
 writes: renames and merges are emitted as requests (``rename_requested``,

@@ -7,7 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen, QPixmap, QWheelEvent
+from PySide6.QtGui import (
+    QBrush,
+    QColor,
+    QFont,
+    QImage,
+    QPainter,
+    QPen,
+    QPixmap,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QGraphicsItem,
     QGraphicsPixmapItem,
@@ -17,13 +26,16 @@ from PySide6.QtWidgets import (
     QGraphicsSceneMouseEvent,
     QGraphicsSimpleTextItem,
     QGraphicsView,
+    QHBoxLayout,
     QLabel,
     QMenu,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
 
 from faceorganizer.services.types import FaceInfo
+from faceorganizer.ui.elided_label import ElidedLabel
 from faceorganizer.ui.people_model import UNNAMED
 from faceorganizer.ui.thumbnails import PhotoLoader
 
@@ -115,6 +127,14 @@ class _Canvas(QGraphicsView):
             self.fitInView(self.scene().sceneRect(), Qt.AspectRatioMode.KeepAspectRatio)
 
 
+LEGEND = (
+    "<span style='color:#2a2'>■</span> named &nbsp; "
+    "<span style='color:#d90'>■</span> unnamed group &nbsp; "
+    "<span style='color:#e54'>■</span> no person &nbsp; "
+    "<span style='color:#28f'>■</span> the face you chose"
+)
+
+
 class PhotoView(QWidget):
     """Shows a photo (decoded off the GUI thread) and its faces as clickable boxes."""
 
@@ -126,12 +146,21 @@ class PhotoView(QWidget):
         super().__init__(parent)
         self.scene = QGraphicsScene(self)
         self.canvas = _Canvas(self.scene, self)
-        self.caption = QLabel()
+        self.caption = ElidedLabel()
         self.caption.setObjectName("photoCaption")
-        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.legend = QLabel(LEGEND)
+        self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.legend.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.status = ElidedLabel()
+        self.status.setObjectName("photoStatus")
+        head = QHBoxLayout()
+        head.setContentsMargins(6, 2, 6, 2)
+        head.addWidget(self.caption, 3)
+        head.addWidget(self.status, 2)
+        head.addWidget(self.legend, 3)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.caption)
+        layout.addLayout(head)
         layout.addWidget(self.canvas, 1)
         self.loader = PhotoLoader(parent=self)
         self.loader.loaded.connect(self._on_loaded)
@@ -150,14 +179,9 @@ class PhotoView(QWidget):
         self.boxes = []
         self._pixmap_item = None
         n = len(faces)
-        self.caption.setText(
-            f"  <b>{Path(photo.path).name}</b> — {n} face{'s' * (n != 1)} &nbsp; "
-            "<span style='color:#2a2'>■</span> named &nbsp; "
-            "<span style='color:#d90'>■</span> unnamed group &nbsp; "
-            "<span style='color:#e54'>■</span> no person &nbsp; "
-            "<span style='color:#28f'>■</span> the face you chose &nbsp; · &nbsp; "
-            f"<span style='color:gray'>{photo.path}</span>"
-        )
+        self.caption.set_full_text(f"{Path(photo.path).name} — {n} face{'s' * (n != 1)}")
+        self.caption.setToolTip(photo.path)
+        self.status.set_full_text("")
         self.scene.setSceneRect(QRectF(0, 0, max(1, photo.width), max(1, photo.height)))
         self._add_boxes()
         self.canvas.fit = True
@@ -198,7 +222,7 @@ class PhotoView(QWidget):
 
     def _on_failed(self, request: int, reason: str) -> None:
         if request == self._request:
-            self.caption.setText(f"{self.caption.text()}   ·   cannot show the photo: {reason}")
+            self.status.set_full_text(f"cannot show the photo: {reason}")
 
     def has_picture(self) -> bool:
         return self._pixmap_item is not None

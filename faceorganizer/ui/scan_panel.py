@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceorganizer.services.types import ScanProgress, ScanSummary
+from faceorganizer.ui.elided_label import ElidedLabel
 
 
 def format_eta(seconds: float | None) -> str:
@@ -100,8 +101,7 @@ class ScanPanel(QWidget):
         self.bar = QProgressBar()
         self.bar.setTextVisible(True)
         self.bar.setMinimumWidth(240)
-        self.label = QLabel("")
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.label = ElidedLabel()
         self.pause_button = QPushButton("Pause")
         self.pause_button.setCheckable(True)
         self.cancel_button = QPushButton("Stop")
@@ -122,8 +122,9 @@ class ScanPanel(QWidget):
         self.last: ScanProgress | None = None
 
     def started(self) -> None:
+        self.last = None
         self.bar.setRange(0, 0)
-        self.label.setText("Looking for photos…")
+        self.label.set_full_text("Looking for photos…")
         self.pause_button.setChecked(False)
         self.pause_button.setEnabled(True)
         self.cancel_button.setEnabled(True)
@@ -136,8 +137,15 @@ class ScanPanel(QWidget):
             self.bar.setValue(min(p.done, p.total))
         elif p.phase != "scanning":
             self.bar.setRange(0, 0)
-        self.label.setText(describe_progress(p) + ("  (paused)" * self.pause_button.isChecked()))
+        self._show_label()
         self.set_error_count(p.failed)
+
+    def _show_label(self) -> None:
+        """The progress; while paused it says so first (no progress arrives then)."""
+        text = describe_progress(self.last) if self.last is not None else ""
+        if self.pause_button.isChecked():
+            text = f"Paused — {text}" if text else "Paused"
+        self.label.set_full_text(text)
 
     def set_error_count(self, n: int) -> None:
         self.errors_button.setText(f"{n} unreadable file{'s' * (n != 1)}…")
@@ -146,10 +154,11 @@ class ScanPanel(QWidget):
     def finished(self, text: str) -> None:
         self.bar.setRange(0, 1)
         self.bar.setValue(1)
-        self.label.setText(text)
+        self.label.set_full_text(text)
         self.pause_button.setEnabled(False)
         self.cancel_button.setEnabled(False)
 
     def _on_pause(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")
+        self._show_label()
         self.pause_toggled.emit(paused)

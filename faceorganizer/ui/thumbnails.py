@@ -7,6 +7,7 @@ the decoding runs on a ``QThreadPool`` and the result comes back as a queued sig
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +24,13 @@ class _Relay(QObject):
     failed = Signal(object, str)  # key, human reason
 
 
+def _deliver(signal: object, *args: object) -> None:
+    """Emit from a pool thread; a relay deleted meanwhile (its window closed while the decode
+    ran) has no one left to tell, which is not an error."""
+    with contextlib.suppress(RuntimeError):
+        signal.emit(*args)  # type: ignore[attr-defined]
+
+
 class _DecodeBytes(QRunnable):
     def __init__(self, key: object, data: bytes, relay: _Relay) -> None:
         super().__init__()
@@ -32,7 +40,7 @@ class _DecodeBytes(QRunnable):
         image = QImage.fromData(self.data, "JPEG")  # type: ignore[arg-type]  # stub says bytes
         if image.isNull():
             image = QImage.fromData(self.data)
-        self.relay.decoded.emit(self.key, None if image.isNull() else image)
+        _deliver(self.relay.decoded, self.key, None if image.isNull() else image)
 
 
 def array_to_qimage(rgb: np.ndarray) -> QImage:
@@ -53,9 +61,9 @@ class _DecodePhoto(QRunnable):
         try:
             loaded = load_image(Path(self.path), max_side=self.max_side)
         except Exception as exc:  # ImageLoadError and friends: shown, never raised
-            self.relay.failed.emit(self.key, str(getattr(exc, "reason", exc)))
+            _deliver(self.relay.failed, self.key, str(getattr(exc, "reason", exc)))
             return
-        self.relay.decoded.emit(self.key, array_to_qimage(loaded.rgb))
+        _deliver(self.relay.decoded, self.key, array_to_qimage(loaded.rgb))
 
 
 class ThumbnailCache(QObject):

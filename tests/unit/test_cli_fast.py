@@ -32,7 +32,7 @@ def test_people_name_undo_history(lib_path: str, capsys) -> None:
     rc, out, _ = run(capsys, "people", "--library", lib_path)
     assert "Ann" in out
     rc, out, _ = run(capsys, "undo", "--library", lib_path)
-    assert rc == 0 and out.startswith("undid: Rename")
+    assert rc == 0 and out.startswith("undid: Name an unnamed person 'Ann'")
     rc, out, _ = run(capsys, "history", "--library", lib_path, "--json")
     assert json.loads(out)[0]["undone"] is True
 
@@ -52,7 +52,7 @@ def test_errors_are_one_line_with_a_status(lib_path: str, capsys) -> None:
     rc, _, err = run(capsys, "name", "999", "Zed", "--library", lib_path)
     assert rc == 1 and err.strip() == "faceorganizer: error: no person with id 999"
     rc, out, err = run(capsys, "search", "--library", lib_path, "--json")
-    assert rc == 1 and "exactly one of --face ID or --image FILE" in err
+    assert rc == 1 and "exactly one of --face ID, --image FILE or --like-person" in err
     assert json.loads(out)["error"]
 
 

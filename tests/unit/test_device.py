@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from faceorganizer.core import clustering, knn
+from faceorganizer.core import evidence, grouping, knn
 from faceorganizer.services.errors import LibraryError
 from faceorganizer.services.library import Library
 
@@ -21,7 +21,8 @@ def test_cpu_reaches_search_and_clustering(library: Library, monkeypatch) -> Non
         return t
 
     monkeypatch.setattr(knn, "as_tensor", recording)
-    monkeypatch.setattr(clustering, "as_tensor", recording)
+    monkeypatch.setattr(grouping, "as_tensor", recording)
+    monkeypatch.setattr(evidence, "as_tensor", recording)
     library.cluster()
     assert made and all(asked == torch.device("cpu") == got for asked, got in made)
     face = library.faces()[0]

@@ -1,5 +1,5 @@
-"""The user's edits: rename, merge, move, new person, not this person, confirm, cover, hide,
-name a face, undo/redo, regroup.
+"""The user's edits: rename (offering a merge when another person has the name), merge, move,
+new person, not this person, not a face, confirm, cover, hide, name a face, undo/redo, regroup.
 
 Threading contract: every edit runs on the window's ``editor`` thread with its writer library;
 when it lands the similar-faces hits and the views refresh, then ``edits_applied`` is emitted.
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
-from faceorganizer.services.types import EditInfo
+from faceorganizer.services.types import ClusterChanges, EditInfo
 from faceorganizer.ui.mainwindow.pages import PEOPLE_PAGE
 from faceorganizer.ui.people_model import PeopleModel
 from faceorganizer.ui.person_chooser import NEW_PERSON, PersonChooser, people_names
@@ -34,6 +34,7 @@ class Edits(QObject):
         super().__init__(window)
         self.window = window
         self.chooser: PersonChooser | None = None  # the "Move to…" dialog while it is open
+        self.name_clash: QMessageBox | None = None  # "merge with the other X?" while it is open
         window.people_model.rename_requested.connect(self.rename_person)
         window.people_model.merge_requested.connect(self.merge_people)
         window.people_model.faces_dropped.connect(self.move_faces)
@@ -64,7 +65,37 @@ class Edits(QObject):
         self.edit(lambda lib: lib.redo())
 
     def rename_person(self, person_id: int, name: str) -> None:
-        self.edit(lambda lib: lib.name_person(person_id, name))
+        """Name a person; when someone else has that name, offer to make them one (as Immich
+        does): merged into the one already named, or two people of one name, or nothing."""
+        w = self.window
+        others = w.reader.people_named(name, exclude=person_id) if w.reader is not None else []
+        if not others:
+            self.edit(lambda lib: lib.name_person(person_id, name))
+            return
+        answer = self._ask_merge(name, others[0].face_count)
+        if answer == "merge":
+            self.merge_people(others[0].person_id, [person_id])
+        elif answer == "keep":
+            self.edit(lambda lib: lib.name_person(person_id, name))
+
+    def _ask_merge(self, name: str, faces: int) -> str:
+        """ "merge", "keep" (two people named alike) or "cancel"."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Same name",
+            f"There is already a person named “{name}” ({faces} face{'s' * (faces != 1)}).\n"
+            "Are they the same person?",
+            parent=self.window,
+        )
+        merge = box.addButton("Same person: merge", QMessageBox.ButtonRole.AcceptRole)
+        keep = box.addButton("Different people", QMessageBox.ButtonRole.DestructiveRole)
+        box.addButton(QMessageBox.StandardButton.Cancel)
+        box.setDefaultButton(merge)
+        self.name_clash = box
+        box.exec()
+        self.name_clash = None
+        clicked = box.clickedButton()
+        return "merge" if clicked is merge else "keep" if clicked is keep else "cancel"
 
     def rename_current(self) -> None:
         """On the people grid: edit the name in place; on a person's page: ask for it."""
@@ -107,22 +138,23 @@ class Edits(QObject):
         target = (named or sorted(people, key=lambda p: -p.face_count))[0].person_id
         self.merge_people(target, [i for i in ids if i != target])
 
-    def move_faces(self, face_ids: list[int], to: int | None) -> None:
+    def move_faces(self, face_ids: list[int], to: int | None, new_name: str | None = None) -> None:
         if face_ids:
-            self.edit(lambda lib: lib.move_faces(face_ids, to))
+            self.edit(lambda lib: lib.move_faces(face_ids, to, new_name))
 
-    def choose_person(self, title: str, exclude: list[int]) -> int | None:
-        """Ask which person; ``NEW_PERSON`` for a new one, None when cancelled."""
+    def choose_person(self, title: str, current: int | None) -> tuple[int | None, str | None]:
+        """Ask which person: (person id, None), (``NEW_PERSON``, the new person's name or None),
+        or (None, None) when cancelled. ``current``: the faces' person, shown as such."""
         w = self.window
         model = PeopleModel(w.thumbs, self)
         model.PAGE = 1_000_000
         model.set_library(w.reader)
-        chooser = PersonChooser(model, title, exclude, w)
+        chooser = PersonChooser(model, title, current, w)
         self.chooser = chooser
         chooser.exec()
         self.chooser = None
         model.deleteLater()
-        return chooser.chosen
+        return chooser.chosen, chooser.new_name
 
     def move_selected(self) -> None:
         faces = self.window.selection.selected_faces()
@@ -130,16 +162,13 @@ class Edits(QObject):
             self.assign_faces(faces)
 
     def assign_faces(self, face_ids: list[int]) -> None:
-        """Move faces to a person the user chooses (not the one they come from)."""
-        w = self.window
-        current = w.navigation.current_person
-        exclude = [current] if current is not None else []
-        if w.selection.face_selection_view() is w.similar.view:
-            exclude = []
-        target = self.choose_person(f"Move {len(face_ids)} face(s) to…", exclude)
-        if target is None:
+        """Move faces to a person the user chooses, or to a new one they name."""
+        current = self.window.selection.faces_person(face_ids)
+        n = len(face_ids)
+        target, name = self.choose_person(f"Move {n} face{'s' * (n != 1)} to…", current)
+        if target is None or (target == current and name is None):
             return
-        self.move_faces(face_ids, None if target == NEW_PERSON else target)
+        self.move_faces(face_ids, None if target == NEW_PERSON else target, name)
 
     def new_person_from_selected(self) -> None:
         faces = self.window.selection.selected_faces()
@@ -152,6 +181,12 @@ class Edits(QObject):
         person = selection.faces_person(faces)
         if faces and person is not None:
             self.edit(lambda lib: lib.reject_faces(faces, person))
+
+    def not_a_face_selected(self) -> None:
+        """The selected detections are not faces: out of people, search and grouping."""
+        faces = self.window.selection.selected_faces()
+        if faces:
+            self.edit(lambda lib: lib.mark_not_face(faces))
 
     def confirm_selected(self) -> None:
         faces = self.window.selection.selected_faces()
@@ -223,8 +258,9 @@ class Edits(QObject):
             return
         w.statusBar().showMessage("Grouping faces into people…")
 
-        def done(_result: object) -> None:
-            w.statusBar().showMessage("People regrouped", 4000)
+        def done(changes: ClusterChanges) -> None:
+            text = changes.edit.description if changes.edit else "Regroup: nothing to place"
+            w.statusBar().showMessage(text, 8000)
             w.refresher.refresh()
 
         w.engine.submit("cluster", lambda lib: lib.cluster(), done, w.show_error)

@@ -154,7 +154,7 @@ class Refresher(QObject):
         )
         if c.get("photo_errors"):
             text += f" · {c['photo_errors']} unreadable"
-        self.window.counts_label.setText(text)
+        self.window.counts_label.set_full_text(text)
         self.window.people_page.unassigned_button.setText(
             f"Faces without a person ({c.get('unassigned', 0):,})"
         )

@@ -4,21 +4,29 @@ bar, people grouped now and then while a long scan runs, and the unreadable-file
 Threading contract: the scan runs on the window's ``engine`` thread; progress arrives on the
 GUI thread as ``ScanProgress`` (the latest state only). Interim grouping runs on the
 ``editor`` thread, one at a time.
+
+What a scan places into people, while it runs and at its end, is one history entry ("Scan: 12
+faces joined 3 people, ..."): every grouping of one scan carries the scan's ``run_id``, and the
+services extend that entry while it is the newest; an edit of the user's in between starts a
+second entry after it, so undo never reaches past the user's edit. One entry per interim
+grouping (every 15 s) would bury the user's own edits in the history.
 """
 
 from __future__ import annotations
 
 import os
 import time
+import uuid
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMimeData, QObject, QTimer
-from PySide6.QtWidgets import QFileDialog
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from faceorganizer.services.types import ScanProgress, ScanSummary
+from faceorganizer.services.types import ClusterChanges, ScanProgress, ScanSummary
 from faceorganizer.ui.scan_panel import ErrorsDialog, describe_summary
 
 if TYPE_CHECKING:
+    from faceorganizer.services.library import Library
     from faceorganizer.ui.mainwindow.window import MainWindow
 
 INTERIM_CLUSTER_S = 15.0  # at most this often, people are grouped during a scan
@@ -44,6 +52,8 @@ class Scans(QObject):
         self._faces_at_interim = 0
         self._last_interim = 0.0
         self._interim_running = False
+        self.run_id: str | None = None
+        self.quit_box: QMessageBox | None = None  # "quit during a scan?" while it is open
         panel = window.scan_panel
         panel.cancel_requested.connect(self.cancel_scan)
         panel.pause_toggled.connect(self._on_pause)
@@ -69,20 +79,23 @@ class Scans(QObject):
             self.choose_folder()
             return False
         self.scanning = True
+        self.run_id = uuid.uuid4().hex
         self.scan_errors = []
         self._faces_at_interim = 0
         self._last_interim = time.monotonic()
         w.scan_panel.started()
         w.refresher.update_empty()
         w.selection.update_actions()
-        w.engine.scan(folders, on_done=self._on_scan_done, on_error=self._on_scan_failed)
+        w.engine.scan(
+            folders, on_done=self._on_scan_done, on_error=self._on_scan_failed, run_id=self.run_id
+        )
         return True
 
     def cancel_scan(self) -> None:
         w = self.window
         if self.scanning and w.engine is not None:
             w.engine.cancel()
-            w.scan_panel.label.setText("Stopping after the photos in progress…")
+            w.scan_panel.label.set_full_text("Stopping after the photos in progress…")
             w.scan_panel.cancel_button.setEnabled(False)
 
     def _on_pause(self, paused: bool) -> None:
@@ -113,7 +126,12 @@ class Scans(QObject):
             self._last_interim = time.monotonic()
             w.refresher.schedule()
 
-        w.editor.submit("cluster", lambda lib: lib.cluster(), finished, lambda _m: finished())
+        run_id = self.run_id
+
+        def job(lib: Library) -> ClusterChanges:
+            return lib.cluster(source="Scan", run_id=run_id)
+
+        w.editor.submit("cluster", job, finished, lambda _m: finished())
 
     def _on_scan_done(self, summary: ScanSummary) -> None:
         w = self.window
@@ -121,6 +139,8 @@ class Scans(QObject):
         self.last_summary = summary
         self.scan_errors = list(summary.errors)
         text = describe_summary(summary)
+        if summary.placed:
+            text += f" · {summary.placed}"
         w.scan_panel.finished(text)
         w.scan_panel.set_error_count(len(summary.errors))
         w.statusBar().showMessage(text, 10000)
@@ -139,6 +159,25 @@ class Scans(QObject):
         w.scan_panel.finished(f"Scan failed: {message}")
         w.show_error(message)
         w.refresher.refresh(lambda: w.scan_done.emit(None))
+
+    def confirm_quit(self) -> bool:
+        """Asked before the window closes: True to close. During a scan, ask first (the scan
+        stops after the photos in flight and the next one resumes)."""
+        if not self.scanning:
+            return True
+        box = QMessageBox(
+            QMessageBox.Icon.Question,
+            "Quit FaceOrganizer?",
+            "A scan is running. Quit now? The next scan resumes where this one stopped.",
+            QMessageBox.StandardButton.Cancel,
+            self.window,
+        )
+        quit_button = box.addButton("Stop the scan and quit", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(QMessageBox.StandardButton.Cancel)
+        self.quit_box = box
+        box.exec()
+        self.quit_box = None
+        return box.clickedButton() is quit_button
 
     def show_errors(self) -> None:
         """The files the last scan (else any scan) could not read, and why."""

@@ -1,8 +1,11 @@
-"""Similar faces: search for faces like a face in the library or like one in a photo from
-outside it, and show the hits in the similar-faces panel (a dock).
+"""Similar faces: search for faces like a face in the library, like its whole person, or like
+a face in a photo from outside it (the user picks which when it has several), and show the hits
+in the similar-faces panel (a dock).
 
-Threading contract: searches run on the window's ``editor`` thread; a newer search makes the
-results of an older one void (a token), so the panel only ever shows the latest.
+Threading contract: searches (and reading the faces of an outside photo) run on the window's
+``editor`` thread; a newer search makes the results of an older one void (a token), so the
+panel only ever shows the latest. The panel's title is read again after every edit, so it names
+the query's person as it is now.
 """
 
 from __future__ import annotations
@@ -14,21 +17,26 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
-from faceorganizer.services.types import SearchHit
+from faceorganizer.services.types import FaceInfo, ImageFace, SearchHit
 from faceorganizer.ui.engine_worker import user_message
+from faceorganizer.ui.face_picker import FacePicker, face_pixmap
 from faceorganizer.ui.people_model import UNNAMED
 
 if TYPE_CHECKING:
     from faceorganizer.services.library import Library
     from faceorganizer.ui.mainwindow.window import MainWindow
 
-# The panel keeps the nearest faces whatever their percentage: calibrated percentages are steep
-# (near 0 or 100), and lowering the slider must still reveal the near misses.
+# The panel keeps the nearest faces whatever their percentage, so that lowering the slider
+# still reveals the near misses.
 SEARCH_LIMIT = 3000
 SEARCH_FLOOR = 0.0
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.heic *.heif *.tif *.tiff *.bmp *.gif)"
 
 SearchRun = Callable[["Library", float], list[SearchHit]]  # (library, floor) → hits
+
+
+def _who(face: FaceInfo) -> str:
+    return face.person_name or (UNNAMED if face.person_id is not None else "no person yet")
 
 
 class Search(QObject):
@@ -39,14 +47,15 @@ class Search(QObject):
         self.window = window
         self._token = 0
         self._last: SearchRun | None = None
-        self._first_person: int | None = None
+        self.picker: FacePicker | None = None  # the "Which face?" dialog while it is open
         window.faces_view.face_clicked.connect(self.show_similar)
         window.similar.view.face_clicked.connect(self.show_similar)
         window.photo_view.face_clicked.connect(self.show_similar)
         window.similar.refetch_requested.connect(self.search_again)
+        window.similar.whole_person_toggled.connect(lambda _on: self._search_query_face())
 
     def show_similar(self, face_id: int) -> None:
-        """Search for faces like ``face_id``; the panel shows them."""
+        """Search for faces like ``face_id`` (or its whole person, when the panel says so)."""
         w = self.window
         if w.reader is None or w.editor is None:
             return
@@ -55,14 +64,39 @@ class Search(QObject):
         except Exception as exc:
             w.show_error(user_message(exc))
             return
-        who = face.person_name or (UNNAMED if face.person_id is not None else "no person yet")
-        w.similar.show_query(face_id, f"<b>Faces like this one</b><br>{who}", w.thumbs.get(face_id))
+        w.similar.show_query(face_id, "", w.thumbs.get(face_id), face.person_id is not None)
         w.similar_dock.show()
-        self._first_person = face.person_id
+        self._search_query_face(face)
+
+    def _search_query_face(self, face: FaceInfo | None = None) -> None:
+        w = self.window
+        face_id = w.similar.query_face_id
+        if face_id is None or w.reader is None:
+            return
+        if face is None:
+            try:
+                face = w.reader.face(face_id)
+            except Exception:
+                return
+        w.similar.set_title(self._title(face))
+        person = face.person_id
+        if w.similar.whole_person_on() and person is not None:
+            self._search(
+                lambda lib, floor: lib.search(
+                    like_person=person, threshold=floor, limit=SEARCH_LIMIT
+                ),
+                min(SEARCH_FLOOR, w.similar.threshold()),
+            )
+            return
         self._search(
             lambda lib, floor: lib.search(face_id=face_id, threshold=floor, limit=SEARCH_LIMIT),
             min(SEARCH_FLOOR, w.similar.threshold()),
         )
+
+    def _title(self, face: FaceInfo) -> str:
+        if self.window.similar.whole_person_on():
+            return f"<b>Faces like {_who(face)}</b><br>all of this person's faces together"
+        return f"<b>Faces like this one</b><br>{_who(face)}"
 
     def choose_photo(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self.window, "Search with a photo", "", PHOTO_FILTER)
@@ -70,15 +104,52 @@ class Search(QObject):
             self.search_photo(path)
 
     def search_photo(self, path: str) -> None:
-        """Search with a face (the largest) in a photo from outside the library."""
+        """Search with a face in a photo from outside the library: find its faces first, let
+        the user pick one when there are several, and show the one searched with."""
         w = self.window
         if w.editor is None:
             return
-        w.similar.show_query(None, f"<b>Faces like the one in</b><br>{Path(path).name}")
+        name = Path(path).name
+        w.similar.show_query(None, f"<b>Faces like one in</b><br>{name}")
+        w.similar.count_label.setText("Looking for faces in the photo…")
         w.similar_dock.show()
-        self._first_person = None
+        self._token += 1
+        token = self._token
+
+        def found(faces: list[ImageFace]) -> None:
+            if token == self._token:
+                self._photo_faces_found(path, faces)
+
+        def failed(message: str) -> None:
+            if token == self._token:
+                w.similar.count_label.setText(message)
+                w.show_error(message)
+                w.search_finished.emit(-1)
+
+        w.editor.submit("photo faces", lambda lib: lib.image_faces(path), found, failed)
+
+    def _photo_faces_found(self, path: str, faces: list[ImageFace]) -> None:
+        w = self.window
+        chosen = faces[0] if len(faces) == 1 else None
+        if chosen is None:
+            picker = FacePicker(path, faces, w)
+            self.picker = picker
+            picker.exec()
+            self.picker = None
+            chosen = next((f for f in faces if f.index == picker.chosen), None)
+            if chosen is None:
+                w.similar.count_label.setText("No face chosen")
+                w.search_finished.emit(-1)
+                return
+        index = chosen.index
+        where = f"face {index + 1} of {len(faces)} in " if len(faces) > 1 else ""
+        w.similar.show_query(
+            None, f"<b>Faces like the one in</b><br>{where}{Path(path).name}", face_pixmap(chosen)
+        )
         self._search(
-            lambda lib, floor: lib.search(image=path, threshold=floor, limit=SEARCH_LIMIT),
+            lambda lib, floor: lib.search(
+                image=path, face_index=index, threshold=floor, limit=SEARCH_LIMIT
+            ),
             min(SEARCH_FLOOR, w.similar.threshold()),
         )
 
@@ -88,11 +159,10 @@ class Search(QObject):
         self._token += 1
         token = self._token
         self._last = run
-        first = self._first_person
 
         def done(hits: list[SearchHit]) -> None:
             if token == self._token:
-                w.similar.set_hits(hits, first, floor)
+                w.similar.set_hits(hits, floor)
                 w.search_finished.emit(len(hits))
 
         def failed(message: str) -> None:
@@ -109,7 +179,20 @@ class Search(QObject):
             self._search(self._last, max(0.0, floor - 10.0))
 
     def refresh(self) -> None:
-        """After an edit: the hits again, so their people are up to date."""
+        """After an edit: the query face's person and name again (the title never shows a stale
+        "Unnamed"), and the hits again, so their people are up to date."""
         w = self.window
-        if w.similar.query_face_id is not None and w.similar_dock.isVisible():
+        if not w.similar_dock.isVisible():
+            return
+        face_id = w.similar.query_face_id
+        if face_id is not None and w.reader is not None:
+            try:
+                face = w.reader.face(face_id)
+            except Exception:
+                w.similar.clear()
+                return
+            w.similar.set_person_available(face.person_id is not None)
+            w.similar.set_title(self._title(face))
+            self._search_query_face(face)
+        elif self._last is not None:
             self.search_again(w.similar.fetched_floor + 10.0)

@@ -25,7 +25,6 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDockWidget,
-    QLabel,
     QMainWindow,
     QMessageBox,
     QStackedWidget,
@@ -34,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceorganizer.ui.elided_label import ElidedLabel
 from faceorganizer.ui.engine_worker import WorkerHandle, user_message
 from faceorganizer.ui.faces_model import FacesModel
 from faceorganizer.ui.machine_settings import MachineSettings
@@ -110,14 +110,16 @@ class MainWindow(QMainWindow):
         self.lister: WorkerHandle | None = None
         self.last_error = ""
         self._closing = False
+        self.ask_before_quit = True  # False: close without asking, even during a scan
 
         self.thumbs = ThumbnailCache(self._thumbnail_bytes, parent=self)
         self.people_model = PeopleModel(self.thumbs, self)
         self.faces_model = FacesModel(self.thumbs, self)
         self._build_pages()
         self._build_similar_dock()
-        self.counts_label = QLabel()
-        self.statusBar().addPermanentWidget(self.counts_label)
+        self.counts_label = ElidedLabel()
+        self.counts_label.setMinimumWidth(160)
+        self.statusBar().addPermanentWidget(self.counts_label, 1)
         self._actions = make_actions(ACTIONS, self)
 
         self.navigation = Navigation(self)
@@ -304,6 +306,7 @@ class MainWindow(QMainWindow):
         box.open()
 
     def _restore_layout(self) -> None:
+        """Size and docks as the user left them; never larger than the screen."""
         geometry = self.qsettings.value("geometry")
         if isinstance(geometry, QByteArray) and not geometry.isEmpty():
             self.restoreGeometry(geometry)
@@ -312,6 +315,9 @@ class MainWindow(QMainWindow):
         state = self.qsettings.value("windowState")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.restoreState(state)
+        screen = self.screen().availableGeometry()
+        if self.width() > screen.width() or self.height() > screen.height():
+            self.resize(min(self.width(), screen.width()), min(self.height(), screen.height()))
 
     def save_layout(self) -> None:
         self.qsettings.setValue("geometry", self.saveGeometry())
@@ -319,7 +325,11 @@ class MainWindow(QMainWindow):
         self.qsettings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Stop a running scan after the photos in flight, end the threads, close the library."""
+        """Ask first during a scan; then stop it after the photos in flight, end the threads,
+        close the library."""
+        if not self._closing and self.ask_before_quit and not self.scans.confirm_quit():
+            event.ignore()
+            return
         self._closing = True
         self.save_layout()
         if self.scans.scanning:
