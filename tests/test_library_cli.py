@@ -78,11 +78,14 @@ def test_history_names_people_by_their_names_now(run, capsys) -> None:
     run("move", str(faces[0]["face_id"]), "--to", str(b))
     run("name", str(b), "Katy")
     run("name", str(b), "Katy Perry")
+    c, d = people[2]["person_id"], people[3]["person_id"]
+    run("merge", str(b), str(c), str(d))
     status = main(["name", str(a), "katy perry", "--library", run.db])
     assert status == 0 and f"merge {b} {a}" in capsys.readouterr().err
     _, history = run("history")
-    assert [e["description"] for e in history[:4]] == [
+    assert [e["description"] for e in history[:5]] == [
         "Name an unnamed person 'katy perry'",
+        "Merge 2 unnamed people into 'Katy Perry'",
         "Rename 'Katy' to 'Katy Perry'",
         "Name an unnamed person 'Katy'",
         "Move 1 face to 'Katy Perry'",

@@ -85,7 +85,8 @@ def test_stop_scan_midway_then_resume(qtbot, lfw_folder, tmp_path):
     window = make_window(qtbot, tmp_path)
     start_scan_until_first_photos(qtbot, window, lfw_folder, pause=True)
     assert window.engine is not None and window.engine.is_paused()
-    assert window.scan_panel.label.full_text().startswith("Paused — ")
+    paused = window.scan_panel.label.full_text()
+    assert paused.startswith("Paused — ") and "photos/s" not in paused and "left" not in paused
     with qtbot.waitSignal(window.scan_done, timeout=120_000) as stopped:
         window.scan_panel.cancel_button.click()
     first = stopped.args[0]

@@ -199,6 +199,8 @@ def test_not_a_face_from_the_face_grid_and_undo(qtbot, window):
     window.navigation.open_person(person_of(window, "mindy_kaling"))
     rows = window.faces_model.rowCount()
     (face,) = select_faces(window, [0])
+    with qtbot.waitSignal(window.search_finished, timeout=60_000):
+        window.search.show_similar(face)  # the panel's query: it goes when it is not a face
     assert window.action("not_face").isEnabled()
     wait_edit(qtbot, window, window.action("not_face").trigger)
     assert window.faces_model.rowCount() == rows - 1
@@ -206,6 +208,7 @@ def test_not_a_face_from_the_face_grid_and_undo(qtbot, window):
         assert lib.face(face).person_id is None
         assert face not in {f.face_id for f in lib.faces(unassigned=True, include_hidden=True)}
     assert "not a face" in window.action("undo").text()
+    assert window.similar.query_face_id is None
     wait_edit(qtbot, window, window.action("undo").trigger)
     assert window.faces_model.rowCount() == rows
 

@@ -32,14 +32,18 @@ class GroupMeans:
 
 def group_means(embeddings: np.ndarray, labels: np.ndarray) -> GroupMeans:
     """Means of the rows sharing a label, for every label >= 0."""
-    grouped = labels >= 0
-    found, inverse = np.unique(labels[grouped], return_inverse=True)
+    rows = np.flatnonzero(labels >= 0)
     dims = embeddings.shape[1] if embeddings.ndim == 2 else 0
-    sums = np.zeros((len(found), dims), np.float64)
-    np.add.at(sums, inverse, embeddings[grouped])
-    sizes = np.bincount(inverse, minlength=len(found)).astype(np.int64)
-    means = (sums / np.maximum(sizes, 1)[:, None]).astype(np.float32)
-    return GroupMeans(found.astype(np.int64), means, sizes)
+    if not len(rows):
+        return GroupMeans(np.zeros(0, np.int64), np.zeros((0, dims), np.float32), rows)
+    rows = rows[np.argsort(labels[rows], kind="stable")]
+    ordered = labels[rows]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    # Segment sums of the rows sorted by label: far faster than np.add.at at 100k faces.
+    sums = np.add.reduceat(embeddings[rows].astype(np.float64), starts, axis=0)
+    sizes = np.diff(np.r_[starts, len(rows)]).astype(np.int64)
+    means = (sums / sizes[:, None]).astype(np.float32)
+    return GroupMeans(ordered[starts].astype(np.int64), means, sizes)
 
 
 def best_two(

@@ -21,6 +21,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import squareform
 
+from faceorganizer.core.evidence import group_means
 from faceorganizer.core.knn import CHUNK_ROWS, as_tensor, knn
 
 UNASSIGNED = -1
@@ -161,9 +162,8 @@ def _attach(
     n_groups = int(labels.max()) + 1
     if not len(free) or n_groups < 1:
         return
-    sums = np.zeros((n_groups, emb.shape[1]), np.float64)
-    np.add.at(sums, labels[labels >= 0], emb[labels >= 0])
-    cents = as_tensor(sums / np.linalg.norm(sums, axis=1, keepdims=True), device)
+    means = group_means(emb, labels).means  # groups are 0..n_groups-1, each with faces
+    cents = as_tensor(means / np.linalg.norm(means, axis=1, keepdims=True), device)
     k = min(2, n_groups)
     best = np.empty(len(free), np.float32)
     second = np.full(len(free), -2.0, np.float32)

@@ -47,20 +47,25 @@ def evidence(cosines: np.ndarray, person: np.ndarray, query: np.ndarray) -> Evid
     or -1; ``query``: a boolean mask of the query's own faces, left out of the results and of
     their person's mean (a face query's person still scores by its other faces).
     """
-    keep = np.flatnonzero(~np.asarray(query, bool))
-    lab = np.asarray(person, np.int64)[keep].copy()
-    alone = lab < 0
-    lab[alone] = lab.max(initial=0) + 1 + np.arange(int(alone.sum()))
-    _, inverse = np.unique(lab, return_inverse=True)
-    cos = np.asarray(cosines, np.float64)[keep]
-    sums = np.bincount(inverse, weights=cos)
-    sizes = np.bincount(inverse)
+    query = np.asarray(query, bool)
+    asked = int(np.count_nonzero(query))
+    keep = np.flatnonzero(~query) if asked else np.arange(len(query))
+    lab = np.asarray(person, np.int64)
+    cos = np.asarray(cosines, np.float64)
+    if asked:
+        lab, cos = lab[keep], cos[keep]
+    grouped = lab >= 0
+    at = np.where(grouped, lab, 0)
+    # One pass of bincount over person ids (no sort): a 100k-face library scores in milliseconds.
+    sums = np.bincount(at[grouped], weights=cos[grouped], minlength=int(lab.max(initial=0)) + 1)
+    sizes = np.bincount(at[grouped], minlength=len(sums))
+    size = np.where(grouped, sizes[at], 1)
     return Evidence(
         rows=keep.astype(np.int64),
         face=cos,
-        person=sums[inverse] / sizes[inverse],
-        size=sizes[inverse].astype(np.int64),
-        query_size=int(np.count_nonzero(query)) or 1,
+        person=np.where(grouped, sums[at] / np.maximum(size, 1), cos),
+        size=size.astype(np.int64),
+        query_size=asked or 1,
     )
 
 
@@ -118,11 +123,17 @@ def score(
     query: np.ndarray,
     pair: Calibration,
     calibration: SearchCalibration,
+    threshold: float = 0.0,
+    limit: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(library rows, percentages) of every candidate, best first."""
+    """(library rows, percentages) of the candidates at or above ``threshold`` percent, best
+    first (ties by the face's own likeness), at most ``limit`` of them."""
     ev = evidence(cosines, person, query)
     pct = calibration.percent(feature_matrix(ev, pair))
-    order = np.lexsort((-ev.face, -pct))
+    keep = np.flatnonzero(pct >= threshold)
+    if limit is not None and len(keep) > limit:
+        keep = keep[np.argpartition(-pct[keep], limit - 1)[:limit]]
+    order = keep[np.lexsort((-ev.face[keep], -pct[keep]))]
     return ev.rows[order], pct[order]
 
 

@@ -180,6 +180,17 @@ def _faces_text(n: int) -> str:
     return f"{n} face{'s' * (n != 1)}"
 
 
+def _people_text(db: Database, pids: list[int]) -> str:
+    """ "'Ann', 'Bo' and 2 unnamed people": the names of people an edit removes (fixed: no one
+    can rename them later), the unnamed ones counted."""
+    rows = [persons.get(db, p) for p in pids]
+    names = [repr(r.name) for r in rows if r is not None and r.name]
+    unnamed = len(pids) - len(names)
+    if unnamed:
+        names.append(UNNAMED_PERSON if unnamed == 1 else f"{unnamed} unnamed people")
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
 def name_person(db: Database, ref: int | str, name: str | None) -> EditInfo:
     pid = resolve_person(db, ref)
     name = (name or "").strip() or None
@@ -220,7 +231,7 @@ def merge_people(db: Database, target: int | str, others: Iterable[int | str]) -
             persons.delete(db, o)
         return []
 
-    what = f"Merge {', '.join(person_ref(o) for o in oids)} into {person_ref(tid)}"
+    what = f"Merge {_people_text(db, oids)} into {person_ref(tid)}"
     return run_edit(db, "merge", what, scope, {tid, *oids}, change)
 
 

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import numpy as np
 import platformdirs
 from sqlite_utils import Database
 
@@ -24,6 +23,7 @@ from faceorganizer import config
 from faceorganizer.services import edits, engines, people, scanner
 from faceorganizer.services.errors import LibraryCorruptError, LibraryError, NotFoundError
 from faceorganizer.services.files import normalise
+from faceorganizer.services.query_faces import QueryFaces
 from faceorganizer.services.similar import LibrarySearch
 from faceorganizer.services.types import (
     ClusterChanges,
@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # torch loads in seconds: the engine only when a scan or sear
     import torch
 
     from faceorganizer.core.pipeline import FaceEngine
-    from faceorganizer.core.types import PhotoEngine, PhotoFaces
+    from faceorganizer.core.types import PhotoEngine
 
 LIBRARY_ENV = "FACEORGANIZER_LIBRARY"
 T = TypeVar("T")
@@ -74,7 +74,7 @@ def _guarded(method: Callable[..., T]) -> Callable[..., T]:
 def _face_info(r: FaceRow) -> FaceInfo:
     return FaceInfo(
         r.id, r.photo_id, r.photo_path, r.box, r.score, r.person_id, r.person_name,
-        r.assigned_by, bool(r.hidden),
+        r.assigned_by, bool(r.hidden), bool(r.not_face),
     )  # fmt: skip
 
 
@@ -93,7 +93,7 @@ class Library:
         self.read_only = read_only
         self.device = device
         self._search: LibrarySearch | None = None
-        self._image: tuple[tuple[str, int, str], PhotoFaces] | None = None
+        self._queries = QueryFaces()
 
     @classmethod
     def open(
@@ -424,57 +424,11 @@ class Library:
 
     # search
 
-    def _query_vector(
-        self, face_id: int | None, image: str | os.PathLike[str] | None, face_index: int | None
-    ) -> np.ndarray:
-        if face_id is not None:
-            found = faces.embedding_of(self.db, int(face_id))
-            if found is None:
-                raise NotFoundError(f"no face with id {face_id}")
-            vector, model_id = found
-            if model_id != self.model_id:
-                raise LibraryError(f"face {face_id} was made by {model_id}, not {self.model_id}")
-            return vector
-        if image is None:
-            raise LibraryError("search needs a face id or an image")
-        result = self._embedded(image)
-        if face_index is None:
-            chosen = max(result.faces, key=lambda f: f.detection.width * f.detection.height)
-        elif 0 <= face_index < len(result.faces):
-            chosen = result.faces[face_index]
-        else:
-            raise NotFoundError(f"{image} has {len(result.faces)} face(s); no face {face_index}")
-        return np.asarray(chosen.embedding, np.float32)
-
-    def _embedded(self, image: str | os.PathLike[str]) -> PhotoFaces:
-        """The faces of a photo from outside the library; the last one is kept, so listing its
-        faces and then searching with one of them runs the engine once."""
-        path = str(image)
-        try:
-            key = (path, os.stat(path).st_mtime_ns, self.model_id)
-        except OSError as exc:
-            raise LibraryError(f"cannot read {image}: {exc.strerror or exc}") from None
-        if self._image is None or self._image[0] != key:
-            result = self.engine().embed_image(path)
-            if result.error:
-                raise LibraryError(f"cannot read {image}: {result.error}")
-            self._image = (key, result)
-        result = self._image[1]
-        if not result.faces:
-            raise NotFoundError(f"no face found in {image}")
-        return result
-
     @_guarded
     def image_faces(self, image: str | os.PathLike[str]) -> list[ImageFace]:
         """The faces found in a photo from outside the library, to choose one to search with
-        (``search(image=..., face_index=...)``), largest first in ``largest``."""
-        result = self._embedded(image)
-        sizes = [f.detection.width * f.detection.height for f in result.faces]
-        largest = max(range(len(sizes)), key=sizes.__getitem__)
-        return [
-            ImageFace(k, f.detection.box, f.detection.score, f.thumbnail, k == largest)
-            for k, f in enumerate(result.faces)
-        ]
+        (``search(image=..., face_index=...)``); ``largest`` marks the one used by default."""
+        return self._queries.image_faces(image, self.model_id, self.engine)
 
     @_guarded
     def search(
@@ -504,12 +458,18 @@ class Library:
             device,
         ):
             self._search = LibrarySearch(self.model_id, device)
+        most = limit if pid is None else None  # a person filter comes after the ranking
         if like_person is not None:
             query_person = edits.resolve_person(self.db, like_person)
-            found = self._search.by_person(self.db, query_person, threshold)
+            found = self._search.by_person(self.db, query_person, threshold, most)
+        elif face_id is not None:
+            vector = self._queries.face_vector(self.db, face_id, self.model_id)
+            found = self._search.by_face(self.db, vector, face_id, threshold, most)
+        elif image is not None:
+            vector = self._queries.image_vector(image, face_index, self.model_id, self.engine)
+            found = self._search.by_face(self.db, vector, None, threshold, most)
         else:
-            vector = self._query_vector(face_id, image, face_index)
-            found = self._search.by_face(self.db, vector, face_id, threshold)
+            raise LibraryError("search needs a face id, an image or a person")
         hits = []
         for fid, percent, cos in found:
             row = faces.get(self.db, fid)

@@ -26,6 +26,7 @@ class FaceInfo:
     person_name: str | None
     assigned_by: str | None  # "auto" | "user" | None
     hidden: bool = False
+    not_face: bool = False  # the user said this detection is not a face
 
 
 @dataclass(frozen=True)

@@ -124,3 +124,10 @@ def row_id(cursor: sqlite3.Cursor) -> int:
     if cursor.lastrowid is None:
         raise RuntimeError("INSERT returned no row id")
     return int(cursor.lastrowid)
+
+
+def change_stamp(db: Database) -> tuple[int, int]:
+    """Changes when anything was written to the library since: by another connection (SQLite's
+    ``data_version``) or by this one (its ``total_changes``). Cheap; for caches of table reads."""
+    other = int(db.execute("PRAGMA data_version").fetchone()[0])
+    return other, int(db.conn.total_changes)

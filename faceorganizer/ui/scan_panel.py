@@ -4,6 +4,7 @@ and the files that could not be read."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import Signal
@@ -142,8 +143,12 @@ class ScanPanel(QWidget):
 
     def _show_label(self) -> None:
         """The progress; while paused it says so first (no progress arrives then)."""
-        text = describe_progress(self.last) if self.last is not None else ""
-        if self.pause_button.isChecked():
+        paused = self.pause_button.isChecked()
+        last = self.last
+        if paused and last is not None:  # no rate or time left while nothing moves
+            last = replace(last, rate=0.0, eta_s=None)
+        text = describe_progress(last) if last is not None else ""
+        if paused:
             text = f"Paused — {text}" if text else "Paused"
         self.label.set_full_text(text)
 

@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING, Any
 from faceorganizer.config import DEFAULT_MODEL_ID
 from faceorganizer.core import weights
 from faceorganizer.core.models.base import Calibration, Embedder, ModelSpec
-from faceorganizer.core.person_search import SearchCalibration
 from faceorganizer.core.weights import (
     ArchitectureCheck,
     Progress,
@@ -30,6 +29,8 @@ from faceorganizer.core.weights import (
 
 if TYPE_CHECKING:
     import torch
+
+    from faceorganizer.core.person_search import SearchCalibration
 
 __all__ = [
     "DEFAULT_MODEL_ID",
@@ -105,6 +106,8 @@ def search_calibration_for(model_id: str) -> SearchCalibration:
     """The 1:N search percentage for ``model_id`` (``core.person_search``): its own fit when one
     is shipped, else the default model's, whose features are in pair-calibration units and so
     carry across models calibrated the same way."""
+    from faceorganizer.core.person_search import SearchCalibration
+
     get_spec(model_id)
     for mid in dict.fromkeys((model_id, DEFAULT_MODEL_ID)):
         resource = files("faceorganizer.core") / "calibration" / f"{mid}.search.json"

@@ -115,7 +115,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
     A("unhide", "Un&hide", "edits.unhide_selected", ("Ctrl+Shift+H",),
       where=("edit/people", "people_menu", "faces_menu"), enabled_if=sel.people_or_faces),
     A("regroup", "Re&group people", "edits.regroup", (),
-      "Group new faces again; your corrections are kept",
+      "Place the faces without a person into people; faces in a person stay where they are",
       where=("edit/regroup",)),
     # search.py
     A("search_photo", "Search with a &photo…", "search.choose_photo", ("Ctrl+Shift+F",),

@@ -72,7 +72,7 @@ class Edits(QObject):
         if not others:
             self.edit(lambda lib: lib.name_person(person_id, name))
             return
-        answer = self._ask_merge(name, others[0].face_count)
+        answer = self._ask_merge(others[0].name or name, others[0].face_count)
         if answer == "merge":
             self.merge_people(others[0].person_id, [person_id])
         elif answer == "keep":

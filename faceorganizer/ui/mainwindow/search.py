@@ -111,6 +111,7 @@ class Search(QObject):
             return
         name = Path(path).name
         w.similar.show_query(None, f"<b>Faces like one in</b><br>{name}")
+        w.similar.set_hits([], 0.0)
         w.similar.count_label.setText("Looking for faces in the photo…")
         w.similar_dock.show()
         self._token += 1
@@ -189,6 +190,8 @@ class Search(QObject):
             try:
                 face = w.reader.face(face_id)
             except Exception:
+                face = None
+            if face is None or face.not_face:  # gone, or the user said it is not a face
                 w.similar.clear()
                 return
             w.similar.set_person_available(face.person_id is not None)
