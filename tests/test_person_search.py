@@ -140,9 +140,10 @@ def test_not_a_face_leaves_people_search_and_grouping_until_undone(celebrities: 
         assert face not in {h.face.face_id for h in lib.search(face_id=other, threshold=0)}
         assert lib.counts()["faces"] == counts["faces"] - 1
         assert lib.counts()["unassigned"] == counts["unassigned"]
-        lib.cluster()
+        if lib.cluster().edit is not None:  # its person's likeness changed: faces may join
+            assert lib.undo().kind == "auto"  # type: ignore[union-attr]
         assert lib.face(face).person_id is None
-        lib.undo()
+        assert lib.undo().kind == "not-face"  # type: ignore[union-attr]
         assert lib.face(face).person_id == person.person_id
         assert face in {h.face.face_id for h in lib.search(face_id=other, threshold=0)}
         assert lib.counts() == counts

@@ -107,16 +107,22 @@ def test_f5_moves_no_face_and_a_scans_placements_are_one_undo(qtbot, window, cel
     wait_edit(qtbot, window, lambda: window.edits.rename_person(madonna, "Madonna"))
     katy = person_of(window, "katy_perry")
     before = assigned(window)
-    undo_text = window.action("undo").text()
 
     assert window.action("scan").shortcut().toString() == "F5"
     window.activateWindow()
     window.people_view.setFocus()
     with qtbot.waitSignal(window.scan_done, timeout=240_000):
         QTest.keyClick(window.people_view, Qt.Key.Key_F5)
+    # Faces without a person may join Madonna now that she is one (her likeness changed); no
+    # face in a person moves.
     assert {f: p for f, p in assigned(window).items() if f in before} == before
+    before = assigned(window)
+    QTest.qWait(500)
+    undo_text = window.action("undo").text()
+    with qtbot.waitSignal(window.scan_done, timeout=240_000):
+        QTest.keyClick(window.people_view, Qt.Key.Key_F5)
+    assert assigned(window) == before
     qtbot.waitUntil(lambda: window.action("undo").text() == undo_text, timeout=10_000)
-    assert "Madonna" in undo_text
 
     for photo in later.iterdir():
         shutil.copy2(photo, folder / "five_celebrity" / LATER / photo.name)

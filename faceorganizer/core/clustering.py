@@ -19,8 +19,11 @@ three steps:
    linkage inside the components of a kNN graph) into new persons. (A new group never passes
    the join rule where its faces did not: its likeness to a person is the mean of theirs.)
 
-Join and group repeat while they place faces, so a run ends at a fixed point: a rescan without
-new photos places nothing.
+Join and group repeat while they place faces (a new group can draw faces left alone, which can
+then group anew), so a run ends at a fixed point: a rescan without new photos places nothing
+(measured in ``benchmarks/cluster_quality.py``). Grouping again the very faces the last grouping
+left, when no face joined in between, is skipped: it makes (next to) nothing new and is the
+costliest step.
 
 A new group needs at least one clear face (detection score >= ``CLEAR_FACE_SCORE``): groups of
 only doubtful detections were hands, clothes or one blurred object seen in every copy of a photo,
@@ -185,20 +188,24 @@ def _join(
     rows: np.ndarray,
     rejected: set[tuple[int, int]],
     device: torch.device | None,
-) -> None:
-    """Step 2 (in place): each face of ``rows`` that is clearly one person's joins it."""
+) -> int:
+    """Step 2 (in place): each face of ``rows`` that is clearly one person's joins it; returns
+    how many joined."""
     if not len(rows) or not np.any(labels >= 0):
-        return
+        return 0
     means = group_means(inp.embeddings, labels)
     nearest, best, _ = best_two(inp.embeddings[rows], means.means, device)
     ok = best >= join_threshold(means.sizes[nearest], inp.join_cosine, inp.join_pair_cosine)
     taken = {(int(labels[r]), int(inp.photo[r])) for r in np.flatnonzero(labels >= 0).tolist()}
+    joined = 0
     for i in sorted(np.flatnonzero(ok).tolist(), key=lambda i: -float(best[i])):
         r, p = int(rows[i]), int(means.labels[nearest[i]])
         if (r, p) in rejected or (p, int(inp.photo[r])) in taken:
             continue
         labels[r] = p
         taken.add((p, int(inp.photo[r])))
+        joined += 1
+    return joined
 
 
 def _drop_unclear(local: np.ndarray, score: np.ndarray) -> None:
@@ -255,8 +262,10 @@ def recluster(inp: ClusterInput, device: torch.device | None = None) -> ClusterO
     free = (labels == UNASSIGNED) & (inp.person < 0)
     first_new = int(max(inp.person.max(initial=-1), 0)) + 1
     next_id = first_new
-    for _ in range(MAX_ROUNDS):
-        _join(inp, labels, np.flatnonzero(free & (labels == UNASSIGNED)), rejected, device)
+    for round_ in range(MAX_ROUNDS):
+        joined = _join(inp, labels, np.flatnonzero(free & (labels == UNASSIGNED)), rejected, device)
+        if round_ and not joined:
+            break  # the faces left are the ones the last grouping left: the same again
         made = _group(inp, labels, np.flatnonzero(free & (labels == UNASSIGNED)), next_id, device)
         next_id += made
         if not made:
