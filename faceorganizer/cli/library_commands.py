@@ -99,6 +99,10 @@ def _summary_text(s: ScanSummary) -> str:
         lines.append(f"  cannot read {path}: {reason}")
     if len(s.errors) > 10:
         lines.append(f"  … {len(s.errors) - 10} more: faceorganizer photos --errors")
+    if s.xmp is not None and s.xmp.with_regions:
+        from faceorganizer.cli.xmp_commands import import_text
+
+        lines.append(import_text(s.xmp))
     return "\n".join(lines)
 
 

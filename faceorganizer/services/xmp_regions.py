@@ -7,7 +7,8 @@ arrays declared, not string templates). Every exiv2 call here holds one module l
 toolkit keeps global state and is not safe to call from two threads at once.
 
 Sidecar naming: ``photo.jpg.xmp`` (the name digiKam writes by default and the only one darktable
-reads); ``photo.xmp`` (Lightroom, exiftool's ``%d%f.xmp``) is read too. Photos are only ever
+reads); ``photo.xmp`` (Lightroom, digiKam's "compatible" option, exiftool's ``%d%f.xmp``) is read
+too, and updated instead when it is the photo's only sidecar. Photos are only ever
 opened for reading; a sidecar is written to a temporary file beside it and renamed over it.
 """
 
@@ -74,6 +75,15 @@ def sidecar_candidates(photo_path: str) -> list[str]:
     """Sidecars read for a photo, most specific first: ``photo.jpg.xmp``, ``photo.xmp``."""
     names = [sidecar_path(photo_path), os.path.splitext(photo_path)[0] + ".xmp"]
     return list(dict.fromkeys(names))
+
+
+def sidecar_target(photo_path: str) -> str:
+    """The sidecar a write updates: the photo's existing one (``photo.jpg.xmp`` first, then a
+    Lightroom-style ``photo.xmp``), so a photo keeps one sidecar; else a new ``photo.jpg.xmp``."""
+    for path in sidecar_candidates(photo_path):
+        if os.path.exists(path):
+            return path
+    return sidecar_path(photo_path)
 
 
 def photo_orientation(photo_path: str) -> int:
@@ -372,7 +382,7 @@ def write_regions(
     upright_size: tuple[int, int],
     orientation: int | None = None,
 ) -> SidecarWrite | None:
-    """Make the photo's sidecar hold exactly ``faces`` as our MWG regions.
+    """Make the photo's sidecar (``sidecar_target``) hold exactly ``faces`` as our MWG regions.
 
     Every other property of an existing sidecar stays; regions of other apps stay unless they
     sit on one of our faces (those are replaced, their names reported); regions we wrote before
@@ -381,7 +391,7 @@ def write_regions(
     """
     if orientation is None:
         orientation = photo_orientation(photo_path)
-    path = sidecar_path(photo_path)
+    path = sidecar_target(photo_path)
     try:
         with open(path, "rb") as f:
             before: bytes | None = f.read()

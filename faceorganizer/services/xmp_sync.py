@@ -34,7 +34,6 @@ from faceorganizer.services.xmp_regions import (
     photo_orientation,
     read_regions,
     sidecar_candidates,
-    sidecar_path,
     write_regions,
 )
 from faceorganizer.storage import faces, persons, photos, sidecars
@@ -273,7 +272,7 @@ def photos_for_write(db: Database, person_id: int | None = None) -> list[int]:
         chosen |= {
             p.id
             for p in photos.all_photos(db)
-            if p.status == "ok" and os.path.exists(sidecar_path(p.path))
+            if p.status == "ok" and any(os.path.exists(s) for s in sidecar_candidates(p.path))
         }
     return sorted(chosen)
 
