@@ -278,10 +278,12 @@ def cmd_export(args: argparse.Namespace, lib: Library) -> int:
         result = lib.export(args.dest, fmt=args.format)
         human = f"wrote {result.files} faces to {result.dest}"
     else:
-        result = lib.export(args.dest, by_person=True, mode="copy" if args.copy else "link")
+        mode = "copy" if args.copy else "link"
+        result = lib.export(args.dest, mode=mode, contact_sheet=args.contact_sheet)
         human = (
             f"{result.folders} person folder(s), {result.files} photo(s) "
             f"({result.linked} linked, {result.copied} copied) in {result.dest}"
+            + (f"; {result.sheets} contact sheet page(s)" if args.contact_sheet else "")
         )
     emit(args, asdict(result), human)
     return 0
@@ -378,3 +380,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     how.add_argument("--link", action="store_true", help="symlinks (default)")
     how.add_argument("--copy", action="store_true", help="copies")
     p.add_argument("--format", choices=("csv", "json"), help="faces table instead of folders")
+    p.add_argument(
+        "--contact-sheet", action="store_true", help="and a JPEG grid of faces in each folder"
+    )

@@ -532,6 +532,7 @@ class Library:
         by_person: bool = True,
         mode: str = "link",
         fmt: str | None = None,
+        contact_sheet: bool = False,
     ) -> ExportSummary:
         from faceorganizer.services import export
 
@@ -539,4 +540,4 @@ class Library:
             return export.export_table(self.db, Path(dest), fmt)
         if not by_person:
             raise LibraryError("choose --by-person or --format csv|json")
-        return export.export_by_person(self.db, Path(dest), mode)
+        return export.export_by_person(self.db, Path(dest), mode, contact_sheet)

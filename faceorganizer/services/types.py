@@ -105,6 +105,7 @@ class ExportSummary:
     linked: int = 0
     copied: int = 0
     format: str | None = None  # None: folders by person; "csv" | "json": a faces table
+    sheets: int = 0  # contact sheet pages written (one JPEG grid of faces per person and page)
 
 
 @dataclass(frozen=True)
