@@ -386,7 +386,8 @@ def write_regions(
 
     Every other property of an existing sidecar stays; regions of other apps stay unless they
     sit on one of our faces (those are replaced, their names reported); regions we wrote before
-    are replaced. No sidecar is created for a photo without named faces. Raises SidecarError when
+    are replaced. No sidecar is created for a photo without named faces, and one left with nothing
+    is removed (it held only our regions). Raises SidecarError when
     an existing sidecar cannot be read (it is then left alone) or the folder cannot be written.
     """
     if orientation is None:
@@ -419,7 +420,10 @@ def write_regions(
     if before == data:
         return SidecarWrite(path, len(faces), kept, replaced, changed=False)
     try:
-        _atomic_write(path, data)
+        if data.strip():
+            _atomic_write(path, data)
+        elif before is not None:
+            os.unlink(path)  # it held nothing but our regions, and those are gone
     except OSError as exc:
         raise SidecarError(f"cannot write {path}: {exc.strerror or exc}") from None
     for name in replaced:
