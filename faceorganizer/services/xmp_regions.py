@@ -54,7 +54,7 @@ def _lib() -> Any:
         import exiv2
 
         exiv2.LogMsg.setHandler(exiv2.pythonHandler)
-        exiv2.LogMsg.setLevel(exiv2.LogMsg.Level.warn)
+        exiv2.LogMsg.setLevel(exiv2.LogMsg.Level.error)  # warnings: quirks of cameras' EXIF
         exiv2.XmpProperties.registerNs(FO_NS, FO_PREFIX)
         _exiv2 = exiv2
     return _exiv2
