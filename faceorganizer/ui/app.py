@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QSettings, QTimer
+from PySide6.QtCore import (
+    QCoreApplication,
+    QMessageLogContext,
+    QSettings,
+    QTimer,
+    QtMsgType,
+    qInstallMessageHandler,
+)
 from PySide6.QtWidgets import QApplication
 
-from faceorganizer import __version__
+from faceorganizer import __version__, logs
 
 APP_NAME = "FaceOrganizer"
+qt_log = logging.getLogger("faceorganizer.qt")
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+
+
+def qt_message_handler(mode: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    """Qt's own warnings (a failed plugin, a bad signal connection) go to the app's log."""
+    where = f" ({context.file}:{context.line})" if context.file else ""
+    qt_log.log(_QT_LEVELS.get(mode, logging.WARNING), "%s%s", message, where)
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -37,6 +59,9 @@ def run_gui(
     returns the exit status when the window closes."""
     from faceorganizer.ui.main_window import MainWindow
 
+    if not logs.configured():
+        logs.setup_logging()
+    qInstallMessageHandler(qt_message_handler)
     app = make_app()
     qsettings = (
         QSettings(settings_file, QSettings.Format.IniFormat) if settings_file else QSettings()

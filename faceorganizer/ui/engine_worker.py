@@ -10,6 +10,7 @@ between photos; pause is another event (set while paused) the scan waits on.
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import replace
@@ -18,18 +19,30 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from faceorganizer import logs
 from faceorganizer.services.types import ScanProgress
+
+log = logging.getLogger(__name__)
 
 Job = Callable[[Any], Any]  # called with the worker's Library, on the worker thread
 
 
+def expected_failure(exc: BaseException) -> bool:
+    """A failure the user can act on (a library, file, disk, model or device problem), as
+    opposed to a bug, which must leave its traceback in the log."""
+    from faceorganizer.core.device import DeviceUnavailableError
+    from faceorganizer.core.weights import WeightsError
+    from faceorganizer.services.errors import LibraryError
+
+    return isinstance(exc, (LibraryError, WeightsError, DeviceUnavailableError, OSError))
+
+
 def user_message(exc: BaseException) -> str:
-    """A sentence a user can act on, never a traceback."""
-    try:
-        from faceorganizer.services.errors import LibraryError
-    except ImportError:  # services not there yet
-        LibraryError = ()  # type: ignore[assignment]  # noqa: N806
-    if LibraryError and isinstance(exc, LibraryError):
+    """A sentence a user can act on, never a traceback; a bug's message says where its
+    traceback is."""
+    from faceorganizer.services.errors import LibraryError
+
+    if isinstance(exc, LibraryError):
         return str(exc)
     if isinstance(exc, PermissionError):
         return f"Permission denied: {exc.filename or exc}"
@@ -39,7 +52,10 @@ def user_message(exc: BaseException) -> str:
         return "The disk is full. Free some space and try again."
     reason = getattr(exc, "reason", None)
     text = str(reason or exc) or type(exc).__name__
-    return text[:1].upper() + text[1:]
+    text = text[:1].upper() + text[1:]
+    if not expected_failure(exc):
+        text += f" (this is a bug in FaceOrganizer; the details are in {logs.where()})"
+    return text
 
 
 class LibraryWorker(QObject):
@@ -74,6 +90,10 @@ class LibraryWorker(QObject):
         try:
             result = job(self.library())
         except Exception as exc:
+            if expected_failure(exc):
+                log.warning("%s job failed: %s", kind, exc)
+            else:
+                log.exception("%s job failed", kind)
             self.job_failed.emit(job_id, kind, user_message(exc))
         else:
             self.job_done.emit(job_id, kind, result)
