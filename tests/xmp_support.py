@@ -9,10 +9,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageOps
+from PIL import Image
 
 # How PIL turns a stored image upright (ImageOps.exif_transpose), and the transposition that
-# undoes it.
+# undoes it (tests/unit/test_regions.py checks our geometry against exif_transpose itself).
 UPRIGHT = {
     2: Image.Transpose.FLIP_LEFT_RIGHT,
     3: Image.Transpose.ROTATE_180,
@@ -67,20 +67,6 @@ def stored_box(
     method = UNDO.get(orientation)
     stored = (h, w) if orientation >= 5 else (w, h)
     return _mask_box(upright_size, box, method), stored
-
-
-def upright_box(stored_size: tuple[int, int], box: Box, orientation: int) -> Box:
-    """The upright pixel box of a stored pixel box, by PIL's exif_transpose."""
-    mask = Image.new("L", stored_size, 0)
-    mask.paste(255, tuple(int(round(v)) for v in box))  # type: ignore[arg-type]
-    exif = Image.Exif()
-    exif[0x0112] = orientation
-    mask.info["exif"] = exif.tobytes()
-    mask.getexif()[0x0112] = orientation
-    turned = ImageOps.exif_transpose(mask)
-    found = turned.getbbox()
-    assert found is not None
-    return tuple(float(v) for v in found)  # type: ignore[return-value]
 
 
 def mwg_area(box: Box, size: tuple[int, int]) -> dict[str, float]:

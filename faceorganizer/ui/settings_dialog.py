@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceorganizer import config
 from faceorganizer.ui.engine_worker import user_message
 
 
@@ -126,13 +127,13 @@ class SettingsDialog(QDialog):
         self.min_face.setToolTip("Faces smaller than this are ignored by the next scan")
 
         self.xmp_import = QCheckBox("Read face names from XMP on every scan")
-        self.xmp_import.setChecked(bool(settings.get("xmp_import_on_scan", True)))
+        self.xmp_import.setChecked(bool(self._setting("xmp_import_on_scan")))
         self.xmp_import.setToolTip(
             "Names that digiKam, Lightroom or exiftool wrote (photo.jpg.xmp, photo.xmp or the "
             "photo) arrive as your decisions; names that disagree are reported, not applied"
         )
         self.xmp_write = QCheckBox("Keep XMP sidecars up to date with names")
-        self.xmp_write.setChecked(bool(settings.get("xmp_write_sidecars", False)))
+        self.xmp_write.setChecked(bool(self._setting("xmp_write_sidecars")))
         self.xmp_write.setToolTip(
             "After every edit, undo and redo, write the names into photo.jpg.xmp sidecars "
             "(photos are never changed)"
@@ -244,6 +245,10 @@ class SettingsDialog(QDialog):
         if path:
             self._run_transfer(Path(path))
 
+    def _setting(self, key: str) -> Any:
+        """The value the dialog opened with, else the declared default."""
+        return self._initial[key] if key in self._initial else config.default(key)
+
     def changes(self) -> dict[str, Any]:
         """Only what differs from what the dialog opened with."""
         out: dict[str, Any] = {}
@@ -254,11 +259,11 @@ class SettingsDialog(QDialog):
         min_face = self.min_face.value() or None
         if min_face != self._initial.get("min_face_size"):
             out["min_face_size"] = min_face
-        for key, box, default in (
-            ("xmp_import_on_scan", self.xmp_import, True),
-            ("xmp_write_sidecars", self.xmp_write, False),
+        for key, box in (
+            ("xmp_import_on_scan", self.xmp_import),
+            ("xmp_write_sidecars", self.xmp_write),
         ):
-            if box.isChecked() != bool(self._initial.get(key, default)):
+            if box.isChecked() != bool(self._setting(key)):
                 out[key] = box.isChecked()
         if self.device_combo.currentData() != self._initial_device:
             out["device"] = self.device_combo.currentData()
