@@ -75,6 +75,9 @@ class _Bar:
             if p.phase == "clustering" and self.enabled:
                 self.close()
                 print("grouping faces into people…", file=sys.stderr)
+            elif p.phase == "names" and p.done == 0 and self.enabled:
+                self.close()
+                print(f"reading face names from XMP ({p.total} photos)…", file=sys.stderr)
             return
         if self.bar is None:
             from tqdm import tqdm

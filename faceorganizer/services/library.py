@@ -251,7 +251,13 @@ class Library:
         )
         if not summary.cancelled and settings.get(self.db, "xmp_import_on_scan"):
             rows = xmp_sync.photos_under(self.db, roots, changed_only=True)
-            summary.xmp = xmp_sync.import_regions(self.db, rows, source)
+
+            def names(done: int, total: int) -> None:
+                if progress is not None:
+                    progress(ScanProgress(total=total, done=done, phase="names"))
+
+            summary.xmp = xmp_sync.import_regions(self.db, rows, source, names, cancel)
+            summary.cancelled = cancel.is_set()
         if cluster and not summary.cancelled:
             if progress is not None:
                 progress(ScanProgress(phase="clustering"))

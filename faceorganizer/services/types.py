@@ -57,7 +57,7 @@ class ScanProgress:
     rate: float = 0.0  # photos / s
     eta_s: float | None = None
     current: str = ""
-    phase: str = "walking"  # walking | scanning | clustering | done
+    phase: str = "walking"  # walking | scanning | names (XMP) | clustering | done
 
 
 @dataclass

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -188,12 +189,19 @@ def _apply(db: Database, taken: list[_Planned], n_photos: int) -> int:
 
 
 def import_regions(
-    db: Database, photo_rows: Iterable[PhotoRow], engine: EngineSource
+    db: Database,
+    photo_rows: Iterable[PhotoRow],
+    engine: EngineSource,
+    progress: Callable[[int, int], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> XmpImportSummary:
     """Read the XMP face regions of ``photo_rows`` into the library (see the module doc).
 
-    ``engine`` is called (once) only when a region needs a face cut from it.
+    ``engine`` is called (once) only when a region needs a face cut from it; ``progress(done,
+    total)`` is called on this thread; once ``cancel`` is set no further photo is read, the
+    names read so far are applied and the rest wait for the next run.
     """
+    rows = list(photo_rows)
     summary = XmpImportSummary()
     planned: list[_Planned] = []
     checked: list[PhotoRow] = []
@@ -204,7 +212,11 @@ def import_regions(
             cached.append(engine())
         return cached[0]
 
-    for photo in photo_rows:
+    for done, photo in enumerate(rows):
+        if progress is not None and done % 50 == 0:
+            progress(done, len(rows))
+        if cancel is not None and cancel.is_set():
+            break
         if photo.status != "ok":
             continue
         _plan_photo(db, photo, shared_engine, summary, planned)

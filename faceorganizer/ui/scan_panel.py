@@ -37,6 +37,8 @@ def format_eta(seconds: float | None) -> str:
 def describe_progress(p: ScanProgress) -> str:
     if p.phase == "walking":
         return "Looking for photos…"
+    if p.phase == "names":
+        return f"Reading face names from XMP… {p.done:,} / {p.total:,} photos"
     if p.phase == "clustering":
         return f"Grouping {p.faces} faces into people…"
     if p.phase == "done":
@@ -131,7 +133,7 @@ class ScanPanel(QWidget):
 
     def update_progress(self, p: ScanProgress) -> None:
         self.last = p
-        if p.total > 0 and p.phase == "scanning":
+        if p.total > 0 and p.phase in ("scanning", "names"):
             self.bar.setRange(0, p.total)
             self.bar.setValue(min(p.done, p.total))
         elif p.phase != "scanning":

@@ -4,11 +4,13 @@ tests/test_xmp_*.py check our files against exiftool on real photos)."""
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 from faceorganizer.core.pipeline import FaceEngine
 from faceorganizer.services import xmp_regions
 from faceorganizer.services.library import Library
+from faceorganizer.services.types import ScanProgress
 
 
 def _named(lib: Library) -> dict[tuple[str, int], str | None]:
@@ -42,7 +44,11 @@ def test_names_written_by_one_library_arrive_in_another(
         if p.suffix != ".xmp" and p.name.split("_")[0] in ("ann", "bob", "cid")
     )
     with Library.open(tmp_path / "other.sqlite3", device="cpu") as other:
-        summary = other.scan([folder], engine=engine)
+        phases: list[tuple[str, int]] = []
+        summary = other.scan(
+            [folder], engine=engine, progress=lambda p: phases.append((p.phase, p.total))
+        )
+        assert ("names", 11 - 1) in phases  # every readable photo is read once
         assert summary.xmp is not None and summary.xmp.named == 9 and not summary.xmp.conflicts
         assert [e.kind for e in other.history()] == ["import"]
         assert _named(other) == _named(library)
@@ -103,3 +109,23 @@ def test_a_lightroom_style_sidecar_is_read_and_updated_in_place(
     library.write_xmp("Eve Adams")
     assert not Path(str(photo) + ".xmp").exists()
     assert [r.name for r in xmp_regions.read_regions(str(photo)).regions] == ["Eve Adams"]
+
+
+def test_a_scan_cancelled_while_reading_names_reads_them_next_time(
+    library: Library, album, engine: FaceEngine, tmp_path: Path
+) -> None:
+    folder, _ = album
+    _name_by_colour(library, album)
+    library.write_xmp()
+    with Library.open(tmp_path / "other.sqlite3", device="cpu") as other:
+        cancel = threading.Event()
+
+        def stop_at_names(p: ScanProgress) -> None:
+            if p.phase == "names":
+                cancel.set()
+
+        first = other.scan([folder], engine=engine, progress=stop_at_names, cancel=cancel)
+        assert first.cancelled and first.xmp is not None and first.xmp.photos == 0
+        assert not [f for f in other.faces() if f.person_name]
+        second = other.scan(engine=engine)
+        assert second.xmp is not None and second.xmp.named == 9
