@@ -9,7 +9,6 @@ engine is shared by every Library of the process (``services.engines``).
 from __future__ import annotations
 
 import functools
-import logging
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -24,6 +23,7 @@ from faceorganizer import config
 from faceorganizer.services import edits, engines, people, scanner, xmp_sync
 from faceorganizer.services.errors import LibraryCorruptError, LibraryError, NotFoundError
 from faceorganizer.services.files import normalise
+from faceorganizer.services.library_xmp import XmpMethods
 from faceorganizer.services.similar import LibrarySearch
 from faceorganizer.services.types import (
     ClusterChanges,
@@ -35,10 +35,8 @@ from faceorganizer.services.types import (
     ScanProgress,
     ScanSummary,
     SearchHit,
-    XmpImportSummary,
-    XmpWriteSummary,
 )
-from faceorganizer.storage import edit_log, faces, migrations, persons, photos, settings, sidecars
+from faceorganizer.storage import faces, migrations, persons, photos, settings, sidecars
 from faceorganizer.storage.db import BUSY_TIMEOUT_S, connect, known_errors, transaction
 from faceorganizer.storage.faces import FaceRow
 from faceorganizer.storage.persons import PersonSummary
@@ -50,7 +48,6 @@ if TYPE_CHECKING:  # torch loads in seconds: the engine only when a scan or sear
     from faceorganizer.core.types import PhotoEngine
 
 LIBRARY_ENV = "FACEORGANIZER_LIBRARY"
-log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
@@ -86,7 +83,7 @@ def _person_info(s: PersonSummary) -> PersonInfo:
     )  # fmt: skip
 
 
-class Library:
+class Library(XmpMethods):
     """One photo library (one SQLite file). Not thread-safe: one thread per instance."""
 
     def __init__(self, path: Path, db: Database, read_only: bool, device: str = "auto") -> None:
@@ -207,10 +204,6 @@ class Library:
             return resolve_device(self.device)
         except DeviceUnavailableError as exc:
             raise LibraryError(str(exc)) from None
-
-    def _engine_source(self, engine: PhotoEngine | None) -> Callable[[], Any]:
-        """What makes the engine when one is needed: ``engine`` as given, else the shared one."""
-        return self.engine if engine is None else lambda: engine
 
     def engine(self) -> FaceEngine:
         """The face engine for the library's model and minimum face size on this Library's
@@ -371,15 +364,6 @@ class Library:
             self._sync_edit(info)
             return info
 
-    def _sync_edit(self, info: EditInfo | None) -> None:
-        """With ``xmp_write_sidecars`` on, rewrite the sidecars of the photos an edit (or its
-        undo/redo) changed; a sidecar that cannot be written is logged, the edit stands."""
-        if info is None or not self._sidecars_on():
-            return
-        row = edit_log.get(self.db, info.edit_id)
-        if row is not None:
-            self._write_sidecars(xmp_sync.photos_touched_by_edit(self.db, row.payload))
-
     def name_person(self, person: int | str, name: str | None) -> EditInfo:
         return self._edit(edits.name_person, person, name)
 
@@ -495,39 +479,6 @@ class Library:
             if limit is not None and len(hits) >= limit:
                 break
         return hits
-
-    # XMP face regions
-
-    def _sidecars_on(self) -> bool:
-        return not self.read_only and bool(settings.get(self.db, "xmp_write_sidecars"))
-
-    def _write_sidecars(self, photo_ids: Iterable[int]) -> XmpWriteSummary:
-        summary = xmp_sync.write_sidecars(self.db, photo_ids)
-        for path, reason in summary.errors:
-            log.warning("sidecar of %s not updated: %s", path, reason)
-        return summary
-
-    @_guarded
-    def import_xmp(
-        self,
-        paths: Iterable[str | os.PathLike[str]] | None = None,
-        *,
-        changed_only: bool = False,
-        engine: PhotoEngine | None = None,
-    ) -> XmpImportSummary:
-        """Read face names from the XMP of the library's photos (those under ``paths`` when
-        given; with ``changed_only``, only photos whose XMP changed since last read). Names arrive
-        as one undoable edit; names that disagree with the library are reported, not applied."""
-        roots = [normalise(p) for p in paths] if paths is not None else None
-        rows = xmp_sync.photos_under(self.db, roots, changed_only)
-        return xmp_sync.import_regions(self.db, rows, self._engine_source(engine))
-
-    @_guarded
-    def write_xmp(self, person: int | str | None = None) -> XmpWriteSummary:
-        """Write the names of ``person``'s photos (all named faces of those photos), or of the
-        whole library, into XMP sidecars (``photo.jpg.xmp``); photos are never written."""
-        pid = edits.resolve_person(self.db, person) if person is not None else None
-        return self._write_sidecars(xmp_sync.photos_for_write(self.db, pid))
 
     # export
 

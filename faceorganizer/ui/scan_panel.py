@@ -63,7 +63,12 @@ def describe_summary(s: ScanSummary) -> str:
         parts.append(f"{s.removed} removed")
     if s.failed:
         parts.append(f"{s.failed} could not be read")
-    return f"{head}: {', '.join(parts)} — {s.faces_added} faces added"
+    text = f"{head}: {', '.join(parts)} — {s.faces_added} faces added"
+    if s.xmp is not None and (s.xmp.named or s.xmp.conflicts):
+        text += f"; {s.xmp.named} face names read from XMP"
+        if s.xmp.conflicts:
+            text += f", {len(s.xmp.conflicts)} not applied (they disagree with your names)"
+    return text
 
 
 class ErrorsDialog(QDialog):

@@ -129,3 +129,15 @@ def test_a_scan_cancelled_while_reading_names_reads_them_next_time(
         assert not [f for f in other.faces() if f.person_name]
         second = other.scan(engine=engine)
         assert second.xmp is not None and second.xmp.named == 9
+
+
+def test_the_scan_summary_tells_how_many_names_came_from_xmp() -> None:
+    from faceorganizer.services.types import NameConflict, ScanSummary, XmpImportSummary
+    from faceorganizer.ui.scan_panel import describe_summary
+
+    conflict = NameConflict("a.jpg", 1, "Bob", "Alice", "named otherwise")
+    s = ScanSummary(new=2, xmp=XmpImportSummary(photos=2, named=3, conflicts=[conflict]))
+    assert describe_summary(s).endswith(
+        "; 3 face names read from XMP, 1 not applied (they disagree with your names)"
+    )
+    assert "XMP" not in describe_summary(ScanSummary(new=2, xmp=XmpImportSummary(photos=2)))
