@@ -141,3 +141,22 @@ def test_the_scan_summary_tells_how_many_names_came_from_xmp() -> None:
         "; 3 face names read from XMP, 1 not applied (they disagree with your names)"
     )
     assert "XMP" not in describe_summary(ScanSummary(new=2, xmp=XmpImportSummary(photos=2)))
+
+
+def test_regions_embedded_in_a_heic_photo_are_read(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from faceorganizer.core.images import load_image
+
+    jpeg = tmp_path / "face.jpg"
+    Image.new("RGB", (200, 100), (128, 128, 128)).save(jpeg)
+    xmp_regions.write_regions(
+        str(jpeg), [xmp_regions.NamedFace(1, "Hana", (20.0, 10.0, 60.0, 50.0))], (200, 100), 1
+    )
+    heic = tmp_path / "face.heic"
+    load_image(jpeg)  # registers the HEIF opener
+    with Image.open(jpeg) as im:
+        im.save(heic, xmp=Path(str(jpeg) + ".xmp").read_bytes(), quality=60)
+    (region,) = xmp_regions.read_regions(str(heic)).regions
+    assert region.name == "Hana" and region.source == str(heic)
+    assert all(abs(a - b) < 1e-5 for a, b in zip(region.box, (0.1, 0.1, 0.3, 0.5), strict=True))
