@@ -1,12 +1,13 @@
-"""What reading XMP face regions adds to a scan, against decoding the same photos.
+"""What reading and writing XMP face regions cost, against decoding the same photos.
 
 For the shared test photos (``photos/``, copied to a temporary folder), half of them given a
-``photo.jpg.xmp`` with two MWG face regions by our own writer, prints per photo: the time to read
-its regions (``read_regions``: both sidecar names stat'ed and read, the photo's own XMP read with
-exiv2, orientation read with PIL), the time to check whether its XMP changed (``signature``: two
-stats), and as the baseline the time to decode it the way a scan does (``load_image`` at the
-engine's decode side). The ratio is what the XMP step costs as a share of decoding alone; the
-whole scan (detection, embedding) costs several times more than decoding.
+``photo.jpg.xmp`` with two MWG face regions by our own writer, prints per photo: the time to
+read its regions (``read_regions``: both sidecar names tried, the photo's own XMP read with
+exiv2, orientation read with PIL), the time to check whether its XMP changed (``signature``:
+two stats), the time to write its sidecar (``write_regions``: what keeping sidecars up to date
+costs per photo an edit touches), and as the baseline the time to decode it the way a scan does
+(``load_image`` at the engine's decode side). A whole scan (detection, embedding) costs several
+times more than decoding.
 
 Run: ``.venv/bin/python benchmarks/xmp_read.py [--limit N]``
 """
@@ -71,13 +72,22 @@ def main() -> int:
         check = (time.perf_counter() - start) / len(rows)
         found = sum(len(read_regions(p).regions) for p in paths)
 
+        def rewrite(p: str) -> None:
+            w, h = sizes[p]
+            face = NamedFace(1, f"Renamed {p[-6:]}", (0.1 * w, 0.1 * h, 0.3 * w, 0.4 * h))
+            write_regions(p, [face], sizes[p])
+
+        write = timed(rewrite)
+
     print(f"photos: {len(paths)} ({(len(paths) + 1) // 2} with a sidecar), regions read: {found}")
     print(
         f"decode (baseline, load_image at {DEFAULT_DECODE_SIDE} px): {decode * 1000:.2f} ms/photo"
     )
     print(f"read_regions (sidecars + embedded XMP + orientation): {read * 1000:.2f} ms/photo")
     print(f"signature (has the XMP changed?): {check * 1000:.3f} ms/photo")
+    print(f"write_regions (read, merge, atomic replace of a sidecar): {write * 1000:.2f} ms/photo")
     print(f"ratio read_regions / decode: {read / decode:.3f}")
+    print(f"ratio write_regions / decode: {write / decode:.3f}")
     print(f"ratio signature / decode: {check / decode:.4f}")
     return 0
 
