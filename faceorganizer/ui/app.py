@@ -57,7 +57,7 @@ def run_gui(
 ) -> int:
     """Open the window (on ``library``, else the last one used) and scan ``folder`` if given;
     returns the exit status when the window closes."""
-    from faceorganizer.ui.main_window import MainWindow
+    from faceorganizer.ui.mainwindow import MainWindow
 
     if not logs.configured():
         logs.setup_logging()
@@ -70,7 +70,7 @@ def run_gui(
     window.show()
     if folder is not None:
         path = str(Path(folder).expanduser().resolve())
-        QTimer.singleShot(0, lambda: window.start_scan([path]))
-    elif window.reader is not None and window.reader.folders() and window.watch_action.isChecked():
-        QTimer.singleShot(500, lambda: window.start_scan())
+        QTimer.singleShot(0, lambda: window.scans.start_scan([path]))
+    elif window.reader is not None and window.reader.folders() and window.watching.is_on():
+        QTimer.singleShot(500, lambda: window.scans.start_scan())
     return int(app.exec())

@@ -35,6 +35,9 @@ PALETTE: dict[str, tuple[int, int, int]] = {
     "eve": (200, 40, 220),
     "fay": (20, 210, 210),
 }
+# A look-alike: dee's direction is ann's plus a fixed deviation (cosine about 0.92), so a search
+# for ann finds dee at a middling percentage, as strangers who resemble someone do.
+LOOKALIKES = {"dee": ("ann", 0.42)}
 
 
 class FakeDetector:
@@ -64,11 +67,23 @@ class FakeDetector:
         return found
 
 
+def _direction(key: bytes, dims: int) -> np.ndarray:
+    v = np.random.default_rng(zlib.crc32(key)).normal(size=dims)
+    return v / np.linalg.norm(v)
+
+
+def _key(rgb: Sequence[float]) -> bytes:
+    return bytes(int(round(c / 32.0)) for c in rgb)
+
+
 def colour_vector(rgb: Sequence[float], dims: int = SPEC.dims) -> np.ndarray:
     """The unit direction of a colour (quantised, so JPEG noise does not change who it is)."""
-    key = bytes(int(round(c / 32.0)) for c in rgb)
-    v = np.random.default_rng(zlib.crc32(key)).normal(size=dims)
-    return (v / np.linalg.norm(v)).astype(np.float32)
+    key = _key(rgb)
+    for name, (twin, spread) in LOOKALIKES.items():
+        if key == _key(PALETTE[name]):
+            v = _direction(_key(PALETTE[twin]), dims) + spread * _direction(key, dims)
+            return (v / np.linalg.norm(v)).astype(np.float32)
+    return _direction(key, dims).astype(np.float32)
 
 
 class FakeEmbedder(Embedder):
