@@ -169,7 +169,8 @@ class FaceRegion:
 
     ``box`` is normalised to the *upright* photo (orientation already applied); ``source`` says
     where it was found (a sidecar path or the photo itself) and ``scheme`` which standard wrote it
-    (``mwg`` or ``mp``); ``ours`` is set on regions FaceOrganizer wrote.
+    (``mwg`` or ``mp``); ``ours`` is set on regions FaceOrganizer wrote, and ``confirmed`` is
+    False on those it wrote for a face the user never confirmed (grouped automatically).
     """
 
     name: str | None
@@ -178,3 +179,4 @@ class FaceRegion:
     scheme: str
     kind: str = "Face"
     ours: bool = False
+    confirmed: bool = True

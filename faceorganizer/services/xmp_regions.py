@@ -157,8 +157,10 @@ def _parse(flat: dict[str, str], source: str, orientation: int) -> list[FaceRegi
             continue
         name = _text(fields.get("mwg-rs:Name", "")) or None
         ours = any(k.startswith(f"mwg-rs:Extensions/{FO_PREFIX}:") for k in fields)
+        flag = _text(fields.get(f"mwg-rs:Extensions/{FO_PREFIX}:Confirmed", "True"))
         upright = geo.stored_to_upright(box, orientation)
-        found.append(FaceRegion(name, upright, source, "mwg", kind, ours))
+        confirmed = not ours or flag.lower() != "false"
+        found.append(FaceRegion(name, upright, source, "mwg", kind, ours, confirmed))
     mp: dict[int, dict[str, str]] = defaultdict(dict)
     for key, value in flat.items():
         m = _MP_ITEM.match(key)

@@ -3,9 +3,11 @@
 Import: each photo's face regions (``services.xmp_regions``) are matched to its detected faces
 by overlap (``core.regions.match``); a region the detector missed becomes a face cut from the
 region and embedded with the library's model. Named regions arrive as user decisions: the face
-is confirmed in the person of that name (found case-insensitively, or created), all of one import
-run in one undoable edit. A name that disagrees with the library (the face is someone else there,
-or the user said it is not that person) is reported and left alone.
+is confirmed in the person of that name (found case-insensitively, or created), all of one
+import run in one undoable edit. Regions FaceOrganizer itself wrote for faces it had grouped on
+its own (``Confirmed`` False) come back as such: in the person, not confirmed. A name that
+disagrees with the library (the face is someone else there, or the user said it is not that
+person) is reported and left alone.
 
 Write: the named faces of photos go into their sidecars (``photo.jpg.xmp``); after a write the
 photo's XMP signature is recorded, so the next scan does not read our own names back.
@@ -81,6 +83,7 @@ class _Planned:
     face_id: int
     name: str
     photo: str
+    by: str = edits.USER  # "auto" for a region we wrote for a face the user never confirmed
 
 
 def _cut_faces(
@@ -129,7 +132,8 @@ def _plan_photo(
     for i, region in enumerate(read.regions):
         fid = face_of.get(i)
         if fid is not None and region.name:
-            planned.append(_Planned(fid, region.name, photo.path))
+            by = edits.USER if region.confirmed else "auto"
+            planned.append(_Planned(fid, region.name, photo.path, by))
 
 
 def _decide(db: Database, planned: list[_Planned], summary: XmpImportSummary) -> list[_Planned]:
@@ -149,7 +153,7 @@ def _decide(db: Database, planned: list[_Planned], summary: XmpImportSummary) ->
                     NameConflict(p.photo, p.face_id, p.name, current.name, "named otherwise")
                 )
                 continue
-            if state.assigned_by == edits.USER:
+            if state.assigned_by == edits.USER or p.by != edits.USER:
                 continue
             summary.confirmed += 1
         if target and (p.face_id, target[0].id) in rejected:
@@ -170,15 +174,15 @@ def _apply(db: Database, taken: list[_Planned], n_photos: int) -> int:
     def change() -> list[int]:
         created: list[int] = []
         by_name: dict[str, int] = {k: rows[0].id for k, rows in existing.items() if rows}
-        groups: dict[int, list[int]] = defaultdict(list)
+        groups: dict[tuple[int, str], list[int]] = defaultdict(list)
         for p in taken:
             key = p.name.casefold()
             if key not in by_name:
                 by_name[key] = persons.create(db, p.name.strip())
                 created.append(by_name[key])
-            groups[by_name[key]].append(p.face_id)
-        for pid, fids in groups.items():
-            faces.assign(db, sorted(set(fids)), pid, edits.USER)
+            groups[(by_name[key], p.by)].append(p.face_id)
+        for (pid, by), fids in groups.items():
+            faces.assign(db, sorted(set(fids)), pid, by)
         return created
 
     n = len(face_ids)

@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from faceorganizer import config
 from faceorganizer.ui.engine_worker import user_message
 
 
@@ -246,8 +245,8 @@ class SettingsDialog(QDialog):
             self._run_transfer(Path(path))
 
     def _setting(self, key: str) -> Any:
-        """The value the dialog opened with, else the declared default."""
-        return self._initial[key] if key in self._initial else config.default(key)
+        """The value the dialog opened with (the library's settings name every one)."""
+        return self._initial[key]
 
     def changes(self) -> dict[str, Any]:
         """Only what differs from what the dialog opened with."""

@@ -21,6 +21,14 @@ def _named(lib: Library) -> dict[tuple[str, int], str | None]:
     }
 
 
+def _assigned(lib: Library) -> dict[tuple[str, int], str | None]:
+    return {
+        (Path(f.photo_path).name, round(f.box[0])): f.assigned_by
+        for f in lib.faces()
+        if f.person_name
+    }
+
+
 def _name_by_colour(lib: Library, album) -> None:
     folder, _ = album
     for name in ("ann", "bob", "cid"):
@@ -35,6 +43,7 @@ def test_names_written_by_one_library_arrive_in_another(
 ) -> None:
     folder, _ = album
     _name_by_colour(library, album)
+    library.confirm_faces([f.face_id for f in library.faces(person_id="Ann")][:2])
     written = library.write_xmp()
     assert written.errors == [] and written.written == written.photos == 8
     assert written.faces == 9
@@ -52,7 +61,9 @@ def test_names_written_by_one_library_arrive_in_another(
         assert summary.xmp is not None and summary.xmp.named == 9 and not summary.xmp.conflicts
         assert [e.kind for e in other.history()] == ["import"]
         assert _named(other) == _named(library)
-        assert {f.assigned_by for f in other.faces() if f.person_name} == {"user"}
+        # confirmed here: confirmed there; grouped automatically here: not confirmed there
+        assert _assigned(other) == _assigned(library)
+        assert set(_assigned(other).values()) == {"user", "auto"}
         assert other.scan(engine=engine).xmp.photos == 0  # nothing changed since
 
 
@@ -82,7 +93,7 @@ def test_a_region_without_a_detected_face_becomes_a_named_face(
 ) -> None:
     folder, _ = album
     photo = folder / "nobody.png"
-    ghost = xmp_regions.NamedFace(0, "Ghost", (40.0, 30.0, 80.0, 70.0))
+    ghost = xmp_regions.NamedFace(0, "Ghost", (40.0, 30.0, 80.0, 70.0), confirmed=True)
     assert xmp_regions.write_regions(str(photo), [ghost], (160, 120), 1) is not None
     before = library.counts()["faces"]
     summary = library.import_xmp([folder], changed_only=True, engine=engine)
