@@ -204,8 +204,9 @@ def read_regions(photo_path: str, orientation: int | None = None) -> PhotoRegion
     """Face regions of a photo from its sidecars and the photo itself, upright-normalised.
 
     A region is taken from the most specific place that has it: ``photo.jpg.xmp``, then
-    ``photo.xmp``, then the XMP embedded in the photo; a region overlapping one already taken
-    is a copy of it and is skipped. Regions of other kinds (pets, focus areas) are left out.
+    ``photo.xmp``, then the XMP embedded in the photo; a region overlapping one taken from a more
+    specific place is a copy of it and is skipped. Regions of other kinds (pets, focus areas)
+    are left out.
     """
     if orientation is None:
         orientation = photo_orientation(photo_path)
@@ -229,10 +230,11 @@ def read_regions(photo_path: str, orientation: int | None = None) -> PhotoRegion
             else:
                 log.debug("%s", exc)
             continue
+        taken = list(out.regions)  # from more specific places
         for r in _parse(flat, source, orientation):
             if r.kind.lower() != "face":
                 continue
-            if any(geo.same_face_score(t.box, r.box) > 0 for t in out.regions):
+            if any(geo.same_face_score(t.box, r.box) > 0 for t in taken):
                 continue
             out.regions.append(r)
     return out

@@ -171,3 +171,21 @@ def test_regions_embedded_in_a_heic_photo_are_read(tmp_path: Path) -> None:
     (region,) = xmp_regions.read_regions(str(heic)).regions
     assert region.name == "Hana" and region.source == str(heic)
     assert all(abs(a - b) < 1e-5 for a, b in zip(region.box, (0.1, 0.1, 0.3, 0.5), strict=True))
+
+
+def test_overlapping_regions_of_one_file_are_two_faces_but_copies_elsewhere_are_not(
+    tmp_path: Path,
+) -> None:
+    from PIL import Image
+
+    photo = tmp_path / "pair.jpg"
+    Image.new("RGB", (200, 100), (128, 128, 128)).save(photo)
+    mother = xmp_regions.NamedFace(1, "Mother", (40.0, 10.0, 100.0, 80.0), confirmed=True)
+    child = xmp_regions.NamedFace(2, "Child", (70.0, 30.0, 120.0, 90.0), confirmed=True)
+    xmp_regions.write_regions(str(photo), [mother, child], (200, 100), 1)
+    shutil.copyfile(str(photo) + ".xmp", photo.with_suffix(".xmp"))  # an older copy beside it
+    found = xmp_regions.read_regions(str(photo)).regions
+    assert [(r.name, Path(r.source).name) for r in found] == [
+        ("Mother", "pair.jpg.xmp"),
+        ("Child", "pair.jpg.xmp"),
+    ]
