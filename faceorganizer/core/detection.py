@@ -1,4 +1,4 @@
-"""Face detection: facenet-pytorch's MTCNN behind our own small interface.
+"""Face detection: MTCNN (our own port, facenet-pytorch's weights) behind a small interface.
 
 Defaults chosen by measurement on ``../shared/data/faces`` (``benchmarks/detection_recall.py``;
 every run with MTCNN's stage thresholds 0.6/0.7/0.7, all 199 photos, 6 groups, 9 no-face,
@@ -25,10 +25,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from facenet_pytorch import MTCNN
-from facenet_pytorch.models.utils.detect_face import detect_face
 from PIL import Image
 
+from faceorganizer.core.mtcnn import StageTimes, detect_batch
+from faceorganizer.core.mtcnn_nets import load_nets
 from faceorganizer.core.types import Detection
 
 DEFAULT_MIN_FACE_SIZE = 20
@@ -70,9 +70,8 @@ class Detector:
         on_cpu = self.device.type == "cpu"
         self.batch_size = max(1, int(batch_size or (1 if on_cpu else 16)))
         self.pad_to = pad_to if pad_to is not None else (None if on_cpu else 256)
-        mtcnn = MTCNN(keep_all=True, device=self.device)
-        mtcnn.eval()
-        self._nets = (mtcnn.pnet, mtcnn.rnet, mtcnn.onet)
+        self._nets = load_nets(self.device)
+        self.times = StageTimes()
 
     def detect(self, images: list[np.ndarray]) -> list[list[Detection]]:
         """Faces in each image, most confident first, in that image's pixel coordinates."""
@@ -111,24 +110,15 @@ class Detector:
         return np.asarray(small), img.shape[1] / size[0]
 
     def _run(self, batch: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        pnet, rnet, onet = self._nets
-        with torch.inference_mode():
-            boxes, points = detect_face(
-                batch,
-                self.min_face_size,
-                pnet,
-                rnet,
-                onet,
-                self.thresholds,
-                self.factor,
-                self.device,
-            )
-        out = []
-        for b, p in zip(boxes, points, strict=True):
-            b = np.asarray(b, dtype=np.float64).reshape(-1, 5)
-            p = np.asarray(p, dtype=np.float64).reshape(-1, 5, 2)
-            out.append((b, p))
-        return out
+        return detect_batch(
+            self._nets,
+            batch,
+            self.min_face_size,
+            self.thresholds,
+            self.factor,
+            self.device,
+            self.times,
+        )
 
     def _finish(
         self, found: tuple[np.ndarray, np.ndarray], ratio: float, shape: tuple[int, ...]
