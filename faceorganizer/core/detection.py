@@ -32,6 +32,9 @@ from faceorganizer.core.mtcnn_nets import load_nets
 from faceorganizer.core.types import Detection
 
 DEFAULT_MIN_FACE_SIZE = 20
+DEFAULT_MIN_FACE_RATIO = 0.015
+# A face found a little under the size the pyramid starts at is kept (MTCNN still finds some).
+KEEP_UNDER_MIN = 0.8
 DEFAULT_THRESHOLDS = (0.6, 0.7, 0.7)
 DEFAULT_MIN_SCORE = 0.7
 DEFAULT_DETECT_SIDE = 800
@@ -60,9 +63,13 @@ class Detector:
         factor: float = DEFAULT_FACTOR,
         batch_size: int | None = None,
         pad_to: int | None = None,
+        min_face_ratio: float = DEFAULT_MIN_FACE_RATIO,
+        cascade: bool = False,
     ) -> None:
         self.device = torch.device(device)
         self.min_face_size = int(min_face_size)
+        self.min_face_ratio = float(min_face_ratio)
+        self.cascade = bool(cascade)
         self.thresholds = [float(t) for t in thresholds]
         self.detect_side = detect_side
         self.min_score = float(min_score)
@@ -87,9 +94,15 @@ class Detector:
                 for row, i in enumerate(chunk):
                     arr = prepared[i][0]
                     batch[row, : arr.shape[0], : arr.shape[1]] = arr
-                for i, found in zip(chunk, self._run(batch), strict=True):
-                    results[i] = self._finish(found, prepared[i][1], images[i].shape)
+                min_face = self.min_face(shape)
+                for i, found in zip(chunk, self._run(batch, min_face), strict=True):
+                    results[i] = self._finish(found, prepared[i][1], images[i].shape, min_face)
         return results
+
+    def min_face(self, shape: tuple[int, ...]) -> float:
+        """The smallest face searched for in a detection image of ``shape``, in its pixels:
+        ``min_face_size``, or ``min_face_ratio`` of its long side when that is more."""
+        return max(float(self.min_face_size), self.min_face_ratio * max(shape[:2]))
 
     def _padded_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         if not self.pad_to or self.batch_size == 1:
@@ -109,19 +122,24 @@ class Detector:
         small = Image.fromarray(img).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
         return np.asarray(small), img.shape[1] / size[0]
 
-    def _run(self, batch: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    def _run(self, batch: np.ndarray, min_face: float) -> list[tuple[np.ndarray, np.ndarray]]:
         return detect_batch(
             self._nets,
             batch,
-            self.min_face_size,
+            min_face,
             self.thresholds,
             self.factor,
             self.device,
             self.times,
+            cascade=self.cascade,
         )
 
     def _finish(
-        self, found: tuple[np.ndarray, np.ndarray], ratio: float, shape: tuple[int, ...]
+        self,
+        found: tuple[np.ndarray, np.ndarray],
+        ratio: float,
+        shape: tuple[int, ...],
+        min_face: float,
     ) -> list[Detection]:
         boxes, points = found
         h, w = shape[:2]
@@ -131,7 +149,7 @@ class Detector:
             if score < self.min_score or not np.all(np.isfinite(box)):
                 continue
             x0, y0, x1, y1 = (float(v) * ratio for v in box[:4])
-            if min(x1 - x0, y1 - y0) < self.min_face_size * ratio:
+            if min(x1 - x0, y1 - y0) < KEEP_UNDER_MIN * min_face * ratio:
                 continue
             x0, y0, x1, y1 = max(0.0, x0), max(0.0, y0), min(float(w), x1), min(float(h), y1)
             if x1 <= x0 or y1 <= y0:

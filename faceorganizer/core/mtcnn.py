@@ -28,6 +28,9 @@ from PIL import Image
 from faceorganizer.core.boxes import area_crops, integral_images, nms
 from faceorganizer.core.mtcnn_nets import ONet, PNet, RNet
 
+# Channels-last tensors halve P-Net's time on the CPU and more for R-/O-Net
+# (``benchmarks/detection_levers.py`` can switch it off to measure that).
+CHANNELS_LAST = True
 NORM_SHIFT = 127.5
 NORM_SCALE = 0.0078125
 CELL = 12
@@ -47,6 +50,10 @@ class StageTimes:
             self.counts[stage] = self.counts.get(stage, 0) + count
 
 
+def _memory_format() -> torch.memory_format:
+    return torch.channels_last if CHANNELS_LAST else torch.contiguous_format
+
+
 def pyramid_scales(height: int, width: int, min_size: float, factor: float) -> list[float]:
     """The scales at which a ``min_size`` face and every larger one fill P-Net's 12 px window."""
     scale = CELL / min_size
@@ -59,17 +66,34 @@ def pyramid_scales(height: int, width: int, min_size: float, factor: float) -> l
     return scales
 
 
-def _level(images: np.ndarray, batch: torch.Tensor | None, size: tuple[int, int]) -> torch.Tensor:
-    """One pyramid level, normalised for the networks, (B, 3, h, w) float32."""
-    h, w = size
-    if batch is None:
-        resized = np.stack(
-            [np.asarray(Image.fromarray(im).resize((w, h), Image.Resampling.BOX)) for im in images]
-        )
-        level = torch.from_numpy(resized).permute(0, 3, 1, 2).float()
-    else:
-        level = F.interpolate(batch, size=(h, w), mode="area")
-    return (level - NORM_SHIFT) * NORM_SCALE
+class _Pyramid:
+    """Pyramid levels of a batch: PIL BOX resizes of uint8 images on the CPU, each level made
+    from the previous one when ``cascade`` (the source shrinks with the levels), or area
+    interpolation of the batch on its device."""
+
+    def __init__(self, images: np.ndarray, device: torch.device, pil: bool, cascade: bool):
+        self.cascade = cascade
+        self.sources: list[Image.Image] | None = None
+        self.batch: torch.Tensor | None = None
+        if pil:
+            self.sources = [Image.fromarray(im) for im in images]
+        else:
+            self.batch = torch.from_numpy(images).to(device).permute(0, 3, 1, 2).float()
+
+    def level(self, size: tuple[int, int]) -> torch.Tensor:
+        """One level, normalised for the networks, (B, 3, h, w) float32 channels-last."""
+        h, w = size
+        if self.sources is not None:
+            resized = [im.resize((w, h), Image.Resampling.BOX) for im in self.sources]
+            if self.cascade:
+                self.sources = resized
+            stacked = np.stack([np.asarray(im) for im in resized])
+            level = torch.from_numpy(stacked).permute(0, 3, 1, 2).float()
+        else:
+            assert self.batch is not None
+            level = F.interpolate(self.batch, size=(h, w), mode="area")
+        level = (level - NORM_SHIFT) * NORM_SCALE
+        return level.contiguous(memory_format=_memory_format())
 
 
 def _proposals(
@@ -80,18 +104,15 @@ def _proposals(
     threshold: float,
     factor: float,
     times: StageTimes,
-    pil_pyramid: bool,
+    pyramid: _Pyramid,
 ) -> tuple[np.ndarray, np.ndarray]:
     """P-Net over the pyramid: candidate boxes (K, 5: x1 y1 x2 y2 score), image indices (K,)."""
     height, width = images.shape[1:3]
-    batch = None
-    if not pil_pyramid:
-        batch = torch.from_numpy(images).to(device).permute(0, 3, 1, 2).float()
     found: list[np.ndarray] = []
     found_idx: list[np.ndarray] = []
     for scale in pyramid_scales(height, width, min_size, factor):
         start = time.perf_counter()
-        level = _level(images, batch, (int(height * scale + 1), int(width * scale + 1)))
+        level = pyramid.level((int(height * scale + 1), int(width * scale + 1)))
         times.add("pyramid", time.perf_counter() - start)
         start = time.perf_counter()
         reg, prob = pnet(level.to(device))
@@ -165,7 +186,8 @@ def _crops(
 ) -> tuple[torch.Tensor, np.ndarray]:
     regions, valid = _regions(boxes, shape[1], shape[0])
     crops = area_crops(table, index[valid], regions[valid], size)
-    return (crops - NORM_SHIFT) * NORM_SCALE, valid
+    crops = (crops - NORM_SHIFT) * NORM_SCALE
+    return crops.contiguous(memory_format=_memory_format()), valid
 
 
 def _chunked(net: torch.nn.Module, x: torch.Tensor, chunk: int = 512) -> tuple[torch.Tensor, ...]:
@@ -182,19 +204,24 @@ def detect_batch(
     device: torch.device,
     times: StageTimes | None = None,
     pil_pyramid: bool | None = None,
+    cascade: bool = False,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Faces in each of ``images`` ((B, H, W, 3) uint8 RGB, one size): per image, boxes
     (K, 5: x1 y1 x2 y2 score) and landmarks (K, 5, 2), in that image's pixels.
 
     ``pil_pyramid``: resize the pyramid with PIL on the CPU (default on a CPU device) rather
-    than with ``interpolate`` on the device."""
+    than with ``interpolate`` on the device; ``cascade``: make each PIL level from the one
+    before rather than from the image."""
     times = times or StageTimes()
     pnet, rnet, onet = nets
     n, height, width = images.shape[:3]
     empty = [(np.empty((0, 5), np.float32), np.empty((0, 5, 2), np.float32)) for _ in range(n)]
     with torch.inference_mode():
         pil = device.type == "cpu" if pil_pyramid is None else pil_pyramid
-        boxes, index = _proposals(pnet, images, device, min_size, thresholds[0], factor, times, pil)
+        pyramid = _Pyramid(images, device, pil, cascade)
+        boxes, index = _proposals(
+            pnet, images, device, min_size, thresholds[0], factor, times, pyramid
+        )
         times.counts["proposals"] = times.counts.get("proposals", 0) + len(boxes)
         if not len(boxes):
             return empty
