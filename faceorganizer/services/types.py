@@ -72,6 +72,7 @@ class ScanSummary:
     cancelled: bool = False
     seconds: float = 0.0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    stages: dict[str, float] = field(default_factory=dict)  # engine seconds per stage, summed
 
 
 @dataclass
