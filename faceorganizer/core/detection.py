@@ -1,21 +1,33 @@
 """Face detection: MTCNN (our own port, facenet-pytorch's weights) behind a small interface.
 
-Defaults chosen by measurement on ``../shared/data/faces`` (``benchmarks/detection_recall.py``;
-every run with MTCNN's stage thresholds 0.6/0.7/0.7, all 199 photos, 6 groups, 9 no-face,
-13 EXIF-rotated images and a fixed sample of 300 LFW crops):
+Defaults chosen by measurement (issue 11: every face >= 60 px in 4032x3024 phone photos, and
+the shared photos as before).
+
+Phone photos (``benchmarks/detection_levers.py``, 16 generated photos, 52 pasted LFW faces
+60-600 px, decoded at 1600 px as the engine does): a face is lost when it is under the
+pyramid's first size, so the smallest face searched is a share of the long side,
+``min_face_ratio`` 1.5 % (24 px of 1600 = 60 px of 4032), never under ``min_face_size``
+(20 px, which keeps small images as before). At that size every configuration found 52/52;
+the old default (800 px, 20 px = 101 px of 4032) found 0 of 13 faces under 100 px. P-Net's
+first level is then 800 px long whatever the detection side, so ``detect_side`` 1600 (the
+decode side: no second shrink) costs little more than 1344 or 1200 and keeps R-/O-Net's
+crops sharp. CPU time per photo, one thread, same run: P-Net threshold 0.6 -> 0.7 cuts the
+candidates reaching R-Net from 349 to 257 and detection from 438 to 353 ms, same recall
+(0.8: 347 ms, not worth the risk); building each pyramid level from the one before
+(``cascade``) 465 -> 353 ms (the pyramid 139 -> 55 ms).
+
+Shared photos (``benchmarks/detection_recall.py``, 199 photos, 6 groups, 9 no-face, 13
+EXIF-rotated, 300 LFW crops), earlier defaults (800 px, 20 px, thresholds 0.6/0.7/0.7):
 
 - detect_side 640 or 800 with min_face_size 20, min_score 0.7: photo 199/199, lfw 300/300,
   group 6/6 (faces >= named people), no_face 9/9 empty, exif_rotated 13/13 at the same place.
 - min_score 0.8 or 0.9 loses one photo (Madonna, hand over mouth, best score 0.73-0.80),
   198/199; no image without a face gives any detection even at 0.7.
-- detect_side 1024 with min_face_size 20 and min_score 0.9 (the first guess): photo 198/199,
-  lfw 200/200 (sample), no_face 9/9, exif 13/13. Timings on the shared, loaded 2-core
-  machine were too noisy to rank 640 against 800 by speed; the pyramid's resizing cost grows
-  with the square of the side, so the smaller side that keeps the margin below won.
 - The labelled faces are at least 6 % of the photo's long side (smallest: a Friends cast
-  member, 72 px of 1200); 20 px of 800 (2.5 %) keeps a margin for bigger groups than ours.
+  member, 72 px of 1200).
 
-So: detect_side 800, min_face_size 20, min_score 0.7 (MTCNN's own last-stage threshold).
+Now (1600 px, 1.5 % / 20 px, thresholds 0.7/0.7/0.7, cascade): photo 199/199, lfw 300/300,
+group 6/6, no_face 9/9 empty, exif_rotated 13/13.
 """
 
 from __future__ import annotations
@@ -35,10 +47,11 @@ DEFAULT_MIN_FACE_SIZE = 20
 DEFAULT_MIN_FACE_RATIO = 0.015
 # A face found a little under the size the pyramid starts at is kept (MTCNN still finds some).
 KEEP_UNDER_MIN = 0.8
-DEFAULT_THRESHOLDS = (0.6, 0.7, 0.7)
+DEFAULT_THRESHOLDS = (0.7, 0.7, 0.7)
 DEFAULT_MIN_SCORE = 0.7
-DEFAULT_DETECT_SIDE = 800
+DEFAULT_DETECT_SIDE = 1600
 DEFAULT_FACTOR = 0.709
+DEFAULT_CASCADE = True
 
 
 class Detector:
@@ -64,7 +77,7 @@ class Detector:
         batch_size: int | None = None,
         pad_to: int | None = None,
         min_face_ratio: float = DEFAULT_MIN_FACE_RATIO,
-        cascade: bool = False,
+        cascade: bool = DEFAULT_CASCADE,
     ) -> None:
         self.device = torch.device(device)
         self.min_face_size = int(min_face_size)

@@ -59,7 +59,10 @@ class PNet(nn.Module):
         x = self.pool1(x)
         x = self.prelu2(self.conv2(x))
         x = self.prelu3(self.conv3(x))
-        prob = torch.softmax(self.conv4_1(x), dim=1)[:, 1]
+        logits = self.conv4_1(x)
+        # softmax of two classes, as a sigmoid: the same value at a fraction of the cost on
+        # the big first pyramid levels
+        prob = torch.sigmoid(logits[:, 1] - logits[:, 0])
         return self.conv4_2(x), prob
 
 
