@@ -3,18 +3,20 @@
 Defaults chosen by measurement (issue 11: every face >= 60 px in 4032x3024 phone photos, and
 the shared photos as before).
 
-Phone photos (``benchmarks/detection_levers.py``, 16 generated photos, 52 pasted LFW faces
-60-600 px, decoded at 1600 px as the engine does): a face is lost when it is under the
+Phone photos (``benchmarks/detection_levers.py``, generated 4032x3024 photos with pasted LFW
+faces 60-600 px, decoded at 1600 px as the engine does): a face is lost when it is under the
 pyramid's first size, so the smallest face searched is a share of the long side,
-``min_face_ratio`` 1.5 % (24 px of 1600 = 60 px of 4032), never under ``min_face_size``
-(20 px, which keeps small images as before). At that size every configuration found 52/52;
-the old default (800 px, 20 px = 101 px of 4032) found 0 of 13 faces under 100 px. P-Net's
-first level is then 800 px long whatever the detection side, so ``detect_side`` 1600 (the
-decode side: no second shrink) costs little more than 1344 or 1200 and keeps R-/O-Net's
-crops sharp. CPU time per photo, one thread, same run: P-Net threshold 0.6 -> 0.7 cuts the
-candidates reaching R-Net from 349 to 257 and detection from 438 to 353 ms, same recall
-(0.8: 347 ms, not worth the risk); building each pyramid level from the one before
-(``cascade``) 465 -> 353 ms (the pyramid 139 -> 55 ms).
+``min_face_ratio`` 1.5 % (60 px of 4032), never under ``min_face_size`` (20 px, which keeps
+small images as before); the old default (800 px, 20 px = 101 px of 4032) found 0 of the faces
+under 100 px. Levers, one at a time, against facenet-pytorch's ``detect_face`` at the same
+settings (12 photos, 37 faces, every configuration 37/37; wall and CPU-time ratios on the shared
+machine at load 6-8): batched crops from summed-area tables and numpy NMS x1.98 / x1.82; PIL BOX
+pyramid x1.96 / x1.90; channels-last networks x2.17 / x2.01; cascaded pyramid x2.31 / x2.12;
+P-Net threshold 0.7 x2.30 / x2.11 (in a one-thread CPU-time run: candidates reaching R-Net
+349 -> 257, detection 438 -> 353 ms per photo); detection side 1344 x2.58 / x2.39 (1200: x2.52 /
+x2.43 but 20 px of 1200 is 67 px of 4032). P-Net's first level is 800 px long whatever the side;
+a smaller side shrinks the pyramid's source and the summed-area tables. So: ``detect_side``
+1344 (= 4032 / 3, 1.5 % = 20 px), thresholds 0.7/0.7/0.7, cascaded pyramid.
 
 Shared photos (``benchmarks/detection_recall.py``, 199 photos, 6 groups, 9 no-face, 13
 EXIF-rotated, 300 LFW crops), earlier defaults (800 px, 20 px, thresholds 0.6/0.7/0.7):
@@ -26,8 +28,8 @@ EXIF-rotated, 300 LFW crops), earlier defaults (800 px, 20 px, thresholds 0.6/0.
 - The labelled faces are at least 6 % of the photo's long side (smallest: a Friends cast
   member, 72 px of 1200).
 
-Now (1600 px, 1.5 % / 20 px, thresholds 0.7/0.7/0.7, cascade): photo 199/199, lfw 300/300,
-group 6/6, no_face 9/9 empty, exif_rotated 13/13.
+Now (1344 px, 1.5 % / 20 px, thresholds 0.7/0.7/0.7, cascade; 1600 px the same): photo
+199/199, lfw 300/300, group 6/6, no_face 9/9 empty, exif_rotated 13/13.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ DEFAULT_MIN_FACE_RATIO = 0.015
 KEEP_UNDER_MIN = 0.8
 DEFAULT_THRESHOLDS = (0.7, 0.7, 0.7)
 DEFAULT_MIN_SCORE = 0.7
-DEFAULT_DETECT_SIDE = 1600
+DEFAULT_DETECT_SIDE = 1344
 DEFAULT_FACTOR = 0.709
 DEFAULT_CASCADE = True
 
