@@ -124,6 +124,19 @@ def test_area_crops_match_interpolate_area(faces_dir: Path) -> None:
             assert torch.allclose(crop, expected, atol=1e-3)
 
 
+def test_device_summed_area_tables_match_the_cpu_ones(faces_dir: Path) -> None:
+    """The GPU path's float64 torch tables crop exactly what the CPU's integer numpy ones do."""
+    image = torch.from_numpy(load_image(faces_dir / PHOTOS[1], max_side=500).rgb[None])
+    cpu, device_like = integral_images(image), integral_images(image, on_numpy=False)
+    assert cpu.dtype == torch.int32 and device_like.dtype == torch.float64
+    assert torch.equal(cpu.to(torch.float64), device_like)
+    regions = np.array([[0, 0, 120, 120], [37, 11, 301, 250], [5, 5, 9, 30]])
+    index = np.zeros(len(regions), np.int64)
+    assert torch.equal(
+        area_crops(cpu, index, regions, 48), area_crops(device_like, index, regions, 48)
+    )
+
+
 def test_weights_are_facenet_pytorch_package_data() -> None:
     folder = weights_dir()
     assert folder.name == "data" and folder.parent.name == "facenet_pytorch"

@@ -54,16 +54,19 @@ def nms(
     return np.asarray(keep, dtype=np.int64)
 
 
-def integral_images(images: torch.Tensor) -> torch.Tensor:
+def integral_images(images: torch.Tensor, on_numpy: bool | None = None) -> torch.Tensor:
     """Summed-area tables of (B, H, W, 3) images: (B, H + 1, W + 1, 3), integers on the CPU,
     float64 on other devices, zero first row and column, so any rectangle's sum is four
-    look-ups."""
+    look-ups. ``on_numpy`` (default: on a CPU tensor) picks numpy's cumsum, about twice
+    torch's on the CPU."""
     b, h, w, c = images.shape
-    if images.device.type == "cpu":  # numpy's cumsum is about twice torch's on the CPU
+    if on_numpy is None:
+        on_numpy = images.device.type == "cpu"
+    if on_numpy:
         # exact integer sums; int32 (half the memory traffic) while they cannot overflow
         dtype = np.int32 if h * w * 255 < 2**31 else np.int64
         out = np.zeros((b, h + 1, w + 1, c), dtype=dtype)
-        np.cumsum(images.numpy(), axis=1, dtype=dtype, out=out[:, 1:, 1:])
+        np.cumsum(images.cpu().numpy(), axis=1, dtype=dtype, out=out[:, 1:, 1:])
         np.cumsum(out[:, 1:, 1:], axis=2, out=out[:, 1:, 1:])
         return torch.from_numpy(out)
     table = torch.zeros((b, h + 1, w + 1, c), dtype=torch.float64, device=images.device)
