@@ -73,6 +73,7 @@ class ScanSummary:
     seconds: float = 0.0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     xmp: XmpImportSummary | None = None  # face names read from XMP after the photos were stored
+    stages: dict[str, float] = field(default_factory=dict)  # engine seconds per stage, summed
 
 
 @dataclass
