@@ -26,6 +26,7 @@ def run(args: argparse.Namespace) -> int:
     if args.folder and not os.path.isdir(args.folder):
         raise CliError(f"not a folder: {args.folder}")
     _check_display()
+    _check_qt_libraries()
     try:
         from faceorganizer.ui.app import run_gui
     except ImportError as exc:
@@ -42,3 +43,13 @@ def _check_display() -> None:
             "no display found: the desktop app needs a graphical session (or run it under "
             "xvfb-run); every other command works without one"
         )
+
+
+def _check_qt_libraries() -> None:
+    """Qt also aborts when its platform plugin lacks a system library, naming the wrong one:
+    name every missing library and its package first."""
+    from faceorganizer.ui.qt_libraries import check_qt_libraries
+
+    message = check_qt_libraries()
+    if message:
+        raise CliError(message)
