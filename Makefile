@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED_FACES ?= ../shared/data/faces
 
-.PHONY: run test lint bench clean venv
+.PHONY: run test lint bench clean venv install-desktop uninstall-desktop
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,6 +32,14 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_throughput.py
+
+# The app in the current user's application menu, running this checkout's .venv.
+install-desktop: $(STAMP)
+	$(BIN)/python packaging/stage_desktop_files.py build/desktop
+	sh packaging/install-desktop.sh --from build/desktop/share --exec "$(abspath $(BIN))/faceorganizer"
+
+uninstall-desktop:
+	sh packaging/install-desktop.sh --uninstall
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import os
 import sys
+from importlib.resources import files
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QSettings, QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from faceorganizer import __version__
 
 APP_NAME = "FaceOrganizer"
+# The desktop entry's name (resources/APP_ID.desktop): Wayland matches windows to it by this id.
+APP_ID = "io.github.faceorganizer.FaceOrganizer"
+
+
+def app_icon() -> QIcon:
+    """The app's icon, from the package data (also inside the bundle)."""
+    return QIcon(str(files("faceorganizer") / "resources" / "faceorganizer.svg"))
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -23,6 +32,8 @@ def make_app(argv: list[str] | None = None) -> QApplication:
         app = QApplication(argv if argv is not None else sys.argv[:1])
         app.setApplicationVersion(__version__)
         app.setApplicationDisplayName(APP_NAME)
+        app.setDesktopFileName(APP_ID)
+        app.setWindowIcon(app_icon())
         app.setStyle("Fusion")
     return app  # type: ignore[return-value]
 
