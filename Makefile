@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SHARED_FACES ?= ../shared/data/faces
+# The bundle's own build environment (CPU-only torch), created by packaging/build_bundle.sh.
+BUNDLE_VENV ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/faceorganizer/bundle-venv-cpu
 
-.PHONY: run test lint bench clean venv install-desktop uninstall-desktop
+.PHONY: run test lint bench clean venv package test-bundle install-desktop uninstall-desktop
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +35,16 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_throughput.py
 
+# The one-folder desktop bundle, dist/FaceOrganizer/ (its own build environment, not .venv).
+package:
+	PYTHON=$(PYTHON) BUNDLE_VENV=$(BUNDLE_VENV) bash packaging/build_bundle.sh
+
+# The tests of the built bundle: here a missing or stale bundle fails them (`make test` skips
+# them then).
+test-bundle: $(STAMP)
+	QT_QPA_PLATFORM=offscreen FACEORGANIZER_REQUIRE_BUNDLE=1 \
+		$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_bundle.py
+
 # The app in the current user's application menu, running this checkout's .venv.
 install-desktop: $(STAMP)
 	$(BIN)/python packaging/stage_desktop_files.py build/desktop
@@ -42,4 +54,4 @@ uninstall-desktop:
 	sh packaging/install-desktop.sh --uninstall
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

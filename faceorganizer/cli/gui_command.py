@@ -19,6 +19,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("folder", nargs="?", help="a folder of photos to add and scan")
     p.add_argument("--library", help="the library file (default: the last one used)")
+    # For tests of an installed app or a bundle: close the window after MS milliseconds.
+    p.add_argument("--quit-after", type=int, metavar="MS", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
@@ -31,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         from faceorganizer.ui.app import run_gui
     except ImportError as exc:
         raise CliError(f"the desktop app cannot start: {exc}") from exc
-    return run_gui(args.folder, args.library, device=args.device)
+    return run_gui(args.folder, args.library, device=args.device, quit_after_ms=args.quit_after)
 
 
 def _check_display() -> None:

@@ -43,9 +43,10 @@ def run_gui(
     library: str | os.PathLike[str] | None = None,
     device: str = "auto",
     settings_file: str | None = None,
+    quit_after_ms: int | None = None,
 ) -> int:
     """Open the window (on ``library``, else the last one used) and scan ``folder`` if given;
-    returns the exit status when the window closes."""
+    returns the exit status when the window closes (by itself after ``quit_after_ms``)."""
     from faceorganizer.ui.main_window import MainWindow
 
     app = make_app()
@@ -59,4 +60,6 @@ def run_gui(
         QTimer.singleShot(0, lambda: window.start_scan([path]))
     elif window.reader is not None and window.reader.folders() and window.watch_action.isChecked():
         QTimer.singleShot(500, lambda: window.start_scan())
+    if quit_after_ms is not None:
+        QTimer.singleShot(quit_after_ms, window.close)
     return int(app.exec())
