@@ -180,3 +180,17 @@ def test_names_missing_system_libraries(tmp_path: Path) -> None:
     assert result.returncode == 1, result.stderr
     assert "libGL.so.1" in result.stderr and "libgl1" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_install_desktop_from_the_bundle(tmp_path: Path) -> None:
+    """The bundle's own install-desktop.sh puts a menu entry that runs the bundle."""
+    data = tmp_path / "data"
+    env = bare_env(tmp_path / "home", XDG_DATA_HOME=str(data))
+    subprocess.run(["sh", str(BUNDLE / "install-desktop.sh")], env=env, check=True, timeout=60)
+    (entry,) = (data / "applications").glob("*.desktop")
+    assert f"Exec={PROGRAM} gui %f" in entry.read_text().splitlines()
+    validate = shutil.which("desktop-file-validate")
+    assert validate, "install the Debian package desktop-file-utils (.ci/run does)"
+    result = subprocess.run([validate, str(entry)], capture_output=True, text=True)
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout
+    assert len(list((data / "icons" / "hicolor").glob("*/apps/*.png"))) == 8
