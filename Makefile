@@ -7,7 +7,8 @@ SHARED_FACES ?= ../shared/data/faces
 # The bundle's own build environment (CPU-only torch), created by packaging/build_bundle.sh.
 BUNDLE_VENV ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/faceorganizer/bundle-venv-cpu
 
-.PHONY: run test lint bench clean venv package test-bundle install-desktop uninstall-desktop
+.PHONY: run test test-fast lint bench clean venv package test-bundle install-desktop \
+	uninstall-desktop
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,14 +23,20 @@ run: $(STAMP)
 
 test: $(STAMP)
 	@test -d $(SHARED_FACES) || { echo "missing $(SHARED_FACES): the real-photo tests need it"; exit 2; }
-	$(BIN)/ruff check faceorganizer tests benchmarks
+	$(BIN)/ruff check faceorganizer tests benchmarks packaging
+	$(BIN)/ruff format --check faceorganizer tests benchmarks packaging
 	$(BIN)/lint-imports
 	$(BIN)/mypy
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# The fast tier: fake models and generated photos, no ../shared needed, under a minute.
+test-fast: $(STAMP)
+	$(BIN)/ruff check faceorganizer tests benchmarks packaging
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check faceorganizer tests benchmarks
-	$(BIN)/ruff format --check faceorganizer tests benchmarks
+	$(BIN)/ruff check faceorganizer tests benchmarks packaging
+	$(BIN)/ruff format --check faceorganizer tests benchmarks packaging
 	$(BIN)/mypy
 
 bench: $(STAMP)
@@ -43,7 +50,7 @@ package:
 # them then).
 test-bundle: $(STAMP)
 	QT_QPA_PLATFORM=offscreen FACEORGANIZER_REQUIRE_BUNDLE=1 \
-		$(BIN)/python -m pytest -q -p no:cacheprovider tests/test_bundle.py
+		$(BIN)/python -m pytest -q tests/test_bundle.py
 
 # The app in the current user's application menu, running this checkout's .venv.
 install-desktop: $(STAMP)

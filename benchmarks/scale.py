@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 from quality_data import load_faces
 
-from faceorganizer.core.clustering import ClusterInput, cluster_thresholds, knn, recluster
+from faceorganizer.core.clustering import ClusterInput, cluster_thresholds, recluster
+from faceorganizer.core.knn import knn
 from faceorganizer.core.models.registry import calibration_for
 from faceorganizer.core.search import SearchIndex
 

@@ -11,7 +11,9 @@ import pytest
 from engine_faces import engine_faces
 
 from faceorganizer.core import clustering
-from faceorganizer.core.clustering import ClusterInput, knn, recluster
+from faceorganizer.core import knn as knn_module
+from faceorganizer.core.clustering import ClusterInput, recluster
+from faceorganizer.core.knn import knn
 
 
 @pytest.fixture(scope="module")
@@ -217,8 +219,8 @@ def test_output_helpers_describe_changes() -> None:
 def test_inverted_file_neighbours_match_exact(lfw, monkeypatch) -> None:
     emb, _ = lfw
     exact_i, exact_s = knn(emb, 8)
-    monkeypatch.setattr(clustering, "EXACT_KNN_MAX", 100)
-    monkeypatch.setattr(clustering, "IVF_CELL_SIZE", 64)
+    monkeypatch.setattr(knn_module, "EXACT_KNN_MAX", 100)
+    monkeypatch.setattr(knn_module, "IVF_CELL_SIZE", 64)
     ivf_i, ivf_s = knn(emb, 8)
     strong = exact_s >= 0.8
     found = sum(
@@ -226,7 +228,7 @@ def test_inverted_file_neighbours_match_exact(lfw, monkeypatch) -> None:
     )
     assert found / strong.sum() >= 0.95
     assert np.all(ivf_i != np.arange(len(emb))[:, None])
-    monkeypatch.setattr(clustering, "EXACT_KNN_MAX", 100)
+    monkeypatch.setattr(knn_module, "EXACT_KNN_MAX", 100)
     out = recluster(_fresh(emb))
     assert len(set(out.labels.tolist())) >= 25
 

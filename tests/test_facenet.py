@@ -13,6 +13,7 @@ from facenet_pytorch import MTCNN, InceptionResnetV1, extract_face, fixed_image_
 from PIL import Image, ImageOps
 
 from faceorganizer.core import weights
+from faceorganizer.core.models import registry
 from faceorganizer.core.models.facenet import FacenetEmbedder
 from faceorganizer.core.models.registry import MODELS, load_embedder
 from faceorganizer.core.types import Detection
@@ -85,7 +86,7 @@ def test_load_embedder_uses_imported_weights_only(weights_file, embedder, tmp_pa
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     with pytest.raises(weights.WeightsMissingError, match=f"models download {MODEL}"):
         load_embedder(MODEL, "cpu")
-    weights.import_weights(MODEL, weights_file)
+    registry.import_weights(MODEL, weights_file)
     loaded = load_embedder(MODEL, "cpu")
     assert isinstance(loaded, FacenetEmbedder)
     assert loaded.spec.dims == 512 and loaded.spec.input_size == 160

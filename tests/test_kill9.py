@@ -83,9 +83,10 @@ def test_kill9_during_scan_loses_nothing_but_photos_in_flight(tmp_path: Path) ->
             time.sleep(0.05)
         time.sleep(rng.uniform(0.0, 1.0))  # somewhere in the next batch: decode, embed or write
         if proc.poll() is not None:
+            proc.communicate()  # reaps it and closes its pipe
             break
         os.kill(proc.pid, signal.SIGKILL)
-        proc.wait()
+        proc.communicate()
         kills += 1
         _check_consistent(db)
         now = _faces_per_photo(db)

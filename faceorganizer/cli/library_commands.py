@@ -22,7 +22,7 @@ Handler = Callable[[argparse.Namespace, Library], int | None]
 @contextmanager
 def _opened(args: argparse.Namespace, read_only: bool = False):
     try:
-        lib = Library.open(args.library, read_only=read_only)
+        lib = Library.open(args.library, read_only=read_only, device=args.device)
     except LibraryError as exc:
         raise CliError(str(exc)) from exc
     try:
@@ -75,6 +75,9 @@ class _Bar:
             if p.phase == "clustering" and self.enabled:
                 self.close()
                 print("grouping faces into people…", file=sys.stderr)
+            elif p.phase == "names" and p.done == 0 and self.enabled:
+                self.close()
+                print(f"reading face names from XMP ({p.total} photos)…", file=sys.stderr)
             return
         if self.bar is None:
             from tqdm import tqdm
@@ -99,6 +102,10 @@ def _summary_text(s: ScanSummary) -> str:
         lines.append(f"  cannot read {path}: {reason}")
     if len(s.errors) > 10:
         lines.append(f"  … {len(s.errors) - 10} more: faceorganizer photos --errors")
+    if s.xmp is not None and s.xmp.with_regions:
+        from faceorganizer.cli.xmp_commands import import_text
+
+        lines.append(import_text(s.xmp))
     return "\n".join(lines)
 
 
@@ -118,7 +125,6 @@ def cmd_scan(args: argparse.Namespace, lib: Library) -> int:
     try:
         summary = lib.scan(
             args.folders or None,
-            device=args.device,
             progress=bar,
             cancel=cancel,
             cluster=not args.no_cluster,
@@ -265,7 +271,8 @@ def cmd_search(args: argparse.Namespace, lib: Library) -> int:
         info = lib.move_faces([h.face.face_id for h in hits], _person_ref(args.move_to))
         data["edit"] = asdict(info)
         lines.append(f"{info.description} (edit {info.edit_id})")
-    emit(args, data, "\n".join(lines) or f"no face at or above {args.threshold:g} %")
+    floor = args.threshold if args.threshold is not None else lib.settings()["threshold_percent"]
+    emit(args, data, "\n".join(lines) or f"no face at or above {floor:g} %")
     return 0
 
 
@@ -274,10 +281,12 @@ def cmd_export(args: argparse.Namespace, lib: Library) -> int:
         result = lib.export(args.dest, fmt=args.format)
         human = f"wrote {result.files} faces to {result.dest}"
     else:
-        result = lib.export(args.dest, by_person=True, mode="copy" if args.copy else "link")
+        mode = "copy" if args.copy else "link"
+        result = lib.export(args.dest, mode=mode, contact_sheet=args.contact_sheet)
         human = (
             f"{result.folders} person folder(s), {result.files} photo(s) "
             f"({result.linked} linked, {result.copied} copied) in {result.dest}"
+            + (f"; {result.sheets} contact sheet page(s)" if args.contact_sheet else "")
         )
     emit(args, asdict(result), human)
     return 0
@@ -357,7 +366,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--face", type=int, metavar="ID")
     p.add_argument("--image", metavar="FILE")
     p.add_argument("--face-index", type=int, metavar="N", help="which face of --image")
-    p.add_argument("--threshold", type=float, default=65.0, help="percent (default 65)")
+    p.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="percent (default: the library's 'same person at' setting)",
+    )
     p.add_argument("--limit", type=int)
     p.add_argument("--person", help="only faces of this person")
     p.add_argument("--move-to", metavar="PERSON", help="move every face found to PERSON")
@@ -369,3 +383,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     how.add_argument("--link", action="store_true", help="symlinks (default)")
     how.add_argument("--copy", action="store_true", help="copies")
     p.add_argument("--format", choices=("csv", "json"), help="faces table instead of folders")
+    p.add_argument(
+        "--contact-sheet", action="store_true", help="and a JPEG grid of faces in each folder"
+    )

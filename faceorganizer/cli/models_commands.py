@@ -15,6 +15,8 @@ from faceorganizer.core.models.registry import (
     DEFAULT_MODEL_ID,
     MODELS,
     calibration_info,
+    download_weights,
+    import_weights,
     model_status,
 )
 from faceorganizer.core.weights import WeightsError
@@ -171,10 +173,13 @@ def cmd_download(args: argparse.Namespace) -> int:
         return 0
     if not json_mode:
         source = args.url or MODELS[args.model_id].url
-        print(f"fetching {source}\n      -> {weights.target_path(args.model_id)}", file=sys.stderr)
+        print(
+            f"fetching {source}\n      -> {weights.target_path(MODELS[args.model_id])}",
+            file=sys.stderr,
+        )
     bar = _Bar(enabled=not json_mode)
     try:
-        path = weights.download(
+        path = download_weights(
             args.model_id, url=args.url, sha256=args.sha256, progress=bar, timeout=args.timeout
         )
     except WeightsError as exc:
@@ -193,7 +198,7 @@ def cmd_download(args: argparse.Namespace) -> int:
 def cmd_import(args: argparse.Namespace) -> int:
     _check_id(args.model_id)
     try:
-        path = weights.import_weights(args.model_id, args.file, sha256=args.sha256)
+        path = import_weights(args.model_id, args.file, sha256=args.sha256)
     except WeightsError as exc:
         raise CliError(str(exc)) from None
     status = model_status(args.model_id)

@@ -2,9 +2,10 @@
 
 Decoding runs ahead on a thread pool (PIL releases the GIL); detection, alignment and
 embedding run on the thread that iterates ``process``, embedding in batches that span
-photos. Threading contract: a ``FaceEngine`` is used from one thread at a time (it owns the
-models); ``process`` may be stopped with a ``threading.Event`` checked between photos, or by
-closing the generator.
+photos. Threading contract: several threads may share one ``FaceEngine`` (a scan and a search by
+photo in the desktop app): every model call holds the engine's lock, so their batches interleave
+and never run the models at once; ``process`` may be stopped with a ``threading.Event`` checked
+between photos, or by closing the generator.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from faceorganizer.config import DEFAULT_MODEL_ID
 from faceorganizer.core import detection as det
 from faceorganizer.core.device import resolve_device
 from faceorganizer.core.images import ImageLoadError, LoadedImage, load_image
@@ -62,7 +64,7 @@ class FaceEngine:
 
     def __init__(
         self,
-        model_id: str = "dlib-resnet-v1",
+        model_id: str = DEFAULT_MODEL_ID,
         device: str | torch.device = "auto",
         *,
         embedder: Embedder | None = None,
@@ -88,10 +90,45 @@ class FaceEngine:
         self.batch_size = max(1, int(batch_size))
         self.decode_side = max(int(decode_side), detector.detect_side or 0)
         self._detect_batch = 1 if self.device.type == "cpu" else detector.batch_size
+        self._models_lock = threading.Lock()
 
     def embed_image(self, path: str | os.PathLike[str]) -> PhotoFaces:
         """Faces of one photo (for a search by photo, or ``compare``)."""
         return next(iter(self.process([path])))
+
+    def embed_boxes(
+        self, path: str | os.PathLike[str], boxes: Sequence[tuple[float, float, float, float]]
+    ) -> PhotoFaces:
+        """Faces cut from ``boxes`` (pixels of the upright original) of one photo, embedded by
+        this engine's model: regions drawn by a person or another app that detection missed
+        (``core.region_faces``). An unreadable photo gives ``PhotoFaces.error``."""
+        from faceorganizer.core.region_faces import detections_for_boxes
+
+        result = PhotoFaces(path=str(path))
+        try:
+            image = load_image(path, max_side=self.decode_side)
+        except ImageLoadError as exc:
+            result.error = exc.reason
+            return result
+        result.width, result.height = image.width, image.height
+        s = image.scale
+        scaled = [(b[0] / s, b[1] / s, b[2] / s, b[3] / s) for b in boxes]
+        with self._models_lock:
+            found = detections_for_boxes(self.detector, image.rgb, scaled)
+            chips = self.embedder.prepare(image.rgb, found)
+            vectors = self.embedder.embed(chips) if len(found) else np.empty((0, 0), np.float32)
+        for d, vector in zip(found, vectors, strict=True):
+            original = _to_original(d, s)
+            result.faces.append(
+                EmbeddedFace(
+                    detection=original,
+                    embedding=vector,
+                    model_id=self.model_id,
+                    quality=face_quality(original),
+                    thumbnail=face_thumbnail(image.rgb, d.box),
+                )
+            )
+        return result
 
     def process(
         self, paths: Iterable[str | os.PathLike[str]], cancel: threading.Event | None = None
@@ -115,14 +152,16 @@ class FaceEngine:
                 batch: list[tuple[str, Future[tuple[LoadedImage, float]]]] = []
                 while decoding and len(batch) < self._detect_batch:
                     batch.append(decoding.popleft())
-                waiting.extend(self._detect_and_align(batch))
+                with self._models_lock:
+                    waiting.extend(self._detect_and_align(batch))
                 faces_waiting = sum(len(p.detections) for p in waiting)
                 if waiting and (
                     faces_waiting >= self.batch_size
                     or len(waiting) >= 4 * self.batch_size
                     or not (queue or decoding)
                 ):
-                    done, waiting = self._embed(waiting), []
+                    with self._models_lock:
+                        done, waiting = self._embed(waiting), []
                     for result in done:
                         if cancel is not None and cancel.is_set():
                             return

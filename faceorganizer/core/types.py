@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -56,3 +60,12 @@ class PhotoFaces:
     faces: list[EmbeddedFace] = field(default_factory=list)
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+
+
+class PhotoEngine(Protocol):
+    """What a scan needs of an engine (``core.pipeline.FaceEngine``, or a fake in fast tests):
+    one ``PhotoFaces`` per path, in order, stopping early once ``cancel`` is set."""
+
+    def process(
+        self, paths: Iterable[str | os.PathLike[str]], cancel: threading.Event | None = None
+    ) -> Iterator[PhotoFaces]: ...

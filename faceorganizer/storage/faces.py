@@ -171,3 +171,125 @@ def add_rejections(db: Database, pairs: Iterable[tuple[int, int]]) -> None:
 
 def remove_rejections(db: Database, pairs: Iterable[tuple[int, int]]) -> None:
     db.conn.executemany("DELETE FROM rejections WHERE face_id = ? AND person_id = ?", pairs)
+
+
+def listing_filter(
+    person_id: int | None, unassigned: bool, include_hidden: bool
+) -> tuple[str, list[object]]:
+    """The WHERE clause (over ``faces f``) of a face listing and its parameters."""
+    where: list[str] = ["1"]
+    params: list[object] = []
+    if person_id is not None:
+        where.append("f.person_id = ?")
+        params.append(person_id)
+    if unassigned:
+        where.append("f.person_id IS NULL")
+    if not include_hidden:
+        where.append("f.hidden = 0")
+    return " AND ".join(where), params
+
+
+def listing(
+    db: Database,
+    person_id: int | None = None,
+    unassigned: bool = False,
+    include_hidden: bool = False,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[FaceRow]:
+    """Faces of a person (or unassigned ones), in id order, one page at a time."""
+    where, params = listing_filter(person_id, unassigned, include_hidden)
+    suffix = "ORDER BY f.id"
+    if limit is not None or offset:
+        suffix += f" LIMIT {int(limit) if limit is not None else -1} OFFSET {int(offset)}"
+    return rows(db, where, params, suffix)
+
+
+def listing_count(
+    db: Database,
+    person_id: int | None = None,
+    unassigned: bool = False,
+    include_hidden: bool = False,
+) -> int:
+    where, params = listing_filter(person_id, unassigned, include_hidden)
+    return int(db.execute(f"SELECT count(*) FROM faces f WHERE {where}", params).fetchone()[0])
+
+
+def count(db: Database) -> int:
+    return int(db.execute("SELECT count(*) FROM faces").fetchone()[0])
+
+
+def count_unassigned(db: Database) -> int:
+    """Visible faces in no person (the "Faces without a person" count)."""
+    sql = "SELECT count(*) FROM faces WHERE person_id IS NULL AND hidden = 0"
+    return int(db.execute(sql).fetchone()[0])
+
+
+def embedding_of(db: Database, face_id: int) -> tuple[np.ndarray, str] | None:
+    """One face's embedding and the id of the model that made it."""
+    row = db.execute("SELECT embedding, model_id FROM faces WHERE id = ?", [face_id]).fetchone()
+    return None if row is None else (np.frombuffer(row[0], np.float32), str(row[1]))
+
+
+def ids_of_model(db: Database, model_id: str) -> set[int]:
+    return {r[0] for r in db.execute("SELECT id FROM faces WHERE model_id = ?", [model_id])}
+
+
+@dataclass(frozen=True)
+class ClusterRows:
+    """The visible faces of one model as parallel arrays, for clustering."""
+
+    face_ids: np.ndarray  # int64 (n,)
+    embeddings: np.ndarray  # float32 (n, dims)
+    photo_ids: np.ndarray  # int64 (n,)
+    person_ids: np.ndarray  # int64 (n,), -1 where unassigned
+    pinned: np.ndarray  # bool (n,): assigned by the user
+    scores: np.ndarray  # float64 (n,): detection score
+
+
+def for_clustering(db: Database, model_id: str) -> ClusterRows:
+    found = db.execute(
+        "SELECT id, embedding, photo_id, person_id, assigned_by, score FROM faces "
+        "WHERE model_id = ? AND hidden = 0 ORDER BY id",
+        [model_id],
+    ).fetchall()
+    n = len(found)
+    emb = np.stack([np.frombuffer(r[1], np.float32) for r in found]) if n else np.zeros((0, 0))
+    return ClusterRows(
+        face_ids=np.array([r[0] for r in found], np.int64),
+        embeddings=emb.astype(np.float32, copy=False),
+        photo_ids=np.array([r[2] for r in found], np.int64),
+        person_ids=np.array([-1 if r[3] is None else r[3] for r in found], np.int64),
+        pinned=np.array([r[4] == "user" for r in found], bool),
+        scores=np.array([r[5] for r in found], np.float64),
+    )
+
+
+def clear_person(db: Database, person_id: int) -> None:
+    """Take every face out of a person (before the person is deleted)."""
+    db.execute(
+        "UPDATE faces SET person_id = NULL, assigned_by = NULL WHERE person_id = ?", [person_id]
+    )
+
+
+def pin(db: Database, face_ids: Iterable[int]) -> None:
+    """Mark faces as placed by the user (re-clustering never moves them)."""
+    db.conn.executemany(
+        "UPDATE faces SET assigned_by = 'user' WHERE id = ?", [(f,) for f in face_ids]
+    )
+
+
+def set_hidden(db: Database, face_ids: Iterable[int], hidden: bool) -> None:
+    db.conn.executemany(
+        "UPDATE faces SET hidden = ? WHERE id = ?", [(int(hidden), f) for f in face_ids]
+    )
+
+
+def clear_rejections(db: Database, face_ids: Iterable[int]) -> None:
+    db.conn.executemany("DELETE FROM rejections WHERE face_id = ?", [(f,) for f in face_ids])
+
+
+def rejected_from(db: Database, person_ids: Sequence[int]) -> list[int]:
+    """Faces the user said are not one of these persons."""
+    found = rows_where_in(db, "SELECT face_id FROM rejections", "person_id", person_ids)
+    return [int(r[0]) for r in found]

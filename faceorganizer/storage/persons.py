@@ -129,3 +129,18 @@ def delete_empty_unnamed(db: Database, person_ids: list[int] | None = None) -> l
     gone = [r[0] for r in db.execute(sql, params).fetchall()]
     db.conn.executemany("DELETE FROM persons WHERE id = ?", [(p,) for p in gone])
     return gone
+
+
+def named_ids(db: Database) -> set[int]:
+    return {r[0] for r in db.execute("SELECT id FROM persons WHERE name IS NOT NULL")}
+
+
+def count_named(db: Database) -> int:
+    return int(db.execute("SELECT count(*) FROM persons WHERE name IS NOT NULL").fetchone()[0])
+
+
+def repoint_cover(db: Database, old_face_id: int, new_face_id: int) -> None:
+    """A re-detected face replaces the old one as any person's cover."""
+    db.execute(
+        "UPDATE persons SET cover_face_id = ? WHERE cover_face_id = ?", [new_face_id, old_face_id]
+    )

@@ -1,5 +1,6 @@
 """Settings: recognition model (download or import its weights), device, thresholds, minimum
-face size, and where the library lives. Returns the changes; the window applies them."""
+face size, face names in XMP, and where the library lives. Returns the changes; the window
+applies them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -62,15 +64,15 @@ class _Transfer(QObject):
 
     def start(self, model_id: str, source: Path | None) -> None:
         def run() -> None:
-            from faceorganizer.core import weights
+            from faceorganizer.core.models import registry
 
             try:
                 if source is None:
-                    weights.download(
+                    registry.download_weights(
                         model_id, progress=lambda d, t: self.progress.emit(int(d), int(t or 0))
                     )
                 else:
-                    weights.import_weights(model_id, source)
+                    registry.import_weights(model_id, source)
             except Exception as exc:
                 self.finished.emit(user_message(exc) or "failed")
             else:
@@ -113,7 +115,7 @@ class SettingsDialog(QDialog):
         self.threshold = QSpinBox()
         self.threshold.setRange(1, 99)
         self.threshold.setSuffix(" %")
-        self.threshold.setValue(int(round(float(settings.get("threshold_percent") or 65))))
+        self.threshold.setValue(round(float(settings["threshold_percent"])))
         self.threshold.setToolTip("How similar two faces must be to count as the same person")
 
         self.min_face = QSpinBox()
@@ -122,6 +124,19 @@ class SettingsDialog(QDialog):
         self.min_face.setSpecialValueText("Automatic")
         self.min_face.setValue(int(settings.get("min_face_size") or 0))
         self.min_face.setToolTip("Faces smaller than this are ignored by the next scan")
+
+        self.xmp_import = QCheckBox("Read face names from XMP on every scan")
+        self.xmp_import.setChecked(bool(self._setting("xmp_import_on_scan")))
+        self.xmp_import.setToolTip(
+            "Names that digiKam, Lightroom or exiftool wrote (photo.jpg.xmp, photo.xmp or the "
+            "photo) arrive as your decisions; names that disagree are reported, not applied"
+        )
+        self.xmp_write = QCheckBox("Keep XMP sidecars up to date with names")
+        self.xmp_write.setChecked(bool(self._setting("xmp_write_sidecars")))
+        self.xmp_write.setToolTip(
+            "After every edit, undo and redo, write the names into photo.jpg.xmp sidecars "
+            "(photos are never changed)"
+        )
 
         self.library_edit = QLineEdit(self._initial_library)
         browse = QPushButton("Choose…")
@@ -136,6 +151,8 @@ class SettingsDialog(QDialog):
         form.addRow("Run on", self.device_combo)
         form.addRow("Same person at", self.threshold)
         form.addRow("Smallest face", self.min_face)
+        form.addRow("Face names in XMP", self.xmp_import)
+        form.addRow("", self.xmp_write)
         form.addRow("Library file", lib_row)
 
         buttons = QDialogButtonBox(
@@ -147,7 +164,7 @@ class SettingsDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(buttons)
 
-        self._fill_models(str(settings.get("model_id") or "dlib-resnet-v1"))
+        self._fill_models(str(settings["model_id"]))
         self.model_combo.currentIndexChanged.connect(self._update_model_status)
         self.download_button.clicked.connect(self._download)
         self.import_button.clicked.connect(self._import)
@@ -227,16 +244,26 @@ class SettingsDialog(QDialog):
         if path:
             self._run_transfer(Path(path))
 
+    def _setting(self, key: str) -> Any:
+        """The value the dialog opened with (the library's settings name every one)."""
+        return self._initial[key]
+
     def changes(self) -> dict[str, Any]:
         """Only what differs from what the dialog opened with."""
         out: dict[str, Any] = {}
         if self.selected_model() != self._initial.get("model_id"):
             out["model_id"] = self.selected_model()
-        if float(self.threshold.value()) != float(self._initial.get("threshold_percent") or 65):
+        if float(self.threshold.value()) != float(self._initial["threshold_percent"]):
             out["threshold_percent"] = float(self.threshold.value())
         min_face = self.min_face.value() or None
         if min_face != self._initial.get("min_face_size"):
             out["min_face_size"] = min_face
+        for key, box in (
+            ("xmp_import_on_scan", self.xmp_import),
+            ("xmp_write_sidecars", self.xmp_write),
+        ):
+            if box.isChecked() != bool(self._setting(key)):
+                out[key] = box.isChecked()
         if self.device_combo.currentData() != self._initial_device:
             out["device"] = self.device_combo.currentData()
         if self.library_edit.text().strip() != self._initial_library:

@@ -19,7 +19,7 @@ from facenet_pytorch import InceptionResnetV1
 from faceorganizer.core.alignment import box_crop
 from faceorganizer.core.models.base import Embedder, ModelSpec
 from faceorganizer.core.types import Detection
-from faceorganizer.core.weights import WeightsVerifyError, checked_weights
+from faceorganizer.core.weights import WeightsVerifyError
 
 LOGITS_KEYS = ("logits.weight", "logits.bias")
 # facenet-pytorch's own LFW evaluation crops with margin 14 (pixels of the 160 px output).
@@ -138,11 +138,9 @@ class FacenetEmbedder(Embedder):
     them to ``device``. Not thread-safe; one engine thread owns ``embed``.
     """
 
-    def __init__(
-        self, spec: ModelSpec, device: torch.device, weights_path: Path | str | None = None
-    ) -> None:
+    def __init__(self, spec: ModelSpec, device: torch.device, weights_path: Path | str) -> None:
         super().__init__(spec, device)
-        self.weights_path = Path(weights_path) if weights_path else checked_weights(spec.model_id)
+        self.weights_path = Path(weights_path)
         self.margin = float(spec.extra.get("margin", DEFAULT_MARGIN))
         self.network = load_network(spec, self.weights_path).to(device).eval()
 

@@ -2,6 +2,9 @@
 
 Listing and status never load a network or fetch anything; ``load_embedder`` loads from a local,
 verified file or raises ``WeightsMissingError`` saying which command installs the weights.
+Installing weights by model id (``download_weights``, ``import_weights``) goes through here: the
+registry hands ``core.weights`` the model's spec and the check that loads the file strictly into
+the model family's network.
 """
 
 from __future__ import annotations
@@ -13,9 +16,15 @@ from importlib.resources import files
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from faceorganizer.config import DEFAULT_MODEL_ID
 from faceorganizer.core import weights
 from faceorganizer.core.models.base import Calibration, Embedder, ModelSpec
-from faceorganizer.core.weights import UnknownModelError, WeightsMissingError, get_spec
+from faceorganizer.core.weights import (
+    ArchitectureCheck,
+    Progress,
+    WeightsError,
+    WeightsMissingError,
+)
 
 if TYPE_CHECKING:
     import torch
@@ -29,14 +38,20 @@ __all__ = [
     "WeightsMissingError",
     "calibration_for",
     "calibration_info",
+    "checked_weights",
+    "download_weights",
     "get_spec",
+    "import_weights",
     "load_embedder",
     "model_status",
     "recipe_of",
 ]
 
-DEFAULT_MODEL_ID = "dlib-resnet-v1"
 FACENET_RELEASE = "https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/"
+
+
+class UnknownModelError(WeightsError, ValueError):
+    """No model with that id is registered."""
 
 
 class CalibrationFileError(ValueError):
@@ -146,6 +161,58 @@ class ModelStatus:
     source: str | None
 
 
+def get_spec(model_id: str) -> ModelSpec:
+    try:
+        return MODELS[model_id]
+    except KeyError:
+        known = ", ".join(MODELS)
+        raise UnknownModelError(f"unknown model {model_id!r}; known models: {known}") from None
+
+
+def architecture_check(spec: ModelSpec) -> ArchitectureCheck | None:
+    """How a weights file of this model is proven to fit its network (None: packaged weights,
+    pinned by size and SHA-256, need no load to be trusted)."""
+    family = spec.extra.get("family")
+    if family == "facenet":
+
+        def check(path: Path) -> None:
+            from faceorganizer.core.models.facenet import load_network
+
+            load_network(spec, path, mmap=True)
+
+        return check
+    if weights.is_packaged(spec):
+        return None
+    raise UnknownModelError(f"no architecture check for model family {family!r}")
+
+
+def checked_weights(model_id: str) -> Path:
+    """The model's installed, verified weights file (see ``weights.checked_weights``)."""
+    spec = get_spec(model_id)
+    return weights.checked_weights(spec, architecture_check(spec))
+
+
+def download_weights(
+    model_id: str,
+    *,
+    url: str | None = None,
+    sha256: str | None = None,
+    progress: Progress | None = None,
+    timeout: float = 30,
+) -> Path:
+    """Fetch, verify and install a model's weights (see ``weights.download``)."""
+    spec = get_spec(model_id)
+    return weights.download(
+        spec, architecture_check(spec), url=url, sha256=sha256, progress=progress, timeout=timeout
+    )
+
+
+def import_weights(model_id: str, file: Path | str, *, sha256: str | None = None) -> Path:
+    """Verify and install a weights file the user already has (see ``weights.import_weights``)."""
+    spec = get_spec(model_id)
+    return weights.import_weights(spec, file, architecture_check(spec), sha256=sha256)
+
+
 def recipe_of(model_id: str) -> int:
     """The model's current embedding recipe (1 for a model this version does not know)."""
     spec = MODELS.get(model_id)
@@ -154,7 +221,7 @@ def recipe_of(model_id: str) -> int:
 
 def model_status(model_id: str) -> ModelStatus:
     spec = get_spec(model_id)
-    found = weights.find_weights(model_id)
+    found = weights.find_weights(spec)
     if found is None:
         return ModelStatus(model_id, False, None, None, None, None)
     path, source = found
@@ -174,7 +241,7 @@ def load_embedder(
     from faceorganizer.core.device import resolve_device
 
     dev = resolve_device(device) if isinstance(device, str) else device
-    path = weights.checked_weights(model_id)
+    path = checked_weights(model_id)
     family = spec.extra.get("family")
     if family == "dlib":
         from faceorganizer.core.models.dlib_resnet import DlibResnetEmbedder
