@@ -2,10 +2,11 @@
 # Build the one-folder desktop bundle dist/FaceOrganizer/ (`make package`).
 #
 # A separate build environment, outside the clone, holds a CPU-only torch and no torchvision,
-# nvidia or triton packages; this script creates it on first use and again whenever
-# packaging/requirements-*.txt change. Then: the app installed into it as a
-# wheel would install it, PyInstaller (packaging/faceorganizer.spec), the desktop files, and a
-# check that every shared library in the bundle resolves.
+# nvidia or triton packages: pyproject.toml's other dependencies at the versions of
+# packaging/constraints-cpu.txt (packaging/bundle_requirements.py says which and why). This
+# script creates it on first use and again whenever those change. Then: the app installed into
+# it as a wheel would install it, PyInstaller (packaging/faceorganizer.spec), the desktop files,
+# and a check that every shared library in the bundle resolves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,20 +16,23 @@ DIST=${DIST:-dist}
 WORK=build/pyinstaller
 VPY=$BUNDLE_VENV/bin/python
 started=$(date +%s)
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || {
+  echo "error: the bundle is built with Python 3.11 (the CPU torch wheel is cp311); set PYTHON" >&2
+  exit 2
+}
 # The sources this bundle is made of, recorded in it for tests/test_bundle.py.
 stamp=$("$PYTHON" packaging/source_stamp.py)
+mkdir -p build
+"$PYTHON" packaging/bundle_requirements.py > build/bundle-requirements.txt
 
-want=$(cat packaging/requirements-cpu.txt packaging/requirements-nodeps.txt | sha256sum | cut -d' ' -f1)
+want=$(cat build/bundle-requirements.txt packaging/constraints-cpu.txt \
+  packaging/requirements-nodeps.txt | sha256sum | cut -d' ' -f1)
 if [ ! -x "$VPY" ] || [ "$(cat "$BUNDLE_VENV/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
   echo "== build environment: $BUNDLE_VENV"
-  "$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || {
-    echo "error: the bundle is built with Python 3.11 (the CPU torch wheel is cp311); set PYTHON" >&2
-    exit 2
-  }
   rm -rf "$BUNDLE_VENV"
   "$PYTHON" -m venv "$BUNDLE_VENV"
   "$VPY" -m pip install -q --upgrade pip
-  "$VPY" -m pip install -q -r packaging/requirements-cpu.txt
+  "$VPY" -m pip install -q -r build/bundle-requirements.txt -c packaging/constraints-cpu.txt
   "$VPY" -m pip install -q --no-deps -r packaging/requirements-nodeps.txt
   echo "$want" > "$BUNDLE_VENV/.requirements.sha256"
 fi

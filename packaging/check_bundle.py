@@ -19,6 +19,7 @@ from pathlib import Path
 # Provided by the desktop session that loads the plugin needing them.
 DESKTOP_PROVIDED = re.compile(r"^lib(gtk-3|gdk-3|wayland-(client|cursor|egl))\.so")
 NOT_FOUND = re.compile(r"^\s*(\S+)\s+=>\s+not found", re.MULTILINE)
+# Inside _internal (glob patterns).
 REQUIRED_DATA = (
     "face_recognition_models/models/dlib_face_recognition_resnet_model_v1.dat",
     "facenet_pytorch/data/pnet.pt",
@@ -26,6 +27,7 @@ REQUIRED_DATA = (
     "facenet_pytorch/data/onet.pt",
     "faceorganizer/core/calibration/dlib-resnet-v1.json",
     "faceorganizer/resources/faceorganizer.svg",
+    "exiv2/_image.*.so",
     "PySide6/Qt/plugins/platforms/libqxcb.so",
     "PySide6/Qt/plugins/platforms/libqwayland.so",
 )
@@ -64,9 +66,9 @@ def size_bytes(folder: Path) -> int:
 
 def main(bundle: Path) -> int:
     errors = [
-        f"missing data file: {name}"
-        for name in REQUIRED_DATA
-        if not (bundle / "_internal" / name).is_file()
+        f"missing data file: {pattern}"
+        for pattern in REQUIRED_DATA
+        if not any((bundle / "_internal").glob(pattern))
     ]
     for name, needed_by in unresolved(bundle).items():
         if DESKTOP_PROVIDED.match(name):

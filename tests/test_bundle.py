@@ -154,6 +154,27 @@ def test_same_faces_and_embeddings_as_the_venv(scanned: tuple[Path, Path]) -> No
     assert worst <= EMBEDDING_TOLERANCE
 
 
+def test_names_round_trip_through_xmp_sidecars(photos: Path, tmp_path: Path) -> None:
+    """exiv2 (a compiled library in the bundle) writes a named face into a sidecar and reads
+    it back, on copies of the photos."""
+    copies = tmp_path / "photos"
+    shutil.copytree(photos, copies)
+    library = tmp_path / "library.db"
+    home = tmp_path / "home"
+    scan = run_bundle(home, "scan", "--library", str(library), str(copies))
+    assert scan.returncode == 0, scan.stderr
+    people = json.loads(run_bundle(home, "people", "--json", "--library", str(library)).stdout)
+    person = people[0]["person_id"]
+    assert run_bundle(home, "name", "--library", str(library), str(person), "Ada").returncode == 0
+    write = run_bundle(home, "xmp", "write", "--all", "--library", str(library))
+    assert write.returncode == 0, write.stderr
+    sidecars = sorted(copies.glob("*.xmp"))
+    assert len(sidecars) == people[0]["photo_count"]
+    shown = run_bundle(home, "xmp", "show", "--json", str(sidecars[0].with_suffix("")))
+    assert shown.returncode == 0, shown.stderr
+    assert [r["name"] for r in json.loads(shown.stdout)["regions"]] == ["Ada"]
+
+
 def test_window_opens_and_closes_cleanly(tmp_path: Path) -> None:
     home = tmp_path / "home"
     library = tmp_path / "library.db"
