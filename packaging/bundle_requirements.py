@@ -18,7 +18,6 @@ LEFT_OUT = {
     "torch": "the CUDA build; the bundle has the CPU build (added below)",
     "torchvision": "not imported by the CPU engine; only CUDA wheels exist here",
     "facenet-pytorch": "requires torchvision: installed with --no-deps (requirements-nodeps.txt)",
-    "hdbscan": "a baseline of benchmarks/cluster_quality.py, never imported by the app",
 }
 ADDED = ["torch", "pyinstaller"]
 
