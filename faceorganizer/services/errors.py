@@ -7,7 +7,9 @@ from faceorganizer.storage.errors import (
     LibraryLockedError,
     NewerLibraryError,
     NotFoundError,
+    NothingToChangeError,
     ReadOnlyLibraryError,
+    ScanRunningError,
 )
 
 __all__ = [
@@ -17,5 +19,7 @@ __all__ = [
     "LibraryLockedError",
     "NewerLibraryError",
     "NotFoundError",
+    "NothingToChangeError",
     "ReadOnlyLibraryError",
+    "ScanRunningError",
 ]

@@ -8,10 +8,12 @@ engine is shared by every Library of the process (``services.engines``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -20,7 +22,7 @@ import platformdirs
 from sqlite_utils import Database
 
 from faceorganizer import config
-from faceorganizer.services import edits, engines, people, scanner
+from faceorganizer.services import edits, engines, library_file, people, scanner
 from faceorganizer.services.errors import LibraryCorruptError, LibraryError, NotFoundError
 from faceorganizer.services.files import normalise
 from faceorganizer.services.similar import LibrarySearch
@@ -35,8 +37,8 @@ from faceorganizer.services.types import (
     ScanSummary,
     SearchHit,
 )
-from faceorganizer.storage import faces, migrations, persons, photos, settings
-from faceorganizer.storage.db import BUSY_TIMEOUT_S, connect, known_errors, transaction
+from faceorganizer.storage import faces, integrity, locks, persons, photos, settings
+from faceorganizer.storage.db import BUSY_TIMEOUT_S, known_errors, transaction
 from faceorganizer.storage.faces import FaceRow
 from faceorganizer.storage.persons import PersonSummary
 
@@ -45,6 +47,7 @@ if TYPE_CHECKING:  # torch loads in seconds: the engine only when a scan or sear
 
     from faceorganizer.core.pipeline import FaceEngine
     from faceorganizer.core.types import PhotoEngine
+    from faceorganizer.services.maintenance import BackupReport, CheckReport
 
 LIBRARY_ENV = "FACEORGANIZER_LIBRARY"
 T = TypeVar("T")
@@ -63,7 +66,7 @@ def _guarded(method: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(method)
     def wrapper(self: Library, *args: Any, **kwargs: Any) -> T:
-        with known_errors(self.path):
+        with self._known_errors():
             return method(self, *args, **kwargs)
 
     return wrapper
@@ -85,11 +88,19 @@ def _person_info(s: PersonSummary) -> PersonInfo:
 class Library:
     """One photo library (one SQLite file). Not thread-safe: one thread per instance."""
 
-    def __init__(self, path: Path, db: Database, read_only: bool, device: str = "auto") -> None:
+    def __init__(
+        self,
+        path: Path,
+        db: Database,
+        read_only: bool,
+        device: str = "auto",
+        session: locks.SessionLock | None = None,
+    ) -> None:
         self.path = path
         self.db = db
         self.read_only = read_only
         self.device = device
+        self._session = session
         self._search: LibrarySearch | None = None
 
     @classmethod
@@ -99,49 +110,39 @@ class Library:
         read_only: bool = False,
         busy_timeout: float = BUSY_TIMEOUT_S,
         device: str = "auto",
+        create: bool = True,
     ) -> Library:
-        """Open (create, upgrade in place) the library at ``path`` or the default location.
+        """Open (upgrade in place; create only with ``create``) the library at ``path`` or the
+        default location. A missing library with ``create=False`` is a ``NotFoundError``; one
+        marked damaged opens only ``read_only`` (``LibraryCorruptError`` says how to recover).
 
         ``busy_timeout``: seconds a write waits for another writer before ``LibraryLockedError``;
         ``device``: where scans, searches and clustering run (``auto|cpu|cuda|mps``).
         """
         p = Path(path).expanduser() if path is not None else default_library_path()
-        if read_only:
-            if not p.exists() or cls._needs_upgrade(p):
-                cls.open(p, busy_timeout=busy_timeout).close()
-            db = connect(p, read_only=True, timeout=busy_timeout)
-            with known_errors(p):
-                migrations.check_not_newer(db)
-            return cls(p, db, True, device)
-        db = connect(p, timeout=busy_timeout)
-        try:
-            with known_errors(p):
-                cls._check_is_library(db, p)
-                migrations.upgrade(db)
-        except BaseException:
-            db.close()
-            raise
-        return cls(p, db, False, device)
+        db, session = library_file.open_database(
+            p, read_only=read_only, create=create, busy_timeout=busy_timeout
+        )
+        return cls(p, db, read_only, device, session)
 
-    @staticmethod
-    def _needs_upgrade(p: Path) -> bool:
-        db = connect(p, read_only=True)
+    @contextlib.contextmanager
+    def _known_errors(self) -> Iterator[None]:
+        """Known failures as ``LibraryError``s; damage SQLite reports marks the library, so
+        that no later writer adds to it."""
         try:
-            with known_errors(p):
-                return migrations.needs_upgrade(db)
-        finally:
-            db.close()
-
-    @staticmethod
-    def _check_is_library(db: Database, p: Path) -> None:
-        tables = set(db.table_names())
-        ours = "_sqlite_migrations" in tables and migrations.applied_names(db)
-        if tables and not ours:
-            raise LibraryCorruptError(f"{p} is an SQLite file but not a FaceOrganizer library")
+            with known_errors(self.path):
+                yield
+        except LibraryCorruptError as exc:
+            if not isinstance(exc.__cause__, sqlite3.DatabaseError):
+                raise
+            integrity.mark_damaged(self.path, [str(exc.__cause__)])
+            raise library_file.damaged_error(self.path, "\n" + str(exc.__cause__)) from exc
 
     def close(self) -> None:
         self._search = None
         self.db.close()
+        if self._session is not None:
+            self._session.release()
 
     def __enter__(self) -> Library:
         return self
@@ -237,25 +238,30 @@ class Library:
         if not roots:
             raise LibraryError("no folders to scan: add a folder first")
         cancel = cancel or threading.Event()
-        summary = scanner.run_scan(
-            self.db,
-            roots,
-            engine if engine is not None else self.engine,
-            self.model_id,
-            progress=progress,
-            cancel=cancel,
-            pause=pause,
-        )
-        if cluster and not summary.cancelled:
-            if progress is not None:
-                progress(ScanProgress(phase="clustering"))
-            self.cluster()
+        with locks.scan_lock(self.path):
+            library_file.check_now(self.db, self.path)
+            summary = scanner.run_scan(
+                self.db,
+                roots,
+                engine if engine is not None else self.engine,
+                self.model_id,
+                progress=progress,
+                cancel=cancel,
+                pause=pause,
+            )
+            if cluster and not summary.cancelled:
+                if progress is not None:
+                    progress(ScanProgress(phase="clustering"))
+                people.apply_clustering(self.db, device=self.torch_device())
         if progress is not None:
             progress(ScanProgress(phase="done"))
         return summary
 
     @_guarded
     def cluster(self, dry_run: bool = False) -> ClusterChanges:
+        """Re-cluster the library's people (checked for damage first unless ``dry_run``)."""
+        if not dry_run:
+            library_file.check_now(self.db, self.path)
         return people.apply_clustering(self.db, dry_run, device=self.torch_device())
 
     # reading
@@ -350,7 +356,7 @@ class Library:
     # edits (each one undoable edit-log entry)
 
     def _edit(self, fn: Callable[..., EditInfo], *args: Any) -> EditInfo:
-        with known_errors(self.path):
+        with self._known_errors():
             return fn(self.db, *args)
 
     def name_person(self, person: int | str, name: str | None) -> EditInfo:
@@ -474,11 +480,31 @@ class Library:
         by_person: bool = True,
         mode: str = "link",
         fmt: str | None = None,
+        force: bool = False,
     ) -> ExportSummary:
+        """Person folders, or a faces table (``fmt``; replacing a file only with ``force``);
+        never inside the library's folders or onto a photo."""
         from faceorganizer.services import export
 
         if fmt is not None:
-            return export.export_table(self.db, Path(dest), fmt)
+            return export.export_table(self.db, Path(dest).expanduser(), fmt, force)
         if not by_person:
             raise LibraryError("choose --by-person or --format csv|json")
-        return export.export_by_person(self.db, Path(dest), mode)
+        return export.export_by_person(self.db, Path(dest).expanduser(), mode)
+
+    # keeping the library whole
+
+    @_guarded
+    def check(self) -> CheckReport:
+        """A full integrity check; damage marks the library (writers refuse it), a clean
+        result clears the mark."""
+        from faceorganizer.services import maintenance
+
+        return maintenance.check(self.db, self.path)
+
+    @_guarded
+    def backup(self, dest: str | os.PathLike[str], force: bool = False) -> BackupReport:
+        """A checked copy of this library at ``dest`` (works while others read and write)."""
+        from faceorganizer.services import maintenance
+
+        return maintenance.backup(self.db, self.path, Path(dest), force)
