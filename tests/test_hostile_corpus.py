@@ -92,6 +92,7 @@ def test_reasons_say_what_is_wrong(corpus) -> None:
     assert reasons["bomb.png"].startswith("too large")
     assert reasons["empty.jpg"] == "empty file"
     assert reasons["half.jpg"] == "truncated JPEG"
+    assert reasons["cut.webp"] == "damaged WebP"
     if "closed" in reasons:
         assert reasons["closed"] == "folder cannot be read: permission denied"
         assert reasons["secret.jpg"] == "permission denied"

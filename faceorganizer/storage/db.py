@@ -162,10 +162,10 @@ def _read_only(path: Path, timeout: float) -> sqlite3.Connection:
     wal = path.with_name(path.name + "-wal")
     if not wal.exists() or wal.stat().st_size == 0:
         # Nothing waits in a WAL: the file alone is the whole library, read without locks.
-        log.warning("reading %s without its WAL index (%s)", path, "disk full or read-only")
+        log.info("reading %s without its WAL index (%s)", path, "disk full or read-only")
         return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, timeout=timeout)
     # Committed pages wait in the WAL: exclusive locking keeps the WAL index in heap memory.
-    log.warning("reading %s with an in-memory WAL index (the -shm file cannot grow)", path)
+    log.info("reading %s with an in-memory WAL index (the -shm file cannot grow)", path)
     conn = sqlite3.connect(str(path), timeout=timeout)
     conn.execute("PRAGMA locking_mode = EXCLUSIVE")
     conn.execute("PRAGMA query_only = 1")

@@ -54,7 +54,7 @@ def recorded_damage(library: Path) -> str | None:
     """What a past check found, while the library is marked damaged."""
     try:
         return damage_mark(library).read_text(encoding="utf-8", errors="replace").strip() or "?"
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError:
         return "unknown (the mark cannot be read)"
