@@ -62,6 +62,8 @@ def _edit_done(args: argparse.Namespace, info: EditInfo | None, empty: str) -> i
     if info is None:
         emit(args, None, empty)
         return 1
+    if not info.changed:
+        raise CliError(info.description)  # "nothing to change: …", and no history entry
     emit(args, asdict(info), f"{info.description} (edit {info.edit_id})")
     return 0
 
@@ -281,7 +283,9 @@ def cmd_search(args: argparse.Namespace, lib: Library) -> int:
     if args.move_to and hits:
         info = lib.move_faces([h.face.face_id for h in hits], _person_ref(args.move_to))
         data["edit"] = asdict(info)
-        lines.append(f"{info.description} (edit {info.edit_id})")
+        lines.append(
+            f"{info.description} (edit {info.edit_id})" if info.changed else info.description
+        )
     floor = args.threshold if args.threshold is not None else lib.settings()["threshold_percent"]
     emit(args, data, "\n".join(lines) or f"no face at or above {floor:g} %")
     return 0

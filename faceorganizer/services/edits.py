@@ -1,10 +1,11 @@
 """User edits of people, each one edit-log entry that undo and redo replay exactly.
 
 Every edit runs in one transaction: capture the state of the faces, persons and rejections it
-touches, change them, capture again, and log both; an edit that changes nothing is refused
-(``NothingToChangeError``), so the history holds only real edits. Undo writes the "before" state
-back, redo the "after" state; faces deleted since (a photo removed by a scan) are skipped, and
-counted in the ``EditInfo`` returned.
+touches, change them, capture again, and log both. An edit that changes nothing is not logged:
+its ``EditInfo`` has ``changed=False``, ``edit_id`` 0 and says why, so the history holds only real
+edits (and a batch of edits from the GUI never stops halfway on one that had nothing to do).
+Undo writes the "before" state back, redo the "after" state; faces deleted since (a photo removed
+by a scan) are skipped, and counted in the ``EditInfo`` returned.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def run_edit(
     unchanged: str = "",
 ) -> EditInfo:
     """Apply ``change`` (which returns ids of persons it created) as one logged, undoable edit;
-    one that changes nothing raises ``NothingToChangeError`` (``unchanged`` says why)."""
+    one that changes nothing is not logged (``changed=False``; ``unchanged`` says why)."""
     with transaction(db):
         before = _capture(db, face_ids, person_ids)
         created = set(change())
@@ -107,7 +108,8 @@ def run_edit(
         for pid in before["persons"]:
             after["persons"].setdefault(pid, None)
         if before == after:
-            raise NothingToChangeError(f"nothing to change: {unchanged or description.lower()}")
+            why = f"nothing to change: {unchanged or description.lower()}"
+            return EditInfo(0, kind, why, edit_log.now(), changed=False)
         row = edit_log.append(db, kind, description, {"before": before, "after": after})
     return _info(row)
 

@@ -63,7 +63,9 @@ def _place(src: str, target: Path, mode: str) -> str:
             return "linked"
         except OSError:
             pass
-    shutil.copy2(src, target)
+    part = target.with_name(f".{target.name}.part")  # a killed copy never looks finished
+    shutil.copy2(src, part)
+    os.replace(part, target)
     return "copied"
 
 
