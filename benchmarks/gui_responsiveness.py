@@ -36,7 +36,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from faceorganizer.services.library import Library  # noqa: E402
 from faceorganizer.ui.app import make_app  # noqa: E402
-from faceorganizer.ui.main_window import MainWindow  # noqa: E402
+from faceorganizer.ui.mainwindow import MainWindow  # noqa: E402
 
 
 class StallMeter:
@@ -83,7 +83,7 @@ def spin(ms: int) -> None:
 
 def window_on(library: Path, tmp: Path) -> MainWindow:
     settings = QSettings(str(tmp / "ui.ini"), QSettings.Format.IniFormat)
-    settings.setValue("watch", False)
+    settings.setValue("watch_folders", False)
     w = MainWindow(library, device="auto", qsettings=settings)
     w.resize(1280, 820)
     w.show()
@@ -123,7 +123,7 @@ def measure_scan(photos_root: Path, limit: int, tmp: Path) -> tuple[dict, dict, 
     w.scan_done.connect(finished.append)
     t0 = time.monotonic()
     meter.start()
-    w.start_scan([str(folder)])
+    w.scans.start_scan([str(folder)])
     while not finished and time.monotonic() - t0 < 900:
         spin(100)
     meter.stop()
@@ -236,7 +236,7 @@ def measure_open(library: Path, tmp: Path) -> tuple[float, float, int, int]:
     rows = w.people_model.rowCount()
     largest = w.people_model.people()[0]
     t1 = time.perf_counter()
-    w.open_person(largest.person_id)
+    w.navigation.open_person(largest.person_id)
     app.processEvents()
     w.faces_view.viewport().repaint()
     person_s = time.perf_counter() - t1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +14,8 @@ import faceorganizer  # noqa: F401  (sets OMP_WAIT_POLICY before any test import
 
 # Qt widgets are real but offscreen, also when pytest is run by hand without the Makefile.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The app's log goes to a folder of the test run, never into the user's own log.
+os.environ.setdefault("FACEORGANIZER_LOG_DIR", tempfile.mkdtemp(prefix="faceorganizer-test-logs-"))
 
 REPO = Path(__file__).resolve().parents[1]
 FACES_DIR = Path(

@@ -102,7 +102,8 @@ def test_16_bit_png_is_scaled_not_clipped(portrait: Image.Image, tmp_path: Path)
     gray8 = np.asarray(portrait.convert("L"))
     path = tmp_path / "gray16.png"
     Image.fromarray(gray8.astype(np.uint16) * 257).save(path)
-    assert Image.open(path).mode.startswith("I")
+    with Image.open(path) as written:
+        assert written.mode.startswith("I")
     img = load_image(path)
     assert img.rgb.shape == (600, 313, 3)
     assert mean_abs_diff(img.rgb[..., 0], gray8) < 1

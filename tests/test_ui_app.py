@@ -17,7 +17,7 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLineEdit  # noqa: E402
 
 from faceorganizer.services.library import Library  # noqa: E402
-from faceorganizer.ui.main_window import PEOPLE_PAGE, PERSON_PAGE, PHOTO_PAGE, MainWindow  # noqa: E402
+from faceorganizer.ui.mainwindow import PEOPLE_PAGE, PERSON_PAGE, PHOTO_PAGE, MainWindow  # noqa: E402
 from faceorganizer.ui.people_model import PERSON_MIME, CoverFaceRole, PersonIdRole  # noqa: E402
 
 pytestmark = [
@@ -53,7 +53,7 @@ def copy_photos(paths: list[Path], dest: Path) -> Path:
 
 def make_window(tmp: Path, library: Path) -> MainWindow:
     settings = QSettings(str(tmp / "ui.ini"), QSettings.Format.IniFormat)
-    settings.setValue("watch", False)
+    settings.setValue("watch_folders", False)
     window = MainWindow(library, device="cpu", qsettings=settings)
     window.show()
     if window.reader is not None:
@@ -95,7 +95,7 @@ def scanned(qapp, manifest, tmp_path_factory):
     library = root / "library.sqlite3"
     window = make_window(root, library)
     try:
-        assert window.start_scan([str(photos)])
+        assert window.scans.start_scan([str(photos)])
         (summary,) = wait_signal(window.scan_done, SCAN_TIMEOUT_MS)
         assert summary is not None and not summary.cancelled, window.last_error
         QTest.qWait(50)
@@ -156,14 +156,14 @@ def test_scan_through_ui_fills_people_grid(scanned):
 def test_models_pass_qt_model_tester(qtbot, window, qtmodeltester):
     qtmodeltester.check(window.people_model)
     pid = window.people_model.people()[0].person_id
-    window.open_person(pid)
+    window.navigation.open_person(pid)
     assert window.faces_model.rowCount() > 0
     qtmodeltester.check(window.faces_model)
     rows = window.faces_model.rowCount()
     window.faces_model.refresh(reset=False)  # the in-place update a scan's refresh timer uses
     assert window.faces_model.rowCount() == rows
     with qtbot.waitSignal(window.search_finished, timeout=60_000):
-        window.show_similar(window.faces_model.face_at(0).face_id)
+        window.search.show_similar(window.faces_model.face_at(0).face_id)
     assert window.similar.model.rowCount() > 0
     qtmodeltester.check(window.similar.model)
 
@@ -203,13 +203,13 @@ def test_rename_in_place_then_undo_and_redo(qtbot, window):
     with db(window) as lib:
         assert lib.person(pid).name == "Barack Obama"
     assert window.people_model.data(person_index(window, pid)) == "Barack Obama"
-    assert "Barack Obama" in window.undo_action.text()
+    assert "Barack Obama" in window.action("undo").text()
 
-    wait_edit(qtbot, window, window.undo_action.trigger)
+    wait_edit(qtbot, window, window.action("undo").trigger)
     with db(window) as lib:
         assert lib.person(pid).name is None
-    assert "Barack Obama" in window.redo_action.text()
-    wait_edit(qtbot, window, window.redo_action.trigger)
+    assert "Barack Obama" in window.action("redo").text()
+    wait_edit(qtbot, window, window.action("redo").trigger)
     with db(window) as lib:
         assert lib.person(pid).name == "Barack Obama"
 
@@ -221,8 +221,8 @@ def test_merge_by_action(qtbot, window):
     sel = window.people_view.selectionModel()
     sel.select(person_index(window, a), sel.SelectionFlag.Select)
     sel.select(person_index(window, b), sel.SelectionFlag.Select)
-    assert window.merge_action.isEnabled()
-    wait_edit(qtbot, window, window.merge_action.trigger)
+    assert window.action("merge").isEnabled()
+    wait_edit(qtbot, window, window.action("merge").trigger)
     with db(window) as lib:
         ids = {p.person_id for p in lib.people()}
         survivor = a if a in ids else b
@@ -274,11 +274,11 @@ def select_face_rows(window: MainWindow, rows: list[int]) -> list[int]:
 
 def test_move_faces_to_another_person_with_chooser(qtbot, window):
     a, b = two_largest(window)
-    window.open_person(a)
+    window.navigation.open_person(a)
     (face,) = select_face_rows(window, [0])
-    assert window.move_action.isEnabled()
-    QTimer.singleShot(0, lambda: window.chooser.choose(b))
-    wait_edit(qtbot, window, window.move_action.trigger)
+    assert window.action("move").isEnabled()
+    QTimer.singleShot(0, lambda: window.edits.chooser.choose(b))
+    wait_edit(qtbot, window, window.action("move").trigger)
     with db(window) as lib:
         moved = lib.face(face)
         assert moved.person_id == b and moved.assigned_by == "user"
@@ -288,8 +288,8 @@ def test_not_this_person_and_hide_face(qtbot, window):
     pid = open_first_person(window)
     rejected, hidden = select_face_rows(window, [0, 1])
     select_face_rows(window, [0])
-    assert window.reject_action.isEnabled()
-    wait_edit(qtbot, window, window.reject_action.trigger)
+    assert window.action("reject").isEnabled()
+    wait_edit(qtbot, window, window.action("reject").trigger)
     with db(window) as lib:
         assert lib.face(rejected).person_id != pid
         assert rejected not in {f.face_id for f in lib.faces(person_id=pid)}
@@ -303,7 +303,7 @@ def test_not_this_person_and_hide_face(qtbot, window):
         )
     row = window.faces_model.row_of(hidden)
     select_face_rows(window, [row])
-    wait_edit(qtbot, window, window.hide_action.trigger)
+    wait_edit(qtbot, window, window.action("hide").trigger)
     with db(window) as lib:
         assert lib.face(hidden).hidden
 
@@ -313,14 +313,14 @@ def test_hide_person_and_show_hidden(qtbot, window):
     window.people_view.setFocus()
     sel = window.people_view.selectionModel()
     sel.select(person_index(window, pid), sel.SelectionFlag.ClearAndSelect)
-    wait_edit(qtbot, window, window.hide_action.trigger)
+    wait_edit(qtbot, window, window.action("hide").trigger)
     with db(window) as lib:
         assert lib.person(pid).hidden
     assert window.people_model.row_of(pid) == -1
     with qtbot.waitSignal(window.refreshed, timeout=20_000):
         window.show_hidden_box.setChecked(True)
     assert window.people_model.row_of(pid) >= 0
-    wait_edit(qtbot, window, window.undo_action.trigger)
+    wait_edit(qtbot, window, window.action("undo").trigger)
     with db(window) as lib:
         assert not lib.person(pid).hidden
 
@@ -329,7 +329,7 @@ def test_similar_panel_lists_own_person_first_slider_and_bulk_assign(qtbot, wind
     people = [p for p in window.people_model.people() if p.face_count >= 3]
     assert people, "a person with at least three faces"
     pid = people[0].person_id
-    window.open_person(pid)
+    window.navigation.open_person(pid)
     with qtbot.waitSignal(window.search_finished, timeout=60_000):
         QTest.mouseClick(
             window.faces_view.viewport(),
@@ -358,7 +358,7 @@ def test_similar_panel_lists_own_person_first_slider_and_bulk_assign(qtbot, wind
     panel.select_all_above()
     chosen = panel.view.selected_face_ids()
     assert chosen and panel.assign_button.isEnabled()
-    QTimer.singleShot(0, lambda: window.chooser.choose_new())
+    QTimer.singleShot(0, lambda: window.edits.chooser.choose_new())
     wait_edit(qtbot, window, panel.assign_button.click)
     with db(window) as lib:
         owners = {lib.face(f).person_id for f in chosen}
@@ -378,10 +378,10 @@ def test_photo_view_shows_boxes_and_opens_person(qtbot, window):
     assert {b.face.face_id for b in window.photo_view.boxes} == expected
     window.photo_view.person_opened.emit(pid)
     assert window.stack.currentIndex() == PERSON_PAGE
-    window.back_action.trigger()
+    window.action("back").trigger()
     assert window.stack.currentIndex() == PHOTO_PAGE
-    window.back_action.trigger()
-    window.back_action.trigger()
+    window.action("back").trigger()
+    window.action("back").trigger()
     assert window.stack.currentIndex() == PEOPLE_PAGE
 
 
@@ -419,16 +419,16 @@ def test_person_dropped_on_itself_is_no_edit(window):
 
 def test_name_a_face_from_the_photo_view(qtbot, window):
     pid = window.people_model.people()[0].person_id
-    window.open_person(pid)
+    window.navigation.open_person(pid)
     face = window.faces_model.face_at(0)
-    wait_edit(qtbot, window, lambda: window.apply_face_name(face.face_id, "Named Here"))
+    wait_edit(qtbot, window, lambda: window.edits.apply_face_name(face.face_id, "Named Here"))
     with db(window) as lib:
         assert lib.person(pid).name == "Named Here"
         assert lib.face(face.face_id).person_id == pid
 
 
 def test_unassigned_faces_page_and_keyboard_back(window, qtbot):
-    window.show_unassigned()
+    window.navigation.show_unassigned()
     with db(window) as lib:
         expected = lib.face_count(unassigned=True)
     assert window.faces_model.rowCount() == expected
@@ -450,7 +450,7 @@ def test_settings_dialog_changes_reach_the_library(qtbot, window):
     dialog.threshold.setValue(72)
     changes = dialog.changes()
     assert changes == {"threshold_percent": 72.0}
-    window.apply_settings(changes)
+    window.settings.apply_settings(changes)
     qtbot.waitUntil(lambda: window.editor is not None and window.editor.pending() == 0)
     with db(window) as lib:
         assert lib.settings()["threshold_percent"] == 72.0
@@ -465,7 +465,7 @@ def test_search_with_a_photo_from_outside_the_library(qtbot, window, manifest):
         (r for r in manifest if r.kind == "photo" and r.person == folder), key=lambda r: r.relpath
     )[-1]
     with qtbot.waitSignal(window.search_finished, timeout=120_000) as found:
-        window.search_photo(str(outside.path))
+        window.search.search_photo(str(outside.path))
     assert found.args[0] > 0
     hits = [window.similar.model.hit_at(r) for r in range(window.similar.model.rowCount())]
     best = max((h for h in hits if h is not None), key=lambda h: h.percent)

@@ -14,7 +14,7 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import QSettings  # noqa: E402
 
 from faceorganizer.services.library import Library  # noqa: E402
-from faceorganizer.ui.main_window import MainWindow  # noqa: E402
+from faceorganizer.ui.mainwindow import MainWindow  # noqa: E402
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
@@ -38,7 +38,7 @@ def lfw_folder(manifest, tmp_path_factory) -> Path:
 
 def make_window(qtbot, tmp: Path) -> MainWindow:
     settings = QSettings(str(tmp / "ui.ini"), QSettings.Format.IniFormat)
-    settings.setValue("watch", False)
+    settings.setValue("watch_folders", False)
     w = MainWindow(tmp / "library.sqlite3", device="cpu", qsettings=settings)
     qtbot.addWidget(w)
     w.show()
@@ -56,7 +56,7 @@ def start_scan_until_first_photos(qtbot, window: MainWindow, folder: Path, pause
             if pause:
                 window.scan_panel.pause_button.click()
 
-    assert window.start_scan([str(folder)])
+    assert window.scans.start_scan([str(folder)])
     assert window.engine is not None
     window.engine.progress.connect(on_progress)
     qtbot.waitUntil(lambda: bool(seen), timeout=180_000)
@@ -93,7 +93,7 @@ def test_stop_scan_midway_then_resume(qtbot, lfw_folder, tmp_path):
     assert 0 < done_first < N_PHOTOS
 
     with qtbot.waitSignal(window.scan_done, timeout=240_000) as resumed:
-        window.scan_action.trigger()
+        window.action("scan").trigger()
     second = resumed.args[0]
     assert second is not None and not second.cancelled
     assert (second.unchanged, second.new) == (done_first, N_PHOTOS - done_first)
@@ -108,7 +108,7 @@ def test_closing_window_during_scan_stops_worker_cleanly(qtbot, lfw_folder, tmp_
     start_scan_until_first_photos(qtbot, window, lfw_folder, pause=True)  # mid-scan on any device
     engine, editor = window.engine, window.editor
     assert engine is not None and editor is not None
-    threads = (engine.thread, editor.thread)
+    threads = (engine.worker_thread, editor.worker_thread)
     window.close()
     assert all(t.isFinished() for t in threads)
     assert not engine_threads()
@@ -126,12 +126,12 @@ def test_watched_folders_scan_new_photos_and_new_subfolders(qtbot, lfw_folder, t
     for src in sources[:3]:
         shutil.copyfile(src, folder / "first" / src.name)
     settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
-    settings.setValue("watch", True)
+    settings.setValue("watch_folders", True)
     window = MainWindow(tmp_path / "library.sqlite3", device="cpu", qsettings=settings)
     qtbot.addWidget(window)
     window.show()
     with qtbot.waitSignal(window.scan_done, timeout=180_000):
-        assert window.start_scan([str(folder)])
+        assert window.scans.start_scan([str(folder)])
 
     def photos() -> int:
         with Library.open(window.library_path(), read_only=True) as lib:
@@ -147,7 +147,7 @@ def test_watched_folders_scan_new_photos_and_new_subfolders(qtbot, lfw_folder, t
         (folder / "later").mkdir()
         shutil.copyfile(sources[4], folder / "later" / sources[4].name)
     qtbot.waitUntil(lambda: photos() == 5, timeout=120_000)
-    qtbot.waitUntil(lambda: not window.scanning, timeout=120_000)
+    qtbot.waitUntil(lambda: not window.scans.scanning, timeout=120_000)
 
     def one_new(summary) -> bool:
         return summary is not None and summary.new == 1
@@ -156,8 +156,8 @@ def test_watched_folders_scan_new_photos_and_new_subfolders(qtbot, lfw_folder, t
         shutil.copyfile(sources[5], folder / "later" / sources[5].name)
     assert photos() == 6
 
-    window.watch_action.setChecked(False)
-    assert window.watcher.directories() == []
+    window.action("watch").setChecked(False)
+    assert window.watching.watcher.directories() == []
     window.close()
 
 
@@ -177,19 +177,19 @@ def test_changing_the_model_reembeds_every_face_and_keeps_names(
         shutil.copytree(person, folder / person.name)
     window = make_window(qtbot, tmp_path)
     with qtbot.waitSignal(window.scan_done, timeout=180_000):
-        assert window.start_scan([str(folder)])
+        assert window.scans.start_scan([str(folder)])
     with Library.open(window.library_path(), read_only=True) as lib:
         before = {(f.photo_path, tuple(round(v) for v in f.box)) for f in lib.faces()}
         face = lib.faces()[0]
-    window.move_faces([face.face_id], None)
+    window.edits.move_faces([face.face_id], None)
     qtbot.waitUntil(lambda: window.editor.pending() == 0, timeout=30_000)
     with Library.open(window.library_path(), read_only=True) as lib:
         pid = lib.face(face.face_id).person_id
-    window.rename_person(pid, "Chosen")
+    window.edits.rename_person(pid, "Chosen")
     qtbot.waitUntil(lambda: window.editor.pending() == 0, timeout=30_000)
 
     with qtbot.waitSignal(window.scan_done, timeout=240_000) as rescanned:
-        window.apply_settings({"model_id": "facenet-vggface2"})
+        window.settings.apply_settings({"model_id": "facenet-vggface2"})
     summary = rescanned.args[0]
     photos = len({path for path, _ in before})
     assert summary is not None and (summary.changed, summary.new) == (photos, 0)

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 
-from faceorganizer import __version__, config
+from faceorganizer import __version__, config, logs
 from faceorganizer.cli.output import CliError, print_error
+
+log = logging.getLogger(__name__)
 
 COMMAND_MODULES = (
     "faceorganizer.cli.engine_commands",
@@ -26,6 +29,15 @@ COMMAND_MODULES = (
 
 def _add_common(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument("--json", action="store_true", default=default, help="machine output")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", default=default, help="print the log as it goes"
+    )
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=default,
+        help="print the detailed log, and a traceback when a command fails",
+    )
     parser.add_argument(
         "--device",
         default=default,
@@ -45,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
         "name and correct them, and search by face. Offline.",
     )
     _add_common(parser, None)
-    parser.set_defaults(json=False, device=config.default("device"))
+    parser.set_defaults(json=False, verbose=False, debug=False, device=config.default("device"))
     parser.add_argument("--version", action="version", version=f"faceorganizer {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
@@ -65,14 +77,19 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    console = logging.DEBUG if args.debug else logging.INFO if args.verbose else None
+    logs.setup_logging(console)
+    log.info("command: %s", " ".join(sys.argv[1:] if argv is None else argv))
     from faceorganizer.storage.errors import LibraryError
 
     try:
         return int(args.func(args) or 0)
     except CliError as exc:
+        log.warning("%s", exc)
         print_error(str(exc), json_mode=args.json)
         return exc.status
     except LibraryError as exc:
+        log.warning("%s", exc)
         print_error(str(exc), json_mode=args.json)
         return 1
     except BrokenPipeError:
@@ -82,6 +99,16 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print_error("interrupted", json_mode=getattr(args, "json", False))
         return 130
+    except Exception as exc:
+        log.exception("the command failed")
+        if args.debug:
+            raise
+        print_error(
+            f"{type(exc).__name__}: {exc} — this is a bug in FaceOrganizer; the details are in "
+            f"{logs.where()}",
+            json_mode=args.json,
+        )
+        return 70
 
 
 if __name__ == "__main__":

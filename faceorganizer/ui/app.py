@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QSettings, QTimer
+from PySide6.QtCore import (
+    QCoreApplication,
+    QMessageLogContext,
+    QSettings,
+    QTimer,
+    QtMsgType,
+    qInstallMessageHandler,
+)
 from PySide6.QtWidgets import QApplication
 
-from faceorganizer import __version__
+from faceorganizer import __version__, logs
 
 APP_NAME = "FaceOrganizer"
+qt_log = logging.getLogger("faceorganizer.qt")
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+
+
+def qt_message_handler(mode: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    """Qt's own warnings (a failed plugin, a bad signal connection) go to the app's log."""
+    where = f" ({context.file}:{context.line})" if context.file else ""
+    qt_log.log(_QT_LEVELS.get(mode, logging.WARNING), "%s%s", message, where)
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -35,8 +57,11 @@ def run_gui(
 ) -> int:
     """Open the window (on ``library``, else the last one used) and scan ``folder`` if given;
     returns the exit status when the window closes."""
-    from faceorganizer.ui.main_window import MainWindow
+    from faceorganizer.ui.mainwindow import MainWindow
 
+    if not logs.configured():
+        logs.setup_logging()
+    qInstallMessageHandler(qt_message_handler)
     app = make_app()
     qsettings = (
         QSettings(settings_file, QSettings.Format.IniFormat) if settings_file else QSettings()
@@ -45,7 +70,7 @@ def run_gui(
     window.show()
     if folder is not None:
         path = str(Path(folder).expanduser().resolve())
-        QTimer.singleShot(0, lambda: window.start_scan([path]))
-    elif window.reader is not None and window.reader.folders() and window.watch_action.isChecked():
-        QTimer.singleShot(500, lambda: window.start_scan())
+        QTimer.singleShot(0, lambda: window.scans.start_scan([path]))
+    elif window.reader is not None and window.reader.folders() and window.watching.is_on():
+        QTimer.singleShot(500, lambda: window.scans.start_scan())
     return int(app.exec())

@@ -10,26 +10,40 @@ between photos; pause is another event (set while paused) the scan waits on.
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
+from faceorganizer import logs
+from faceorganizer.core.weights import WeightsError
+from faceorganizer.services.errors import LibraryError
 from faceorganizer.services.types import ScanProgress
 
-Job = Callable[[Any], Any]  # called with the worker's Library, on the worker thread
+if TYPE_CHECKING:
+    from faceorganizer.services.library import Library
+
+log = logging.getLogger(__name__)
+
+Job = Callable[["Library"], Any]  # called with the worker's Library, on the worker thread
+
+
+def expected_failure(exc: BaseException) -> bool:
+    """A failure the user can act on (a library, file, disk, model or device problem), as
+    opposed to a bug, which must leave its traceback in the log."""
+    from faceorganizer.core.device import DeviceUnavailableError  # torch: loaded only when needed
+
+    return isinstance(exc, (LibraryError, WeightsError, DeviceUnavailableError, OSError))
 
 
 def user_message(exc: BaseException) -> str:
-    """A sentence a user can act on, never a traceback."""
-    try:
-        from faceorganizer.services.errors import LibraryError
-    except ImportError:  # services not there yet
-        LibraryError = ()  # type: ignore[assignment]  # noqa: N806
-    if LibraryError and isinstance(exc, LibraryError):
+    """A sentence a user can act on, never a traceback; a bug's message says where its
+    traceback is."""
+    if isinstance(exc, LibraryError):
         return str(exc)
     if isinstance(exc, PermissionError):
         return f"Permission denied: {exc.filename or exc}"
@@ -39,7 +53,10 @@ def user_message(exc: BaseException) -> str:
         return "The disk is full. Free some space and try again."
     reason = getattr(exc, "reason", None)
     text = str(reason or exc) or type(exc).__name__
-    return text[:1].upper() + text[1:]
+    text = text[:1].upper() + text[1:]
+    if not expected_failure(exc):
+        text += f" (this is a bug in FaceOrganizer; the details are in {logs.where()})"
+    return text
 
 
 class LibraryWorker(QObject):
@@ -50,22 +67,27 @@ class LibraryWorker(QObject):
     progress_ready = Signal()  # take_progress() has a new state
     busy_changed = Signal(bool)
 
-    def __init__(self, library_path: str | None, read_only: bool = False) -> None:
+    def __init__(
+        self, library_path: str | None, read_only: bool = False, device: str = "auto"
+    ) -> None:
         super().__init__()
         self.library_path = library_path
         self.read_only = read_only
+        self.device = device
         self.cancel_event = threading.Event()
         self.pause_event = threading.Event()  # set while paused (the scan waits between photos)
-        self._library: Any = None
+        self._library: Library | None = None
         self._progress_lock = threading.Lock()
         self._progress_queued = False
         self._latest: ScanProgress | None = None
 
-    def library(self) -> Any:
+    def library(self) -> Library:
         if self._library is None:
             from faceorganizer.services.library import Library
 
-            self._library = Library.open(self.library_path, read_only=self.read_only)
+            self._library = Library.open(
+                self.library_path, read_only=self.read_only, device=self.device
+            )
         return self._library
 
     @Slot(int, str, object)
@@ -74,6 +96,10 @@ class LibraryWorker(QObject):
         try:
             result = job(self.library())
         except Exception as exc:
+            if expected_failure(exc):
+                log.warning("%s job failed: %s", kind, exc)
+            else:
+                log.exception("%s job failed", kind)
             self.job_failed.emit(job_id, kind, user_message(exc))
         else:
             self.job_done.emit(job_id, kind, result)
@@ -131,12 +157,13 @@ class WorkerHandle(QObject):
         name: str,
         read_only: bool = False,
         parent: QObject | None = None,
+        device: str = "auto",
     ) -> None:
         super().__init__(parent)
-        self.thread = QThread()
-        self.thread.setObjectName(name)
-        self.worker = LibraryWorker(library_path, read_only)
-        self.worker.moveToThread(self.thread)
+        self.worker_thread = QThread()
+        self.worker_thread.setObjectName(name)
+        self.worker = LibraryWorker(library_path, read_only, device)
+        self.worker.moveToThread(self.worker_thread)
         self._submit.connect(self.worker.run_job)
         self._close.connect(self.worker.close_library)
         self.worker.job_done.connect(self._on_done)
@@ -148,7 +175,7 @@ class WorkerHandle(QObject):
         ]
         self._callbacks = {}
         self._busy = 0
-        self.thread.start()
+        self.worker_thread.start()
 
     @property
     def library_path(self) -> str | None:
@@ -174,7 +201,6 @@ class WorkerHandle(QObject):
     def scan(
         self,
         folders: list[str] | None = None,
-        device: str = "auto",
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[str], None] | None = None,
     ) -> int:
@@ -184,7 +210,6 @@ class WorkerHandle(QObject):
         w.pause_event.clear()
 
         def job(lib: Any) -> Any:
-            lib.device = device
             return lib.scan(
                 [Path(f) for f in folders] if folders else None,
                 progress=w.report,
@@ -193,6 +218,16 @@ class WorkerHandle(QObject):
             )
 
         return self.submit("scan", job, on_done, on_error)
+
+    def set_device(self, device: str) -> None:
+        """Where this worker's Library computes from its next job on (scans, searches,
+        clustering)."""
+
+        def job(lib: Library) -> None:
+            lib.device = device
+
+        self.worker.device = device
+        self.submit("device", job)
 
     def cancel(self) -> None:
         self.worker.cancel_event.set()
@@ -213,8 +248,8 @@ class WorkerHandle(QObject):
         if self.worker.read_only:
             self.worker.interrupt()
         self._close.emit()
-        self.thread.quit()
-        ended = self.thread.wait(timeout_ms)
+        self.worker_thread.quit()
+        ended = self.worker_thread.wait(timeout_ms)
         return bool(ended)
 
     @Slot()

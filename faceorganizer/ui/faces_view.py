@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceorganizer import config
 from faceorganizer.ui.faces_model import FaceIdRole, FaceRole, HeaderRole, PercentRole
 from faceorganizer.ui.people_view import paint_thumbnail
 
@@ -33,6 +34,8 @@ class FaceDelegate(QStyledItemDelegate):
     def __init__(self, parent: QWidget | None = None, captions: bool = False) -> None:
         super().__init__(parent)
         self.captions = captions
+        # Percentages at or above the library's "same person at" setting are drawn strong.
+        self.same_person_at = float(config.default("threshold_percent"))
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
         return CAPTION_CELL if self.captions else FACE_CELL
@@ -73,7 +76,7 @@ class FaceDelegate(QStyledItemDelegate):
             font = QFont(option.font)  # type: ignore[attr-defined]
             font.setBold(True)
             painter.setFont(font)
-            painter.setPen(_percent_color(float(percent or 0)))
+            painter.setPen(_percent_color(float(percent or 0), self.same_person_at))
             painter.drawText(
                 text_rect, Qt.AlignmentFlag.AlignCenter, f"{float(percent or 0):.0f} %"
             )
@@ -97,10 +100,11 @@ class FaceDelegate(QStyledItemDelegate):
         )
 
 
-def _percent_color(percent: float) -> QColor:
-    if percent >= 80:
+def _percent_color(percent: float, same_person_at: float) -> QColor:
+    """Green well above the "same person" threshold, amber just above it, grey below."""
+    if percent >= same_person_at + (100.0 - same_person_at) / 2:
         return QColor(30, 140, 60)
-    if percent >= 65:
+    if percent >= same_person_at:
         return QColor(150, 120, 0)
     return QColor(150, 150, 150)
 

@@ -50,7 +50,8 @@ def encode_ids(ids: Sequence[int]) -> QByteArray:
 
 def decode_ids(data: QByteArray | bytes) -> list[int]:
     try:
-        return [int(i) for i in json.loads(bytes(data).decode() or "[]")]
+        raw = bytes(data.data()) if isinstance(data, QByteArray) else bytes(data)
+        return [int(i) for i in json.loads(raw.decode() or "[]")]
     except (ValueError, TypeError):
         return []
 

@@ -113,7 +113,7 @@ class SettingsDialog(QDialog):
         self.threshold = QSpinBox()
         self.threshold.setRange(1, 99)
         self.threshold.setSuffix(" %")
-        self.threshold.setValue(int(round(float(settings.get("threshold_percent") or 65))))
+        self.threshold.setValue(round(float(settings["threshold_percent"])))
         self.threshold.setToolTip("How similar two faces must be to count as the same person")
 
         self.min_face = QSpinBox()
@@ -147,7 +147,7 @@ class SettingsDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(buttons)
 
-        self._fill_models(str(settings.get("model_id") or "dlib-resnet-v1"))
+        self._fill_models(str(settings["model_id"]))
         self.model_combo.currentIndexChanged.connect(self._update_model_status)
         self.download_button.clicked.connect(self._download)
         self.import_button.clicked.connect(self._import)
@@ -232,7 +232,7 @@ class SettingsDialog(QDialog):
         out: dict[str, Any] = {}
         if self.selected_model() != self._initial.get("model_id"):
             out["model_id"] = self.selected_model()
-        if float(self.threshold.value()) != float(self._initial.get("threshold_percent") or 65):
+        if float(self.threshold.value()) != float(self._initial["threshold_percent"]):
             out["threshold_percent"] = float(self.threshold.value())
         min_face = self.min_face.value() or None
         if min_face != self._initial.get("min_face_size"):

@@ -30,15 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from faceorganizer import config
 from faceorganizer.services.types import SearchHit
 from faceorganizer.ui.faces_model import FaceIdRole, FaceRole, HeaderRole, PercentRole, PhotoIdRole
-from faceorganizer.ui.faces_view import FacesView
+from faceorganizer.ui.faces_view import FaceDelegate, FacesView
 from faceorganizer.ui.people_model import FACE_MIME, UNNAMED, PersonIdRole, encode_ids
 from faceorganizer.ui.thumbnails import ThumbnailCache
 
 _Index = QModelIndex | QPersistentModelIndex
-
-DEFAULT_THRESHOLD = 65
 
 
 def group_hits(hits: Sequence[SearchHit], first_person: int | None) -> list[list[SearchHit]]:
@@ -66,7 +65,7 @@ class SimilarModel(QAbstractListModel):
         self._hits: list[SearchHit] = []
         self._rows: list[tuple[str, SearchHit | None]] = []
         self._row_of_face: dict[int, int] = {}
-        self.threshold = float(DEFAULT_THRESHOLD)
+        self.threshold = float(config.default("threshold_percent"))
         self.first_person: int | None = None
         if thumbnails is not None:
             thumbnails.thumbnail_ready.connect(self._on_thumbnail)
@@ -188,7 +187,7 @@ class SimilarPanel(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 100)
         self.slider.setPageStep(5)
-        self.slider.setValue(DEFAULT_THRESHOLD)
+        self.slider.setValue(round(config.default("threshold_percent")))
         self.slider.setAccessibleName("Similarity threshold")
         self.slider.setToolTip("Show faces at least this similar")
         self.threshold_label = QLabel()
@@ -229,6 +228,15 @@ class SimilarPanel(QWidget):
 
     def threshold(self) -> float:
         return float(self.slider.value())
+
+    def set_same_person_at(self, percent: float) -> None:
+        """The library's "same person at" setting: the slider's default and where the
+        percentages turn from grey to colour."""
+        delegate = self.view.itemDelegate()
+        if isinstance(delegate, FaceDelegate):
+            delegate.same_person_at = float(percent)
+        self.slider.setValue(round(percent))
+        self.view.viewport().update()
 
     def show_query(self, face_id: int | None, title: str, pixmap: QPixmap | None = None) -> None:
         """Announce a new search (results follow in ``set_hits``)."""

@@ -29,7 +29,7 @@ class _DecodeBytes(QRunnable):
         self.key, self.data, self.relay = key, data, relay
 
     def run(self) -> None:
-        image = QImage.fromData(self.data, "JPEG")
+        image = QImage.fromData(self.data, "JPEG")  # type: ignore[arg-type]  # stub says bytes
         if image.isNull():
             image = QImage.fromData(self.data)
         self.relay.decoded.emit(self.key, None if image.isNull() else image)

@@ -19,7 +19,7 @@ from PySide6.QtCore import QEventLoop, QSettings, QTimer
 
 from faceorganizer.services.library import Library
 from faceorganizer.ui.app import make_app
-from faceorganizer.ui.main_window import MainWindow
+from faceorganizer.ui.mainwindow import MainWindow
 
 HERE = Path(__file__).resolve().parent
 SHARED = HERE.parents[2] / "shared" / "data" / "faces" / "photos"
@@ -61,7 +61,7 @@ def main() -> int:
     WORK.mkdir(parents=True, exist_ok=True)
     library = WORK / "library.sqlite3"
     settings = QSettings(str(WORK / "ui.ini"), QSettings.Format.IniFormat)
-    settings.setValue("watch", False)
+    settings.setValue("watch_folders", False)
     settings.remove("geometry")
     settings.remove("windowState")
     fresh = not library.exists()
@@ -70,12 +70,12 @@ def main() -> int:
     w.show()
     wait(w.refreshed, 60_000)
     if fresh:
-        w.start_scan([str(SHARED)])
+        w.scans.start_scan([str(SHARED)])
         spin(20_000)
         w.grab().save(str(HERE / "scanning.png"))
         wait(w.scan_done)
         name_people(library)
-        w.refresh()
+        w.refresher.refresh()
         wait(w.refreshed)
     w.similar_dock.hide()
     spin(1500)
@@ -83,13 +83,13 @@ def main() -> int:
 
     people = [p for p in w.people_model.people() if p.name]
     person = people[0]
-    w.open_person(person.person_id)
+    w.navigation.open_person(person.person_id)
     spin(1500)
     w.grab().save(str(HERE / "person.png"))
 
     face = w.faces_model.face_at(2)
     w.faces_view.setCurrentIndex(w.faces_model.index(2))
-    w.show_similar(face.face_id)
+    w.search.show_similar(face.face_id)
     wait(w.search_finished, 120_000)
     w.similar.slider.setValue(65)
     spin(1500)
@@ -101,7 +101,7 @@ def main() -> int:
             key=lambda f: len(lib.photo_faces(f.photo_id)),
         )
     w.similar_dock.hide()
-    w.open_photo(group.face_id)
+    w.navigation.open_photo(group.face_id)
     for _ in range(100):
         if w.photo_view.has_picture():
             break

@@ -21,7 +21,7 @@ from faceorganizer.services.library import Library
 from faceorganizer.storage import faces, migrations, persons, photos
 from faceorganizer.storage.db import connect, transaction
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _face(seed: int) -> EmbeddedFace:

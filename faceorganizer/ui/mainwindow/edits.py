@@ -1,0 +1,230 @@
+"""The user's edits: rename, merge, move, new person, not this person, confirm, cover, hide,
+name a face, undo/redo, regroup.
+
+Threading contract: every edit runs on the window's ``editor`` thread with its writer library;
+when it lands the similar-faces hits and the views refresh, then ``edits_applied`` is emitted.
+Dialogs that ask the user (a name, a person) run on the GUI thread first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QInputDialog, QMessageBox
+
+from faceorganizer.services.types import EditInfo
+from faceorganizer.ui.mainwindow.pages import PEOPLE_PAGE
+from faceorganizer.ui.people_model import PeopleModel
+from faceorganizer.ui.person_chooser import NEW_PERSON, PersonChooser, people_names
+
+if TYPE_CHECKING:
+    from faceorganizer.services.library import Library
+    from faceorganizer.ui.mainwindow.window import MainWindow
+
+EditResult = EditInfo | list[EditInfo] | None
+EditJob = Callable[["Library"], EditResult]
+
+
+class Edits(QObject):
+    """One method per edit; each reads the selection, asks what it must, and submits a job."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.chooser: PersonChooser | None = None  # the "Move to…" dialog while it is open
+        window.people_model.rename_requested.connect(self.rename_person)
+        window.people_model.merge_requested.connect(self.merge_people)
+        window.people_model.faces_dropped.connect(self.move_faces)
+        window.similar.assign_requested.connect(self.assign_faces)
+        window.photo_view.name_requested.connect(self.name_face)
+
+    def edit(self, job: EditJob, then: Callable[[EditResult], None] | None = None) -> None:
+        """Run ``job`` on the editor thread; then refresh and tell (status bar, signal)."""
+        w = self.window
+        if w.editor is None:
+            return
+
+        def done(result: EditResult) -> None:
+            w.search.refresh()
+            if then is not None:
+                then(result)
+            info = result[-1] if isinstance(result, list) and result else result
+            if isinstance(info, EditInfo):
+                w.statusBar().showMessage(info.description, 5000)
+            w.refresher.refresh(lambda: w.edits_applied.emit(result))
+
+        w.editor.submit("edit", job, done, w.show_error)
+
+    def undo(self) -> None:
+        self.edit(lambda lib: lib.undo())
+
+    def redo(self) -> None:
+        self.edit(lambda lib: lib.redo())
+
+    def rename_person(self, person_id: int, name: str) -> None:
+        self.edit(lambda lib: lib.name_person(person_id, name))
+
+    def rename_current(self) -> None:
+        """On the people grid: edit the name in place; on a person's page: ask for it."""
+        w = self.window
+        if w.stack.currentIndex() == PEOPLE_PAGE:
+            index = w.people_view.currentIndex()
+            if index.isValid():
+                w.people_view.edit(index)
+            return
+        person_id = w.navigation.current_person
+        if person_id is None or w.reader is None:
+            return
+        person = w.reader.person(person_id)
+        name, ok = QInputDialog.getText(w, "Rename", "Name:", text=person.name or "")
+        if ok and name.strip():
+            self.rename_person(person_id, name.strip())
+
+    def merge_people(self, target: int, others: list[int]) -> None:
+        others = [o for o in others if o != target]
+        if others:
+            self.edit(lambda lib: lib.merge_people(target, others))
+
+    def merge_selected(self) -> None:
+        """Merge into the named person (asking when names differ), else into the largest."""
+        w = self.window
+        ids = w.people_view.selected_person_ids()
+        if len(ids) < 2:
+            return
+        people = [p for p in w.people_model.people() if p.person_id in set(ids)]
+        named = [p for p in people if p.name]
+        if len({p.name for p in named}) > 1:
+            names = ", ".join(sorted({str(p.name) for p in named}))
+            answer = QMessageBox.question(
+                w,
+                "Merge people?",
+                f"These people have different names ({names}). Merge them into {named[0].name}?",
+            )
+            if answer != QMessageBox.StandardButton.Yes:
+                return
+        target = (named or sorted(people, key=lambda p: -p.face_count))[0].person_id
+        self.merge_people(target, [i for i in ids if i != target])
+
+    def move_faces(self, face_ids: list[int], to: int | None) -> None:
+        if face_ids:
+            self.edit(lambda lib: lib.move_faces(face_ids, to))
+
+    def choose_person(self, title: str, exclude: list[int]) -> int | None:
+        """Ask which person; ``NEW_PERSON`` for a new one, None when cancelled."""
+        w = self.window
+        model = PeopleModel(w.thumbs, self)
+        model.PAGE = 1_000_000
+        model.set_library(w.reader)
+        chooser = PersonChooser(model, title, exclude, w)
+        self.chooser = chooser
+        chooser.exec()
+        self.chooser = None
+        model.deleteLater()
+        return chooser.chosen
+
+    def move_selected(self) -> None:
+        faces = self.window.selection.selected_faces()
+        if faces:
+            self.assign_faces(faces)
+
+    def assign_faces(self, face_ids: list[int]) -> None:
+        """Move faces to a person the user chooses (not the one they come from)."""
+        w = self.window
+        current = w.navigation.current_person
+        exclude = [current] if current is not None else []
+        if w.selection.face_selection_view() is w.similar.view:
+            exclude = []
+        target = self.choose_person(f"Move {len(face_ids)} face(s) to…", exclude)
+        if target is None:
+            return
+        self.move_faces(face_ids, None if target == NEW_PERSON else target)
+
+    def new_person_from_selected(self) -> None:
+        faces = self.window.selection.selected_faces()
+        if faces:
+            self.move_faces(faces, None)
+
+    def reject_selected(self) -> None:
+        selection = self.window.selection
+        faces = selection.selected_faces()
+        person = selection.faces_person(faces)
+        if faces and person is not None:
+            self.edit(lambda lib: lib.reject_faces(faces, person))
+
+    def confirm_selected(self) -> None:
+        faces = self.window.selection.selected_faces()
+        if faces:
+            self.edit(lambda lib: lib.confirm_faces(faces))
+
+    def _hide(self, hidden: bool) -> None:
+        """The selected people on the people page, else the selected faces."""
+        w = self.window
+        if w.stack.currentIndex() == PEOPLE_PAGE:
+            ids = w.people_view.selected_person_ids()
+            if ids:
+
+                def job(lib: Library) -> list[EditInfo]:
+                    return [lib.hide_person(pid, hidden) for pid in ids]
+
+                self.edit(job)
+            return
+        faces = w.selection.selected_faces()
+        if faces:
+            self.edit(lambda lib: lib.hide_faces(faces, hidden))
+
+    def hide_selected(self) -> None:
+        self._hide(True)
+
+    def unhide_selected(self) -> None:
+        self._hide(False)
+
+    def cover_selected(self) -> None:
+        w = self.window
+        faces = w.faces_view.selected_face_ids()
+        person = w.navigation.current_person
+        if len(faces) == 1 and person is not None:
+            self.edit(lambda lib: lib.set_cover(person, faces[0]))
+
+    def name_face(self, face_id: int) -> None:
+        """Name one face from the photo view: join a person of that name, or name its group."""
+        w = self.window
+        if w.reader is None:
+            return
+        face = w.reader.face(face_id)
+        name, ok = QInputDialog.getText(w, "Who is this?", "Name:", text=face.person_name or "")
+        if ok and name.strip():
+            self.apply_face_name(face_id, name.strip())
+
+    def apply_face_name(self, face_id: int, name: str) -> None:
+        w = self.window
+        if w.reader is None:
+            return
+        existing = people_names(w.reader.people(include_hidden=True)).get(name.casefold())
+        face = w.reader.face(face_id)
+
+        def job(lib: Library) -> EditResult:
+            if existing is not None:
+                return lib.move_faces([face_id], existing)
+            if face.person_id is not None and face.person_name is None:
+                return lib.name_person(face.person_id, name)
+            first = lib.move_faces([face_id], None)
+            pid = lib.face(face_id).person_id
+            assert pid is not None
+            return [first, lib.name_person(pid, name)]
+
+        self.edit(job)
+
+    def regroup(self) -> None:
+        """Group the faces again on the engine thread (never during a scan)."""
+        w = self.window
+        if w.engine is None or w.scans.scanning:
+            return
+        w.statusBar().showMessage("Grouping faces into people…")
+
+        def done(_result: object) -> None:
+            w.statusBar().showMessage("People regrouped", 4000)
+            w.refresher.refresh()
+
+        w.engine.submit("cluster", lambda lib: lib.cluster(), done, w.show_error)

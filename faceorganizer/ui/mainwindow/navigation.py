@@ -1,0 +1,186 @@
+"""Going between pages: the people grid, a person's faces (or those without a person), a photo;
+Back, and the people filter. Reads go through the window's read-only library (GUI thread)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QObject
+
+from faceorganizer.ui.engine_worker import user_message
+from faceorganizer.ui.mainwindow.pages import PEOPLE_PAGE, PERSON_PAGE, PHOTO_PAGE
+from faceorganizer.ui.people_model import display_name
+
+if TYPE_CHECKING:
+    from faceorganizer.ui.mainwindow.window import MainWindow
+
+UNASSIGNED = "unassigned"  # the history's state for the faces-without-a-person page
+HISTORY_LENGTH = 50
+
+
+class Navigation(QObject):
+    """Which page shows what, and the history Back walks."""
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(window)
+        self.window = window
+        self.current_person: int | None = None
+        self.current_photo_face: int | None = None
+        self._history: list[tuple[int, int | str | None]] = []
+        window.people_view.person_activated.connect(self.open_person)
+        window.people_page.unassigned_button.clicked.connect(self.show_unassigned)
+        window.people_page.filter_edit.textChanged.connect(self._on_filter)
+        window.show_hidden_box.toggled.connect(self._on_show_hidden)
+        window.faces_view.face_opened.connect(self.open_photo)
+        window.similar.face_opened.connect(self.open_photo)
+        window.photo_view.person_opened.connect(self.open_person)
+
+    def has_history(self) -> bool:
+        return bool(self._history)
+
+    def clear_history(self) -> None:
+        self._history.clear()
+
+    def _push(self) -> None:
+        page = self.window.stack.currentIndex()
+        state: dict[int, int | str | None] = {
+            PERSON_PAGE: UNASSIGNED if self.window.faces_model.unassigned else self.current_person,
+            PHOTO_PAGE: self.current_photo_face,
+        }
+        self._history.append((page, state.get(page)))
+        del self._history[:-HISTORY_LENGTH]
+
+    def go_back(self) -> None:
+        if not self._history:
+            self.show_people(push=False)
+            return
+        page, state = self._history.pop()
+        if page == PERSON_PAGE and state == UNASSIGNED:
+            self.show_unassigned(push=False)
+        elif page == PERSON_PAGE and state is not None:
+            self.open_person(int(state), push=False)
+        elif page == PHOTO_PAGE and state is not None:
+            self.open_photo(int(state), push=False)
+        else:
+            self.show_people(push=False)
+
+    def show_people(self, push: bool = True) -> None:
+        w = self.window
+        if push and w.stack.currentIndex() != PEOPLE_PAGE:
+            self._push()
+        w.stack.setCurrentIndex(PEOPLE_PAGE)
+        w.people_view.setFocus()
+        w.refresher.refresh()
+
+    def open_person(self, person_id: int, push: bool = True) -> None:
+        w = self.window
+        if w.reader is None:
+            return
+        if push:
+            self._push()
+        self.current_person = int(person_id)
+        w.faces_model.show_person(self.current_person, w.show_hidden_box.isChecked())
+        w.stack.setCurrentIndex(PERSON_PAGE)
+        self.refresh_person_title()
+        w.faces_view.setFocus()
+        if w.faces_model.rowCount():
+            w.faces_view.set_current_quietly(w.faces_model.index(0))
+        w.selection.update_actions()
+
+    def show_unassigned(self, push: bool = True) -> None:
+        w = self.window
+        if w.reader is None:
+            return
+        if push:
+            self._push()
+        self.current_person = None
+        w.faces_model.show_unassigned(w.show_hidden_box.isChecked())
+        w.stack.setCurrentIndex(PERSON_PAGE)
+        self.refresh_person_title()
+        w.faces_view.setFocus()
+        w.selection.update_actions()
+
+    def refresh_person_title(self) -> None:
+        w = self.window
+        n = w.faces_model.rowCount()
+        faces = f"{n:,} face{'s' * (n != 1)}"
+        if w.faces_model.unassigned:
+            w.person_title.setText(f"<h2>Faces without a person</h2>{faces}")
+            return
+        person = None
+        if w.reader is not None and self.current_person is not None:
+            try:
+                person = w.reader.person(self.current_person)
+            except Exception:
+                person = None
+        if person is None:
+            w.person_title.setText(f"<h2>Person removed</h2>{faces}")
+            return
+        name = display_name(person)
+        style = "" if person.name else " style='color:gray; font-style:italic'"
+        hidden = " · hidden" if person.hidden else ""
+        w.person_title.setText(
+            f"<h2{style}>{name}</h2>{faces} in {person.photo_count:,} "
+            f"photo{'s' * (person.photo_count != 1)}{hidden}"
+        )
+
+    def refresh_person_page(self, soft: bool = False) -> None:
+        """After an edit: reload and reselect by face id. ``soft`` (the timer during a scan):
+        update in place, keeping the scroll position, when faces were only added."""
+        w = self.window
+        model, view = w.faces_model, w.faces_view
+        if soft:
+            model.refresh(reset=False)
+            self.refresh_person_title()
+            return
+        selected = set(view.selected_face_ids())
+        current = view.currentIndex().row()
+        model.refresh()
+        self.refresh_person_title()
+        if selected:
+            sel = view.selectionModel()
+            for row in range(min(model.rowCount(), 2000)):
+                face = model.face_at(row)
+                if face is not None and face.face_id in selected:
+                    sel.select(model.index(row), sel.SelectionFlag.Select)
+        if model.rowCount():
+            row = min(max(current, 0), model.rowCount() - 1)
+            view.set_current_quietly(model.index(row))
+
+    def open_photo(self, face_id: int, push: bool = True) -> None:
+        w = self.window
+        if w.reader is None:
+            return
+        try:
+            face = w.reader.face(face_id)
+            photo = w.reader.photo(face.photo_id)
+            faces = w.reader.photo_faces(face.photo_id)
+        except Exception as exc:
+            w.show_error(user_message(exc))
+            return
+        if push and w.stack.currentIndex() != PHOTO_PAGE:
+            self._push()
+        self.current_photo_face = face_id
+        w.photo_view.show_photo(photo, faces, face_id)
+        w.stack.setCurrentIndex(PHOTO_PAGE)
+        w.photo_view.canvas.setFocus()
+        w.selection.update_actions()
+
+    def refresh_photo(self) -> None:
+        w = self.window
+        photo = w.photo_view.current_photo()
+        if photo is not None and w.reader is not None:
+            w.photo_view.refresh_faces(w.reader.photo_faces(photo.photo_id))
+
+    def _on_filter(self, text: str) -> None:
+        model = self.window.people_model
+        if model.set_query(text, model.include_hidden):
+            self.window.refresher.refresh()
+
+    def _on_show_hidden(self, show: bool) -> None:
+        w = self.window
+        if w.people_model.set_query(w.people_model.name_filter, show):
+            w.refresher.refresh()
+        if w.stack.currentIndex() == PERSON_PAGE:
+            w.faces_model.include_hidden = show
+            self.refresh_person_page()

@@ -1,0 +1,338 @@
+"""The main window's shell: it builds the pages, the similar-faces dock, the menus and bars
+(from the action table), owns the library and its worker threads, wires the feature
+controllers, shows messages and closes cleanly.
+
+Each feature lives in its own controller module, reached from the window as
+``window.navigation``, ``.refresher``, ``.selection``, ``.search``, ``.edits``, ``.scans``,
+``.watching`` and ``.settings``.
+
+Threading contract: the window reads through its own read-only ``Library`` on the GUI thread
+(cheap paged queries). Everything that writes or computes goes to a worker thread: ``engine``
+(scans, re-clustering), ``editor`` (edits, undo/redo, search, interim grouping during a scan)
+and ``lister`` (the reads of a refresh), each with its own ``Library``. Results come back as
+signals; the views refresh.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QApplication,
+    QDockWidget,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from faceorganizer.ui.engine_worker import WorkerHandle, user_message
+from faceorganizer.ui.faces_model import FacesModel
+from faceorganizer.ui.machine_settings import MachineSettings
+from faceorganizer.ui.mainwindow.actions import (
+    ACTIONS,
+    MENUS,
+    ActionSpec,
+    connect_actions,
+    make_actions,
+    populate,
+)
+from faceorganizer.ui.mainwindow.edits import Edits
+from faceorganizer.ui.mainwindow.help import Help
+from faceorganizer.ui.mainwindow.navigation import Navigation
+from faceorganizer.ui.mainwindow.pages import (
+    PEOPLE_PAGE,
+    PERSON_PAGE,
+    PHOTO_PAGE,
+    PeoplePage,
+    PersonPage,
+)
+from faceorganizer.ui.mainwindow.refresh import Refresher
+from faceorganizer.ui.mainwindow.scanning import Scans, dropped_folders
+from faceorganizer.ui.mainwindow.search import Search
+from faceorganizer.ui.mainwindow.selection import Selection
+from faceorganizer.ui.mainwindow.settings import Settings
+from faceorganizer.ui.mainwindow.watching import Watching
+from faceorganizer.ui.people_model import PeopleModel
+from faceorganizer.ui.photo_view import PhotoView
+from faceorganizer.ui.scan_panel import ScanPanel
+from faceorganizer.ui.similar_panel import SimilarPanel
+from faceorganizer.ui.thumbnails import ThumbnailCache
+
+if TYPE_CHECKING:
+    from faceorganizer.services.library import Library
+
+
+def _warm_up(_lib: Library) -> None:
+    """Import the engine's modules on the engine thread as soon as the window opens: a first
+    import holds Python's GIL for long stretches, better spent before the user starts a scan."""
+    import importlib
+
+    importlib.import_module("faceorganizer.core.pipeline")
+
+
+class MainWindow(QMainWindow):
+    """One library in one window. ``library_path=None`` is the default library."""
+
+    edits_applied = Signal(object)  # EditInfo (or list of them) after an edit lands
+    search_finished = Signal(int)  # number of hits
+    scan_done = Signal(object)  # ScanSummary
+    error_shown = Signal(str)
+    refreshed = Signal()
+    engine_warmed = Signal()
+
+    def __init__(
+        self,
+        library_path: str | os.PathLike[str] | None = None,
+        device: str = "auto",
+        qsettings: QSettings | None = None,
+    ) -> None:
+        super().__init__()
+        self.setWindowTitle("FaceOrganizer")
+        self.setObjectName("FaceOrganizerMain")
+        self.setAcceptDrops(True)
+        self.qsettings = qsettings or QSettings("FaceOrganizer", "FaceOrganizer")
+        self.machine = MachineSettings(self.qsettings)
+        # ``device`` from the command line wins for this session; else this computer's setting.
+        self.device = device if device != "auto" else str(self.machine.get("device"))
+        self.reader: Library | None = None
+        self.engine: WorkerHandle | None = None
+        self.engine_ready = False
+        self.editor: WorkerHandle | None = None
+        self.lister: WorkerHandle | None = None
+        self.last_error = ""
+        self._closing = False
+
+        self.thumbs = ThumbnailCache(self._thumbnail_bytes, parent=self)
+        self.people_model = PeopleModel(self.thumbs, self)
+        self.faces_model = FacesModel(self.thumbs, self)
+        self._build_pages()
+        self._build_similar_dock()
+        self.counts_label = QLabel()
+        self.statusBar().addPermanentWidget(self.counts_label)
+        self._actions = make_actions(ACTIONS, self)
+
+        self.navigation = Navigation(self)
+        self.refresher = Refresher(self)
+        self.search = Search(self)
+        self.edits = Edits(self)
+        self.scans = Scans(self)
+        self.watching = Watching(self)
+        self.settings = Settings(self)
+        self.help = Help(self)
+        self.selection = Selection(self)
+        connect_actions(ACTIONS, self._actions, self)
+        populate(self._build_menus_and_toolbar(), ACTIONS, self._actions)
+        self.selection.update_actions()
+
+        self._restore_layout()
+        path = library_path or self.machine.get("library")
+        self.open_library(str(path) if path else None)
+
+    # building
+
+    def _build_pages(self) -> None:
+        self.people_page = PeoplePage(self.people_model)
+        self.people_view = self.people_page.view
+        self.show_hidden_box = self.people_page.show_hidden_box
+        self.person_page = PersonPage(self.faces_model)
+        self.faces_view = self.person_page.view
+        self.person_title = self.person_page.title
+        self.photo_view = PhotoView()
+        self.stack = QStackedWidget()
+        pages = (
+            (PEOPLE_PAGE, self.people_page),
+            (PERSON_PAGE, self.person_page),
+            (PHOTO_PAGE, self.photo_view),
+        )
+        for index, page in pages:
+            added = self.stack.addWidget(page)
+            assert added == index, f"page {index} added at {added}"
+
+        self.scan_panel = ScanPanel()
+        self.scan_panel.setVisible(False)
+        central = QWidget()
+        layout = QVBoxLayout(central)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.scan_panel)
+        self.setCentralWidget(central)
+
+    def _build_similar_dock(self) -> None:
+        self.similar = SimilarPanel(self.thumbs)
+        self.similar_dock = QDockWidget("Similar faces", self)
+        self.similar_dock.setObjectName("similarDock")
+        self.similar_dock.setWidget(self.similar)
+        self.similar_dock.setMinimumWidth(300)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.similar_dock)
+        self.similar_dock.hide()
+
+    def _build_menus_and_toolbar(self) -> dict[str, QWidget]:
+        """The containers the action table names (see ``actions.py``)."""
+        containers: dict[str, QWidget] = {}
+        for name, title in MENUS:
+            containers[name] = self.menuBar().addMenu(title)
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.setMovable(False)
+        self.addToolBar(toolbar)
+        self.toolbar = toolbar
+        containers.update(
+            toolbar=toolbar,
+            person_bar=self.person_page.person_bar,
+            people_menu=self.people_view,
+            faces_menu=self.faces_view,
+        )
+        return containers
+
+    def action(self, action_id: str) -> QAction:
+        """The action of that id in the action table (``actions.py``)."""
+        return self._actions[action_id]
+
+    def action_specs(self) -> Iterator[tuple[ActionSpec, QAction]]:
+        for spec in ACTIONS:
+            yield spec, self._actions[spec.id]
+
+    # the library and its threads
+
+    def open_library(self, path: str | None) -> bool:
+        """Open (create) the library and start its worker threads; False with a message."""
+        from faceorganizer.services.library import Library
+
+        self._stop_workers()
+        try:
+            reader = Library.open(path, read_only=True)
+        except Exception as exc:
+            self.show_error(f"Cannot open the library: {user_message(exc)}")
+            self.selection.update_actions()
+            return False
+        if self.reader is not None:
+            self.reader.close()
+        self.reader = reader
+        lib_path = str(reader.path)
+        self.machine.set("library", lib_path)
+        self.engine = WorkerHandle(
+            lib_path, "faceorganizer-engine", parent=self, device=self.device
+        )
+        self.editor = WorkerHandle(
+            lib_path, "faceorganizer-editor", parent=self, device=self.device
+        )
+        self.lister = WorkerHandle(
+            lib_path, "faceorganizer-lister", read_only=True, parent=self, device=self.device
+        )
+        self.refresher.reset()
+        self.engine.progress.connect(self.scans.on_progress)
+        self.engine_ready = False
+        self.engine.submit("warm-up", _warm_up, self._on_warmed_up, lambda _m: None)
+        self.thumbs.clear()
+        self.people_model.set_library(reader, load=False)
+        self.faces_model.set_library(reader)
+        self.similar.clear()
+        self.similar.set_same_person_at(float(reader.settings()["threshold_percent"]))
+        self.navigation.clear_history()
+        self.stack.setCurrentIndex(PEOPLE_PAGE)
+        self.setWindowTitle(f"FaceOrganizer — {Path(lib_path).stem}")
+        self.watching.watch_folders()
+        self.refresher.refresh()
+        return True
+
+    def _on_warmed_up(self, _result: object) -> None:
+        self.engine_ready = True
+        self.engine_warmed.emit()
+
+    def library_path(self) -> str | None:
+        return str(self.reader.path) if self.reader is not None else None
+
+    def _thumbnail_bytes(self, face_id: int) -> bytes | None:
+        return self.reader.face_thumbnail(face_id) if self.reader is not None else None
+
+    def set_device(self, device: str) -> None:
+        """Compute on ``device`` from now on: scans, searches, search by photo, grouping."""
+        self.device = device
+        for handle in (self.engine, self.editor, self.lister):
+            if handle is not None:
+                handle.set_device(device)
+
+    def _stop_workers(self) -> bool:
+        ok = True
+        for handle in (self.engine, self.editor, self.lister):
+            if handle is not None:
+                ok = handle.stop() and ok
+                handle.deleteLater()
+        self.engine = self.editor = self.lister = None
+        return ok
+
+    # folders dropped on the window
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if dropped_folders(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        folders = dropped_folders(event.mimeData())
+        if folders:
+            event.acceptProposedAction()
+            self.scans.start_scan(folders)
+        else:
+            super().dropEvent(event)
+
+    # messages, layout, closing
+
+    def show_error(self, message: str) -> None:
+        """A message a user can act on, in a box that does not block the window."""
+        self.last_error = message
+        self.statusBar().showMessage(message, 15000)
+        self.error_shown.emit(message)
+        if self._closing:
+            return
+        box = QMessageBox(
+            QMessageBox.Icon.Warning, "FaceOrganizer", message, QMessageBox.StandardButton.Ok, self
+        )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.open()
+
+    def _restore_layout(self) -> None:
+        geometry = self.qsettings.value("geometry")
+        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1280, 820)
+        state = self.qsettings.value("windowState")
+        if isinstance(state, QByteArray) and not state.isEmpty():
+            self.restoreState(state)
+
+    def save_layout(self) -> None:
+        self.qsettings.setValue("geometry", self.saveGeometry())
+        self.qsettings.setValue("windowState", self.saveState())
+        self.qsettings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Stop a running scan after the photos in flight, end the threads, close the library."""
+        self._closing = True
+        self.save_layout()
+        if self.scans.scanning:
+            self.statusBar().showMessage("Stopping the scan…")
+            QApplication.processEvents()
+        self.refresher.stop()
+        self.watching.stop()
+        self._stop_workers()
+        self.scans.scanning = False
+        self.people_model.set_library(None, load=False)
+        self.faces_model.set_library(None)
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+        self.selection.close()
+        super().closeEvent(event)

@@ -1,0 +1,73 @@
+"""The window reads its settings from their declarations: the library's "same person at"
+threshold is the similar-faces panel's default, and the chosen device reaches every worker."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from fakes import fake_photo  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
+
+from faceorganizer.services.library import Library  # noqa: E402
+from faceorganizer.ui.mainwindow import MainWindow  # noqa: E402
+
+pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
+
+
+@pytest.fixture
+def window(qtbot, tmp_path: Path, library: Library, album, engine):  # type: ignore[no-untyped-def]
+    folder, _ = album
+    fake_photo(folder / "dee_1.png", ["dee"], seed=99)
+    library.scan(engine=engine)
+    path = library.path
+    library.close()
+    settings = QSettings(str(tmp_path / "ui.ini"), QSettings.Format.IniFormat)
+    settings.setValue("watch_folders", False)
+    w = MainWindow(path, qsettings=settings)
+    qtbot.addWidget(w)
+    qtbot.waitSignal(w.refreshed, timeout=20_000).wait()
+    yield w
+    w.close()
+
+
+def _search(qtbot, window: MainWindow, face_id: int) -> None:  # type: ignore[no-untyped-def]
+    with qtbot.waitSignal(window.search_finished, timeout=20_000):
+        window.search.show_similar(face_id)
+
+
+def _ann_face(window: MainWindow) -> int:
+    assert window.reader is not None
+    return next(f.face_id for f in window.reader.faces() if "ann_1" in f.photo_path)
+
+
+def test_threshold_setting_is_the_panels_default(qtbot, window: MainWindow) -> None:
+    panel = window.similar
+    assert panel.slider.value() == 65
+    _search(qtbot, window, _ann_face(window))
+    percents = sorted(h.percent for h in panel.model._hits)
+    assert panel.model.count_above() == sum(p >= 65 for p in percents)
+    middling = [p for p in percents if 65 <= p < 99]
+    assert middling, percents  # the look-alike, between the default and certainty
+    new = math.floor(middling[0]) + 1
+    window.settings.apply_settings({"threshold_percent": float(new)})
+    qtbot.waitUntil(lambda: panel.slider.value() == new, timeout=10_000)
+    assert panel.model.count_above() == sum(p >= new for p in percents)
+    assert panel.model.count_above() < sum(p >= 65 for p in percents)
+    assert panel.count_label.text().startswith(f"{panel.model.count_above()} face")
+    assert window.reader is not None and window.reader.settings()["threshold_percent"] == new
+
+
+def test_device_setting_reaches_every_worker(qtbot, window: MainWindow) -> None:
+    window.settings.apply_settings({"device": "cpu"})
+    assert window.machine.get("device") == "cpu"
+    seen: list[str] = []
+    for handle in (window.engine, window.editor, window.lister):
+        assert handle is not None
+        with qtbot.waitSignal(handle.job_done, timeout=10_000):
+            handle.submit("which device", lambda lib: lib.device, seen.append)
+    assert seen == ["cpu", "cpu", "cpu"]
