@@ -322,7 +322,8 @@ class Battery:
             proc.stdout.readline()  # "ready": the library is open
             time.sleep(self.rng.uniform(0.0, window))
             if proc.poll() is not None:
-                self.figures.crashes.append(f"edits: exit {proc.returncode}: {proc.stderr.read()}")
+                _, err = proc.communicate()
+                self.figures.crashes.append(f"edits: exit {proc.returncode}: {err[-500:]}")
                 continue
             os.kill(proc.pid, signal.SIGKILL)
             out, _ = proc.communicate()

@@ -163,6 +163,7 @@ def test_second_scan_at_once_is_refused_and_the_first_finishes(tmp_path: Path) -
     finally:
         if first.poll() is None:
             first.kill()
+            first.communicate()
     assert _photo_count(db) == 60 and _duplicates(db) == 0
 
 
@@ -190,7 +191,7 @@ def test_scan_lock_dies_with_its_process(tmp_path: Path) -> None:
             pass
     finally:
         os.kill(holder.pid, signal.SIGKILL)
-        holder.wait()
+        holder.communicate()
     with locks.scan_lock(db):  # free again: no stale lock after a kill -9
         pass
 
