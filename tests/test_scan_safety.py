@@ -142,7 +142,7 @@ def _cli_scan(folder: Path, db: Path) -> subprocess.Popen:
 
 def test_second_scan_at_once_is_refused_and_the_first_finishes(tmp_path: Path) -> None:
     folder = tmp_path / "d"
-    names = sorted(p.name for p in LFW.glob("*/*_000[12].jpg"))[:60]
+    names = sorted(p.name for p in LFW.glob("*/*_000[123].jpg"))[:150]
     _copy(names, folder)
     db = tmp_path / "lib.db"
     first = _cli_scan(folder, db)
@@ -151,20 +151,20 @@ def test_second_scan_at_once_is_refused_and_the_first_finishes(tmp_path: Path) -
             if db.exists() and _photo_count(db):
                 break
             time.sleep(0.1)
-        assert first.poll() is None, "the first scan ended before a second could be tried"
-        second = _cli_scan(folder, db)
-        _, err = second.communicate(timeout=300)
-        assert second.returncode == 1
-        assert err.strip() == f"faceorganizer: error: {locks.SCAN_RUNNING}"
         with Library.open(db) as lib, pytest.raises(ScanRunningError, match="already running"):
             lib.scan([folder], engine=shared_engine())
-        _, err = first.communicate(timeout=600)
+        second = _cli_scan(folder, db)
+        _, err = second.communicate(timeout=300)
+        assert first.poll() is None, "the first scan ended before the second was refused"
+        assert second.returncode == 1
+        assert err.strip() == f"faceorganizer: error: {locks.SCAN_RUNNING}"
+        _, err = first.communicate(timeout=900)
         assert first.returncode == 0, err
     finally:
         if first.poll() is None:
             first.kill()
             first.communicate()
-    assert _photo_count(db) == 60 and _duplicates(db) == 0
+    assert _photo_count(db) == 150 and _duplicates(db) == 0
 
 
 def _photo_count(db: Path) -> int:

@@ -44,7 +44,7 @@ def test_scan_while_another_process_scans_shows_the_message(qtbot, tmp_path: Pat
     failures: list[str] = []
     try:
         assert other.stdout is not None and other.stdout.readline().strip() == "held"
-        handle.scan([str(folder)], device="cpu", on_error=failures.append)
+        handle.scan([str(folder)], on_error=failures.append)
         qtbot.waitUntil(lambda: bool(failures), timeout=60_000)
         assert failures == [locks.SCAN_RUNNING]
     finally:
