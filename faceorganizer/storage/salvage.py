@@ -70,14 +70,19 @@ def _copy_table(con: sqlite3.Connection, dest: Database, table: str) -> TableSal
         log.warning("salvage: table %s cannot be read at all", table)
         return item
     item.expected = _scalar(con, f"SELECT count(*) FROM {table}")
-    top = _scalar(con, f"SELECT max(rowid) FROM {table}")
-    if top is None:
+    top = _scalar(con, f"SELECT coalesce(max(rowid), 0) FROM {table}")
+    if top is None:  # the table's last pages are damaged: look further, faster while empty
         top = _scalar(con, "SELECT seq FROM sqlite_sequence WHERE name = ?", table) or _NO_LIMIT
     names = ", ".join(cols)
     insert = f"INSERT OR IGNORE INTO {table} ({names}) VALUES ({', '.join('?' * len(cols))})"
     select = f"SELECT {names} FROM {table} WHERE rowid BETWEEN ? AND ?"
-    for lo in range(1, top + 1, WINDOW):
-        item.copied += _copy_range(con, dest, select, insert, lo, min(top, lo + WINDOW - 1))
+    lo, step = 1, WINDOW
+    while lo <= top:
+        hi = min(top, lo + step - 1)
+        copied = _copy_range(con, dest, select, insert, lo, hi)
+        item.copied += copied
+        step = WINDOW if copied else min(step * 2, 1 << 24)
+        lo = hi + 1
     return item
 
 
@@ -99,6 +104,7 @@ def _copy_range(
 
 
 def _scalar(con: sqlite3.Connection, sql: str, *params: object) -> int | None:
+    """One number, or None when the damage (or its absence) keeps SQLite from giving it."""
     try:
         row = con.execute(sql, params).fetchone()
     except sqlite3.DatabaseError:
