@@ -225,3 +225,24 @@ def test_images_too_small_for_a_face_find_none(tmp_path: Path) -> None:
     assert [(r.error, r.faces) for r in results] == [(None, [])] * 3
     strip = np.asarray(Image.open(tmp_path / "strip.png"))
     assert strip.shape == (50, 20000, 3)
+
+
+def test_known_photo_that_cannot_be_read_now_keeps_its_faces(tmp_path: Path) -> None:
+    folder = tmp_path / "d"
+    _copy(["Al_Sharpton_0001.jpg", "Al_Sharpton_0002.jpg"], folder)
+    photo = folder / "Al_Sharpton_0001.jpg"
+    whole = photo.read_bytes()
+    with Library.open(tmp_path / "lib.db") as lib:
+        lib.scan([folder], engine=shared_engine())
+        (face,) = lib.photo_faces(_photo_id(lib, photo))
+        lib.name_person(face.person_id, "Al")
+        photo.write_bytes(whole[:2000])  # a sync tool half way through rewriting it
+
+        half = lib.scan(engine=shared_engine())
+        assert half.errors == [(str(photo), "truncated JPEG; its faces are kept until it reads")]
+        assert half.decisions_dropped == []
+        assert lib.face(face.face_id).person_name == "Al"
+        photo.write_bytes(whole)  # the sync finishes: the same bytes as before
+        done = lib.scan(engine=shared_engine())
+        assert (done.changed, done.failed, done.unchanged) == (0, 0, 2)
+        assert lib.face(face.face_id).person_name == "Al" and lib.photo_errors() == []

@@ -376,6 +376,12 @@ class _Writer:
 
     def _store_one(self, job: Job, result: PhotoFaces) -> None:
         s = self.summary
+        if result.error and job.photo_id is not None and faces.of_photo(self.db, job.photo_id):
+            # A known photo that cannot be read now (being written, a sync half done, a link
+            # whose drive is away): its faces and people stay, and the next scan tries again.
+            s.failed += 1
+            s.errors.append((job.entry.path, f"{result.error}; its faces are kept until it reads"))
+            return
         try:
             with savepoint(self.db):
                 added = store_result(
