@@ -85,7 +85,8 @@ def in_flight(log: dict[int, bool]) -> list[dict[int, bool]]:
     """Each state one more (unprinted) operation could have left."""
     done = [i for i, u in log.items() if not u]
     undone = [i for i, u in log.items() if u]
-    found = [replay(log, "E", max(log, default=0) + 1)]
+    # a new edit first drops the undone ones; SQLite then numbers it after the highest kept id
+    found = [replay(log, "E", max(done, default=0) + 1)]
     if done:
         found.append(replay(log, "U", max(done)))
     if undone:
@@ -334,7 +335,9 @@ class Battery:
             self._after("edits", None)
             now = self._edit_log()
             if now != log and now not in in_flight(log):
-                self.figures.lost.append("after a kill of edits: an edit that returned is gone")
+                self.figures.lost.append(
+                    f"after a kill of edits: the log is {now}, expected {log} or one more step"
+                )
             self._check_newest_edit()
 
     def _check_newest_edit(self) -> None:

@@ -11,9 +11,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import sqlite3
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,7 +22,7 @@ from sqlite_utils import Database
 
 from faceorganizer import config
 from faceorganizer.services import edits, engines, library_file, people, scanner
-from faceorganizer.services.errors import LibraryCorruptError, LibraryError, NotFoundError
+from faceorganizer.services.errors import LibraryError, NotFoundError
 from faceorganizer.services.files import normalise
 from faceorganizer.services.similar import LibrarySearch
 from faceorganizer.services.types import (
@@ -37,8 +36,8 @@ from faceorganizer.services.types import (
     ScanSummary,
     SearchHit,
 )
-from faceorganizer.storage import faces, integrity, locks, persons, photos, settings
-from faceorganizer.storage.db import BUSY_TIMEOUT_S, known_errors, transaction
+from faceorganizer.storage import faces, locks, persons, photos, settings
+from faceorganizer.storage.db import BUSY_TIMEOUT_S, transaction
 from faceorganizer.storage.faces import FaceRow
 from faceorganizer.storage.persons import PersonSummary
 
@@ -125,18 +124,8 @@ class Library:
         )
         return cls(p, db, read_only, device, session)
 
-    @contextlib.contextmanager
-    def _known_errors(self) -> Iterator[None]:
-        """Known failures as ``LibraryError``s; damage SQLite reports marks the library, so
-        that no later writer adds to it."""
-        try:
-            with known_errors(self.path):
-                yield
-        except LibraryCorruptError as exc:
-            if not isinstance(exc.__cause__, sqlite3.DatabaseError):
-                raise
-            integrity.mark_damaged(self.path, [str(exc.__cause__)])
-            raise library_file.damaged_error(self.path, "\n" + str(exc.__cause__)) from exc
+    def _known_errors(self) -> contextlib.AbstractContextManager[None]:
+        return library_file.known_errors(self.path)
 
     def close(self) -> None:
         self._search = None

@@ -6,14 +6,18 @@ Threading: called on the thread that will own the returned connection.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from faceorganizer.services.errors import LibraryCorruptError, NotFoundError
 from faceorganizer.storage import integrity, migrations
-from faceorganizer.storage.db import connect, known_errors
+from faceorganizer.storage.db import connect
+from faceorganizer.storage.db import known_errors as _sqlite_known_errors
 from faceorganizer.storage.locks import SessionLock
 
 log = logging.getLogger(__name__)
@@ -29,6 +33,20 @@ def damaged_error(path: Path, recorded: str) -> LibraryCorruptError:
         "(it copies everything still readable into a new library), or copy a backup over it; "
         "then `faceorganizer library check` clears this state"
     )
+
+
+@contextlib.contextmanager
+def known_errors(path: Path) -> Iterator[None]:
+    """Known failures as ``LibraryError``s; damage SQLite reports on the way marks the library,
+    so that no later writer adds to it."""
+    try:
+        with _sqlite_known_errors(path):
+            yield
+    except LibraryCorruptError as exc:
+        if not isinstance(exc.__cause__, sqlite3.DatabaseError):
+            raise
+        integrity.mark_damaged(path, [str(exc.__cause__)])
+        raise damaged_error(path, "\n" + str(exc.__cause__)) from exc
 
 
 def check_now(db: Database, path: Path) -> None:
