@@ -40,8 +40,10 @@ EDITS = textwrap.dedent(
     with Library.open(sys.argv[1]) as lib:
         print("ready", flush=True)
         while True:
-            people = [p.person_id for p in lib.people()]
-            faces = [f.face_id for f in lib.faces(limit=400)]
+            people = [p.person_id for p in lib.people(include_hidden=True)]
+            faces = [f.face_id for f in lib.faces(include_hidden=True, limit=400)]
+            if len(faces) < 3 or not people:
+                raise SystemExit("too few faces to edit")
             pick = rng.random()
             try:
                 if pick < 0.3:
@@ -183,6 +185,7 @@ class Battery:
         self.db = root / "library.sqlite3"
         self.rng = random.Random(seed)
         self.figures = Figures()
+        self.transcripts: list[str] = []  # of edit streams whose log did not match
         self._sources = sorted((FACES_DIR / "lfw_dev").rglob("*.jpg"))
         self.rng.shuffle(self._sources)
         self._added = 0
@@ -327,7 +330,8 @@ class Battery:
                 self.figures.crashes.append(f"edits: exit {proc.returncode}: {err[-500:]}")
                 continue
             os.kill(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate()
+            out = proc.stdout.read()  # through the reader that read "ready": it may hold more
+            proc.communicate()
             self.figures.tried["edits"] = self.figures.tried.get("edits", 0) + 1
             for line in out.splitlines():
                 op, edit_id = line.split()
@@ -335,9 +339,11 @@ class Battery:
             self._after("edits", None)
             now = self._edit_log()
             if now != log and now not in in_flight(log):
+                diff = sorted(set(now.items()) ^ set(log.items()))
                 self.figures.lost.append(
-                    f"after a kill of edits: the log is {now}, expected {log} or one more step"
+                    f"after a kill of edits: the edit log differs from what returned: {diff}"
                 )
+                self.transcripts.append(out)
             self._check_newest_edit()
 
     def _check_newest_edit(self) -> None:
