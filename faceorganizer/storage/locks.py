@@ -46,6 +46,10 @@ def scan_lock(library: Path) -> Iterator[None]:
         lock.acquire()
     except Timeout:
         raise ScanRunningError(SCAN_RUNNING) from None
+    except (OSError, NotImplementedError) as exc:  # no locks here (a read-only or odd share)
+        log.warning("scanning %s without a scan lock: %s", library, exc)
+        yield
+        return
     try:
         yield
     finally:
@@ -78,7 +82,13 @@ class SessionLock:
             self.alone = True
         except OSError:
             self.alone = False
-        fcntl.flock(fd, fcntl.LOCK_SH)  # converts an exclusive hold, or waits out another's
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH)  # converts an exclusive hold, or waits out another's
+        except OSError as exc:  # a file system without flock (some network shares)
+            log.info("no session lock for %s: %s", self.path, exc)
+            os.close(fd)
+            self.alone = False
+            return False
         self._fd = fd
         return self.alone
 
