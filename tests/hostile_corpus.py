@@ -209,7 +209,7 @@ def build(dest: Path, faces: list[Path]) -> list[Case]:
     put("TIFF with a bad IFD", "listed", "bad/ifd.tif", tiff)
     put("BMP with a bad header", "listed", "bad/header.bmp", b"BM" + rng.bytes(60))
     put("random bytes named .heic", "listed", "bad/noise.heic", rng.bytes(4096))
-    put("JPEG XL", "listed", "bad/photo.jxl", b"\xff\x0a" + rng.bytes(2048))
+    put("broken JPEG XL", "listed", "bad/photo.jxl", b"\xff\x0a" + rng.bytes(2048))
 
     # not regular files
     fifo = put("FIFO named .jpg", "listed", "special/pipe.jpg")

@@ -2,11 +2,11 @@
 moved or renamed file.
 
 The walk opens nothing: it lists folders and reads ``stat``. Only regular files are photos;
-pipes, sockets, devices, broken links, link loops, folders that cannot be listed and photo
-types we cannot read yet are entries with a ``problem`` (listed with the photos that failed,
-never opened: a pipe named ``x.jpg`` would block a reader forever). Folder links are followed
-once, by the folder they lead to, after every real folder; a linked or hard-linked file is the
-same photo as its target. Folders holding ``EXPORT_MARK`` are our own exports and are skipped.
+pipes, sockets, devices, broken links, link loops and folders that cannot be listed are entries
+with a ``problem`` (listed with the photos that failed, never opened: a pipe named ``x.jpg``
+would block a reader forever). Folder links are followed once, by the folder they lead to, after
+every real folder; a linked or hard-linked file is the same photo as its target; a RAW beside
+its JPEG is that photo's companion. Folders holding ``EXPORT_MARK`` are our own exports.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from faceorganizer.core.images import SUPPORTED_EXTENSIONS
+from faceorganizer.core.raw_images import RAW_EXTENSIONS
 
 SYSTEM_FOLDERS = frozenset(
     {
@@ -36,15 +37,15 @@ SYSTEM_FOLDERS = frozenset(
 # copies for new photos.
 EXPORT_MARK = ".faceorganizer-export"
 
-# Photo types a user expects to be read, which this version cannot decode yet: listed, not
-# silently skipped.
-UNSUPPORTED_PHOTOS = {".jxl": "JPEG XL photos cannot be read yet"}
-
 # A name's undecodable bytes arrive as Python's surrogate escapes U+DC80-U+DCFF, which SQLite
 # cannot store; the library stores them as the private-use characters U+EF80-U+EFFF instead
 # (the OPTU-8 convention) and maps them back to open the file.
 _TO_STORED = {c: c + 0x1300 for c in range(0xDC80, 0xDD00)}
 _TO_OS = {v: k for k, v in _TO_STORED.items()}
+
+# When a camera saves RAW+JPEG (IMG_0001.CR2 beside IMG_0001.JPG), the processed image is the
+# photo and the RAW its second file: one shot, its faces counted once. Preferred first.
+PAIRED_MAIN_EXTENSIONS = (".jpg", ".jpeg", ".heic", ".heif", ".hif", ".jxl", ".avif", ".tif")
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class FileEntry:
     path: str  # absolute, normalised, as the library stores it (printable)
     size: int
     mtime: float
+    companions: tuple[str, ...] = ()  # other files of the same shot (a RAW beside its JPEG)
     problem: str | None = None  # why this entry is listed and never opened
     os_path: str = ""  # the path to open: differs from ``path`` only for non-UTF-8 names
 
@@ -155,6 +157,7 @@ class Walk:
             return
         if any(e.name == EXPORT_MARK for e in entries):
             return
+        regular: list[tuple[str, str, os.stat_result]] = []
         for e in entries:
             if e.name.startswith("."):
                 continue
@@ -175,10 +178,7 @@ class Walk:
                     self._dirs.add((st.st_dev, st.st_ino))
                     subdirs.append(path)
                 continue
-            ext = os.path.splitext(e.name)[1].lower()
-            if ext not in self._exts:
-                if ext in UNSUPPORTED_PHOTOS:
-                    yield _problem(path, UNSUPPORTED_PHOTOS[ext], st)
+            if os.path.splitext(e.name)[1].lower() not in self._exts:
                 continue
             if not stat.S_ISREG(st.st_mode):
                 yield _problem(path, f"{_kind(st.st_mode)}, not a photo file", st)
@@ -186,7 +186,14 @@ class Walk:
                 self._linked_files.append((path, st))
             elif (st.st_dev, st.st_ino) not in self._files:
                 self._files.add((st.st_dev, st.st_ino))
-                yield _entry(path, st)
+                regular.append((e.name, path, st))
+        pairs = raw_companions([name for name, _, _ in regular])
+        paired_raws = set(pairs.values())
+        for name, path, st in regular:
+            if name in paired_raws:
+                continue  # yielded as the companion of its JPEG
+            raw = pairs.get(name)
+            yield _entry(path, st, (normalise(os.path.join(folder, raw)),) if raw else ())
 
 
 def walk(folders: Iterable[str | os.PathLike[str]]) -> Iterator[FileEntry]:
@@ -195,15 +202,15 @@ def walk(folders: Iterable[str | os.PathLike[str]]) -> Iterator[FileEntry]:
 
 
 def _photo_name(name: str, exts: set[str]) -> bool:
-    ext = os.path.splitext(name)[1].lower()
-    return ext in exts or ext in UNSUPPORTED_PHOTOS
+    return os.path.splitext(name)[1].lower() in exts
 
 
-def _entry(path: str, st: os.stat_result) -> FileEntry:
+def _entry(path: str, st: os.stat_result, companions: tuple[str, ...] = ()) -> FileEntry:
     stored = stored_path(path)
     if stored is None:
         return _problem(path, "the file name is not valid text; rename the file to scan it", st)
-    return FileEntry(stored, st.st_size, st.st_mtime, os_path=path)
+    others = tuple(stored_path(c) or printable(c) for c in companions)
+    return FileEntry(stored, st.st_size, st.st_mtime, others, os_path=path)
 
 
 def _problem(path: str, reason: str, st: os.stat_result | None = None) -> FileEntry:
@@ -235,6 +242,25 @@ def _link_reason(exc: OSError) -> str:
     if isinstance(exc, PermissionError):
         return "permission denied"
     return (exc.strerror or str(exc)).lower()
+
+
+def raw_companions(names: Iterable[str]) -> dict[str, str]:
+    """Within one folder's file names: the processed file of each RAW+JPEG pair (same name but
+    for the extension, any case) -> its RAW file."""
+    by_stem: dict[str, list[str]] = {}
+    for name in names:
+        by_stem.setdefault(os.path.splitext(name)[0].lower(), []).append(name)
+    pairs: dict[str, str] = {}
+    for group in by_stem.values():
+        raws = sorted(n for n in group if os.path.splitext(n)[1].lower() in RAW_EXTENSIONS)
+        rank = {ext: i for i, ext in enumerate(PAIRED_MAIN_EXTENSIONS)}
+        mains = sorted(
+            (n for n in group if os.path.splitext(n)[1].lower() in rank),
+            key=lambda n: rank[os.path.splitext(n)[1].lower()],
+        )
+        if raws and mains:
+            pairs[mains[0]] = raws[0]
+    return pairs
 
 
 def content_hash(path: str) -> str:

@@ -21,9 +21,11 @@ import platformdirs
 from sqlite_utils import Database
 
 from faceorganizer import config
-from faceorganizer.services import edits, engines, library_file, people, scanner
+from faceorganizer.services import edits, engines, library_file, people, scanner, xmp_sync
 from faceorganizer.services.errors import LibraryError, NotFoundError
 from faceorganizer.services.files import normalise
+from faceorganizer.services.library_maintenance import MaintenanceMethods
+from faceorganizer.services.library_xmp import XmpMethods
 from faceorganizer.services.similar import LibrarySearch
 from faceorganizer.services.types import (
     ClusterChanges,
@@ -36,7 +38,7 @@ from faceorganizer.services.types import (
     ScanSummary,
     SearchHit,
 )
-from faceorganizer.storage import faces, locks, persons, photos, settings
+from faceorganizer.storage import faces, locks, persons, photos, settings, sidecars
 from faceorganizer.storage.db import BUSY_TIMEOUT_S, transaction
 from faceorganizer.storage.faces import FaceRow
 from faceorganizer.storage.persons import PersonSummary
@@ -46,7 +48,6 @@ if TYPE_CHECKING:  # torch loads in seconds: the engine only when a scan or sear
 
     from faceorganizer.core.pipeline import FaceEngine
     from faceorganizer.core.types import PhotoEngine
-    from faceorganizer.services.maintenance import BackupReport, CheckReport
 
 LIBRARY_ENV = "FACEORGANIZER_LIBRARY"
 T = TypeVar("T")
@@ -84,7 +85,7 @@ def _person_info(s: PersonSummary) -> PersonInfo:
     )  # fmt: skip
 
 
-class Library:
+class Library(XmpMethods, MaintenanceMethods):
     """One photo library (one SQLite file). Not thread-safe: one thread per instance."""
 
     def __init__(
@@ -111,9 +112,8 @@ class Library:
         device: str = "auto",
         create: bool = True,
     ) -> Library:
-        """Open (upgrade in place; create only with ``create``) the library at ``path`` or the
-        default location. A missing library with ``create=False`` is a ``NotFoundError``; one
-        marked damaged opens only ``read_only`` (``LibraryCorruptError`` says how to recover).
+        """Open (upgrade in place; create only with ``create``, else ``NotFoundError``) the
+        library at ``path`` or the default location; one marked damaged opens only read-only.
 
         ``busy_timeout``: seconds a write waits for another writer before ``LibraryLockedError``;
         ``device``: where scans, searches and clustering run (``auto|cpu|cuda|mps``).
@@ -227,21 +227,25 @@ class Library:
         if not roots:
             raise LibraryError("no folders to scan: add a folder first")
         cancel = cancel or threading.Event()
+        source = self._engine_source(engine)
         with locks.scan_lock(self.path):
             library_file.check_now(self.db, self.path)
             summary = scanner.run_scan(
-                self.db,
-                roots,
-                engine if engine is not None else self.engine,
-                self.model_id,
-                progress=progress,
-                cancel=cancel,
-                pause=pause,
+                self.db, roots, source, self.model_id, progress=progress, cancel=cancel, pause=pause
             )
+            if not summary.cancelled and settings.get(self.db, "xmp_import_on_scan"):
+                rows = xmp_sync.photos_under(self.db, roots, changed_only=True)
+
+                def names(done: int, total: int) -> None:
+                    if progress is not None:
+                        progress(ScanProgress(total=total, done=done, phase="names"))
+
+                summary.xmp = xmp_sync.import_regions(self.db, rows, source, names, cancel)
+                summary.cancelled = cancel.is_set()
             if cluster and not summary.cancelled:
                 if progress is not None:
                     progress(ScanProgress(phase="clustering"))
-                people.apply_clustering(self.db, device=self.torch_device())
+                self._cluster(dry_run=False)
         if progress is not None:
             progress(ScanProgress(phase="done"))
         return summary
@@ -251,7 +255,14 @@ class Library:
         """Re-cluster the library's people (checked for damage first unless ``dry_run``)."""
         if not dry_run:
             library_file.check_now(self.db, self.path)
-        return people.apply_clustering(self.db, dry_run, device=self.torch_device())
+        return self._cluster(dry_run)
+
+    def _cluster(self, dry_run: bool) -> ClusterChanges:
+        changes = people.apply_clustering(self.db, dry_run, device=self.torch_device())
+        if not dry_run and self._sidecars_on():
+            moved = [f for ids in (*changes.joined.values(), *changes.left.values()) for f in ids]
+            self._write_sidecars(sidecars.photos_of_faces(self.db, moved))
+        return changes
 
     # reading
 
@@ -346,7 +357,9 @@ class Library:
 
     def _edit(self, fn: Callable[..., EditInfo], *args: Any) -> EditInfo:
         with self._known_errors():
-            return fn(self.db, *args)
+            info = fn(self.db, *args)
+            self._sync_edit(info)
+            return info
 
     def name_person(self, person: int | str, name: str | None) -> EditInfo:
         return self._edit(edits.name_person, person, name)
@@ -374,11 +387,15 @@ class Library:
 
     @_guarded
     def undo(self) -> EditInfo | None:
-        return edits.undo(self.db)
+        info = edits.undo(self.db)
+        self._sync_edit(info)
+        return info
 
     @_guarded
     def redo(self) -> EditInfo | None:
-        return edits.redo(self.db)
+        info = edits.redo(self.db)
+        self._sync_edit(info)
+        return info
 
     @_guarded
     def history(self, limit: int | None = 50) -> list[EditInfo]:
@@ -470,6 +487,7 @@ class Library:
         mode: str = "link",
         fmt: str | None = None,
         force: bool = False,
+        contact_sheet: bool = False,
     ) -> ExportSummary:
         """Person folders, or a faces table (``fmt``; replacing a file only with ``force``);
         never inside the library's folders or onto a photo."""
@@ -479,21 +497,4 @@ class Library:
             return export.export_table(self.db, Path(dest).expanduser(), fmt, force)
         if not by_person:
             raise LibraryError("choose --by-person or --format csv|json")
-        return export.export_by_person(self.db, Path(dest).expanduser(), mode)
-
-    # keeping the library whole
-
-    @_guarded
-    def check(self) -> CheckReport:
-        """A full integrity check; damage marks the library (writers refuse it), a clean
-        result clears the mark."""
-        from faceorganizer.services import maintenance
-
-        return maintenance.check(self.db, self.path)
-
-    @_guarded
-    def backup(self, dest: str | os.PathLike[str], force: bool = False) -> BackupReport:
-        """A checked copy of this library at ``dest`` (works while others read and write)."""
-        from faceorganizer.services import maintenance
-
-        return maintenance.backup(self.db, self.path, Path(dest), force)
+        return export.export_by_person(self.db, Path(dest).expanduser(), mode, contact_sheet)

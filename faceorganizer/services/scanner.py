@@ -22,11 +22,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 from sqlite_utils import Database
 
-from faceorganizer.core.models.registry import calibration_for, recipe_of
-from faceorganizer.core.types import EmbeddedFace, PhotoEngine, PhotoFaces
+from faceorganizer.core.models.registry import recipe_of
+from faceorganizer.core.types import PhotoEngine, PhotoFaces
+from faceorganizer.services import same_face
 from faceorganizer.services.files import (
     FileEntry,
     Walk,
@@ -44,11 +44,6 @@ log = logging.getLogger(__name__)
 
 BATCH_PHOTOS = 32
 BATCH_SECONDS = 1.0
-# A face of a changed file is the same face as an old one when the boxes overlap this much and
-# the two embeddings are this alike (calibrated percent: far above any two people's faces,
-# below a photo re-encoded, resized or colour-corrected).
-SAME_FACE_IOU = 0.5
-SAME_FACE_PERCENT = 99.0
 
 _DONE = object()
 
@@ -77,6 +72,11 @@ def plan_scan(db: Database, roots: Sequence[str], model_id: str) -> Plan:
 
     What the library knows under a folder that could not be listed (an unplugged drive, a
     folder without permission) is kept as it is, never taken for removed.
+
+    A RAW+JPEG pair is one photo (the JPEG, with the RAW as its companion). When a pair forms
+    or breaks (a JPEG appears beside a RAW already scanned, or the JPEG of a pair is deleted),
+    the file that now stands for the shot takes over the existing photo, so its faces keep
+    their people.
     """
     known = {p.path: p for p in photos.all_photos(db)}
     recipe = recipe_of(model_id)
@@ -103,7 +103,11 @@ def plan_scan(db: Database, roots: Sequence[str], model_id: str) -> Plan:
                 plan.changed += 1
         elif row is None:
             candidates.append(entry)
-        elif (row.size, row.mtime) == (entry.size, entry.mtime) and _current(row, model_id, recipe):
+        elif (
+            (row.size, row.mtime) == (entry.size, entry.mtime)
+            and row.companion_paths == entry.companions
+            and _current(row, model_id, recipe)
+        ):
             plan.unchanged += 1
         else:
             digest = _hash(entry.os_path)
@@ -114,22 +118,38 @@ def plan_scan(db: Database, roots: Sequence[str], model_id: str) -> Plan:
                 plan.jobs.append(Job(entry, digest, row.id, row.hash))
                 plan.changed += 1
     stored_roots = [stored_path(r) or r for r in roots]
-    kept = [stored_path(f) or f for f in walker.unlisted]
-
-    def gone(p: PhotoRow) -> bool:
-        return p.path not in seen and under(p.path, stored_roots) and not under(p.path, kept)
-
-    missing = {p.hash: p for p in known.values() if gone(p) and p.hash and p.status == "ok"}
+    unlisted = [stored_path(f) or f for f in walker.unlisted]
+    gone = [
+        p
+        for p in known.values()
+        if p.path not in seen and under(p.path, stored_roots) and not under(p.path, unlisted)
+    ]
+    same_shot = {p.path: p for p in gone}
+    same_shot.update({c: p for p in gone for c in p.companion_paths})
+    taken_over: set[int] = set()
+    missing = {p.hash: p for p in gone if p.hash and p.status == "ok"}
     for entry in candidates:
         digest = _hash(entry.os_path)
-        moved = missing.pop(digest, None) if digest else None
-        if moved is not None:
+        shot = next(
+            (
+                same_shot[path]
+                for path in (entry.path, *entry.companions)
+                if path in same_shot and same_shot[path].id not in taken_over
+            ),
+            None,
+        )
+        moved = missing.pop(digest, None) if digest and shot is None else None
+        if shot is not None:
+            taken_over.add(shot.id)
+            plan.jobs.append(Job(entry, digest, shot.id, shot.hash))
+            plan.changed += 1
+        elif moved is not None:
             plan.moves.append((moved.id, entry))
         else:
             plan.jobs.append(Job(entry, digest))
             plan.new += 1
-    moved_ids = {pid for pid, _ in plan.moves}
-    plan.removed = [p.id for p in known.values() if gone(p) and p.id not in moved_ids]
+    kept = {pid for pid, _ in plan.moves} | taken_over
+    plan.removed = [p.id for p in gone if p.id not in kept]
     plan.jobs.sort(key=lambda j: j.entry.path)
     return plan
 
@@ -150,9 +170,22 @@ def _hash(path: str) -> str | None:
 def apply_moves_and_removals(db: Database, plan: Plan) -> None:
     with transaction(db):
         for photo_id, entry in plan.moves:
-            photos.update(db, photo_id, path=entry.path, size=entry.size, mtime=entry.mtime)
+            photos.update(
+                db,
+                photo_id,
+                path=entry.path,
+                size=entry.size,
+                mtime=entry.mtime,
+                companions=photos.join_paths(entry.companions),
+            )
         for photo_id, entry in plan.touched:
-            photos.update(db, photo_id, size=entry.size, mtime=entry.mtime)
+            photos.update(
+                db,
+                photo_id,
+                size=entry.size,
+                mtime=entry.mtime,
+                companions=photos.join_paths(entry.companions),
+            )
         affected: set[int] = set()
         for photo_id in plan.removed:
             old = faces.of_photo(db, photo_id)
@@ -160,14 +193,6 @@ def apply_moves_and_removals(db: Database, plan: Plan) -> None:
             faces.delete(db, [f.id for f in old])
             photos.delete(db, photo_id)
         persons.delete_empty_unnamed(db, sorted(affected))
-
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _taken_at(path: str) -> str | None:
@@ -181,11 +206,6 @@ def _taken_at(path: str) -> str | None:
     except Exception:
         return None
     return str(value).strip() or None if value else None
-
-
-def same_face_cosine(model_id: str) -> float:
-    """The cosine at or above which two faces of one place in a photo are the same face."""
-    return calibration_for(model_id).cosine_at(SAME_FACE_PERCENT)
 
 
 def store_result(
@@ -210,6 +230,7 @@ def store_result(
         error=result.error,
         model_id=model_id,
         recipe=recipe_of(model_id),
+        companions=photos.join_paths(e.companions),
     )
     old = faces.of_photo(db, job.photo_id) if job.photo_id is not None else []
     if job.photo_id is None:
@@ -217,78 +238,16 @@ def store_result(
         photo_id = photos.insert(db, path=e.path, taken_at=taken_at, **values)
     else:
         photo_id = job.photo_id
-        photos.update(db, photo_id, **values)
+        photos.update(db, photo_id, path=e.path, **values)
     new_ids = [faces.insert(db, photo_id, f) for f in result.faces]
     if old:
         same_bytes = job.hash is not None and job.hash == job.old_hash
-        lost = _carry_over(db, old, new_ids, result.faces, None if same_bytes else min_cosine)
+        lost = same_face.carry_over(
+            db, old, new_ids, result.faces, None if same_bytes else min_cosine
+        )
         if lost and dropped is not None:
-            dropped.append((e.path, _lost_text(lost)))
+            dropped.append((e.path, same_face.lost_text(lost)))
     return len(new_ids)
-
-
-def _lost_text(lost: list[faces.FaceRow]) -> str:
-    who = sorted({o.person_name or f"person {o.person_id}" for o in lost if o.person_id})
-    what = f" of {', '.join(who)}" if who else ""
-    n = len(lost)
-    return (
-        f"the photo changed: {n} face{'s' * (n != 1)}{what} not found again as the same face; "
-        "their people and marks were not carried over"
-    )
-
-
-def _carry_over(
-    db: Database,
-    old: list[faces.FaceRow],
-    new_ids: list[int],
-    new_faces: Sequence[EmbeddedFace],
-    min_cosine: float | None,
-) -> list[faces.FaceRow]:
-    """A re-detected photo keeps each face's person, pin, hidden flag and rejections where the
-    new face is the same face: its box overlaps (IoU) and, when the file's bytes changed, it
-    looks the same (``min_cosine``; a replaced photo is another face at the same place). Old
-    faces are then deleted; returns those whose decisions were dropped."""
-    boxes = [f.detection.box for f in new_faces]
-    pairs = sorted(
-        ((iou(o.box, b), i, j) for i, o in enumerate(old) for j, b in enumerate(boxes)),
-        reverse=True,
-    )
-    vectors = faces.vectors_of(db, [o.id for o in old]) if min_cosine is not None else {}
-    used_old: set[int] = set()
-    used_new: set[int] = set()
-    old_rej = faces.rejections_of(db, [o.id for o in old])
-    for overlap, i, j in pairs:
-        if overlap < SAME_FACE_IOU or i in used_old or j in used_new:
-            continue
-        if min_cosine is not None and not _alike(vectors.get(old[i].id), new_faces[j], min_cosine):
-            continue
-        used_old.add(i)
-        used_new.add(j)
-        o, nid = old[i], new_ids[j]
-        faces.set_state(db, nid, faces.FaceState(o.person_id, o.assigned_by, o.hidden))
-        faces.add_rejections(db, [(nid, p) for f, p in old_rej if f == o.id])
-        persons.repoint_cover(db, o.id, nid)
-    rejected = {f for f, _ in old_rej}
-    lost = [
-        o
-        for i, o in enumerate(old)
-        if i not in used_old and (o.person_id is not None or o.hidden or o.id in rejected)
-    ]
-    affected = sorted({o.person_id for o in old if o.person_id is not None})
-    faces.delete(db, [o.id for o in old])
-    persons.delete_empty_unnamed(db, affected)
-    return lost
-
-
-def _alike(old: tuple[np.ndarray, str] | None, new: EmbeddedFace, min_cosine: float) -> bool:
-    if old is None:
-        return False
-    vector, model_id = old
-    other = np.asarray(new.embedding, np.float32)
-    if model_id != new.model_id or vector.shape != other.shape:
-        return False  # made by another model: likeness cannot be told, so not carried
-    cosine = float(vector @ other) / float(np.linalg.norm(vector) * np.linalg.norm(other) or 1.0)
-    return cosine >= min_cosine
 
 
 class _Producer(threading.Thread):
@@ -365,7 +324,7 @@ class _Writer:
 
     def __init__(self, db: Database, model_id: str, summary: ScanSummary) -> None:
         self.db, self.model_id, self.summary = db, model_id, summary
-        self.min_cosine = same_face_cosine(model_id)
+        self.min_cosine = same_face.min_cosine(model_id)
 
     def store(self, batch: Sequence[tuple[Job, PhotoFaces]]) -> None:
         if not batch:
@@ -439,6 +398,8 @@ def _process(
             job = by_path.get(item.path) or by_path.get(normalise(item.path))
             if job is not None:
                 batch.append((job, item))
+            for stage, seconds in item.timings.items():
+                writer.summary.stages[stage] = writer.summary.stages.get(stage, 0.0) + seconds
             state.done += 1
             state.faces += len(item.faces)
             state.failed += bool(item.error)
