@@ -58,16 +58,20 @@ def _two_people(run) -> tuple[dict, dict]:
     return people[0], people[1]
 
 
-def test_reject_of_a_face_not_in_the_person_changes_nothing(run) -> None:
+def test_reject_of_a_face_not_in_the_person_says_what_it_does_and_only_once(run) -> None:
+    """Rejecting a face that is not in the person only records "not this person" (grouping and
+    XMP names honour it): the history says so, and doing it again is not a new entry."""
     a, b = _two_people(run)
     _, faces_b, _ = run("faces", "--person", str(b["person_id"]))
     stranger = faces_b[0]["face_id"]
     status, out, _ = run("reject", str(stranger), "--from", str(a["person_id"]))
-    assert status == 1 and f"face {stranger} is not in person {a['person_id']}" in out["error"]
-    assert run("history")[1] == []
-    assert run("people")[1][:2] == [a, b]
+    assert status == 0 and out["description"].startswith("Mark 1 face (not in it) as not")
+    assert run("people")[1][:2] == [a, b]  # nobody lost or gained a face
+    status, out, _ = run("reject", str(stranger), "--from", str(a["person_id"]))
+    assert status == 1 and out["error"].startswith("nothing to change: the faces are already")
+    assert [e["kind"] for e in run("history")[1]] == ["reject"]
     status, out, _ = run("reject", str(stranger), "--from", str(b["person_id"]))
-    assert status == 0 and out["kind"] == "reject"
+    assert status == 0 and out["description"] == f"1 face not person {b['person_id']}"
 
 
 def test_unhide_of_a_visible_person_and_other_no_ops_leave_no_history(run) -> None:

@@ -88,7 +88,7 @@ def test_reasons_say_what_is_wrong(corpus) -> None:
     assert reasons["zero.jpg"].startswith("a device")
     assert reasons["dangling.jpg"].startswith("broken link")
     assert reasons["loop_a.jpg"].startswith("link loop")
-    assert reasons["photo.jxl"].startswith(("damaged JPEG XL", "not an image", "cannot decode"))
+    assert reasons["photo.jxl"] in ("damaged JPEG XL", "not an image")
     assert reasons["bomb.png"].startswith("too large")
     assert reasons["empty.jpg"] == "empty file"
     assert reasons["half.jpg"] == "truncated JPEG"

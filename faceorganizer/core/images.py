@@ -216,9 +216,7 @@ def _to_rgb(im: Image.Image) -> Image.Image:
 def _reason(path: str, exc: BaseException) -> str:
     """A short, human reason for a decoding failure."""
     ext = Path(path).suffix.lower()
-    kind = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG", ".webp": "WebP"}.get(
-        ext, ext.lstrip(".").upper() or "image"
-    )
+    kind = _KINDS.get(ext, ext.lstrip(".").upper() or "image")
     if isinstance(exc, FileNotFoundError):
         return "file not found"
     if ext in RAW_EXTENSIONS and (raw := raw_reason(exc)) is not None:
@@ -247,4 +245,12 @@ def _reason(path: str, exc: BaseException) -> str:
         return f"damaged {kind}"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror.lower()
+    if "error" in lowered or len(message) > 60 or "\n" in message:
+        return f"damaged {kind}"  # a decoder's own words ("Generic Error. Please build…")
     return f"cannot decode {kind}: {message or type(exc).__name__}"
+
+
+_KINDS = {
+    ".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG",
+    ".webp": "WebP", ".jxl": "JPEG XL", ".heic": "HEIC", ".heif": "HEIF",
+}  # fmt: skip

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from faceorganizer.services.errors import LibraryError, NotFoundError, NothingToChangeError
+from faceorganizer.services.errors import LibraryError, NotFoundError
 from faceorganizer.services.types import EditInfo
 from faceorganizer.storage import edit_log, faces, persons
 from faceorganizer.storage.db import transaction
@@ -219,24 +219,25 @@ def move_faces(db: Database, face_ids: Iterable[int], to: int | str | None) -> E
 
 
 def reject_faces(db: Database, face_ids: Iterable[int], from_person: int | str) -> EditInfo:
+    """ "Not this person": faces in the person leave it; every face is recorded as not being it
+    (re-grouping and names read from XMP honour that, also for faces not in it now)."""
     ids = require_faces(db, face_ids)
     pid = resolve_person(db, from_person)
     states = faces.states(db, ids)
-    outside = [f for f in ids if states[f].person_id != pid]
-    if outside:
-        listed = ", ".join(map(str, outside))
-        raise NothingToChangeError(
-            f"face{'s' * (len(outside) != 1)} {listed} {'are' if len(outside) > 1 else 'is'} "
-            f"not in {_label(db, pid)}: nothing to take out"
-        )
+    inside = [f for f in ids if states[f].person_id == pid]
 
     def change() -> list[int]:
-        faces.assign(db, ids, None, None)
+        faces.assign(db, inside, None, None)
         faces.add_rejections(db, [(f, pid) for f in ids])
         return []
 
-    what = f"{len(ids)} face{'s' * (len(ids) != 1)} not {_label(db, pid)}"
-    return run_edit(db, "reject", what, ids, {pid}, change)
+    n = len(ids)
+    if inside:
+        what = f"{n} face{'s' * (n != 1)} not {_label(db, pid)}"
+    else:  # none of them is in it now: only the "not this person" mark changes
+        what = f"Mark {n} face{'s' * (n != 1)} (not in it) as not {_label(db, pid)}"
+    same = f"the faces are already marked as not {_label(db, pid)}"
+    return run_edit(db, "reject", what, ids, {pid}, change, same)
 
 
 def confirm_faces(db: Database, face_ids: Iterable[int]) -> EditInfo:

@@ -7,7 +7,6 @@ from faceorganizer.storage.errors import (
     LibraryLockedError,
     NewerLibraryError,
     NotFoundError,
-    NothingToChangeError,
     ReadOnlyLibraryError,
     ScanRunningError,
 )
@@ -19,7 +18,6 @@ __all__ = [
     "LibraryLockedError",
     "NewerLibraryError",
     "NotFoundError",
-    "NothingToChangeError",
     "ReadOnlyLibraryError",
     "ScanRunningError",
 ]

@@ -26,10 +26,6 @@ class LibraryCorruptError(LibraryError):
     """The file is not a FaceOrganizer library, or SQLite found it damaged."""
 
 
-class NothingToChangeError(LibraryError):
-    """An edit that would change nothing (it is refused, so the history holds only real edits)."""
-
-
 class DiskFullError(LibraryError):
     """No space left to write the library."""
 
