@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
+from faceorganizer.cli.arguments import index, percent, positive_int
 from faceorganizer.cli.output import CliError, emit
 from faceorganizer.services.errors import LibraryError
 from faceorganizer.services.library import Library
@@ -20,9 +21,10 @@ Handler = Callable[[argparse.Namespace, Library], int | None]
 
 
 @contextmanager
-def _opened(args: argparse.Namespace, read_only: bool = False):
+def _opened(args: argparse.Namespace, read_only: bool = False, create: bool = False):
+    """The library of ``--library``; only a scan creates a missing one."""
     try:
-        lib = Library.open(args.library, read_only=read_only, device=args.device)
+        lib = Library.open(args.library, read_only=read_only, device=args.device, create=create)
     except LibraryError as exc:
         raise CliError(str(exc)) from exc
     try:
@@ -33,9 +35,13 @@ def _opened(args: argparse.Namespace, read_only: bool = False):
         lib.close()
 
 
-def _run(handler: Handler, read_only: bool = False) -> Callable[[argparse.Namespace], int]:
+ReadOnly = bool | Callable[[argparse.Namespace], bool]
+
+
+def _run(handler: Handler, read_only: ReadOnly = False) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        with _opened(args, read_only) as lib:
+        ro = read_only(args) if callable(read_only) else read_only
+        with _opened(args, ro, create=handler is cmd_scan) as lib:
             return int(handler(args, lib) or 0)
 
     return run
@@ -56,6 +62,8 @@ def _edit_done(args: argparse.Namespace, info: EditInfo | None, empty: str) -> i
     if info is None:
         emit(args, None, empty)
         return 1
+    if not info.changed:
+        raise CliError(info.description)  # "nothing to change: …", and no history entry
     emit(args, asdict(info), f"{info.description} (edit {info.edit_id})")
     return 0
 
@@ -102,6 +110,8 @@ def _summary_text(s: ScanSummary) -> str:
         lines.append(f"  cannot read {path}: {reason}")
     if len(s.errors) > 10:
         lines.append(f"  … {len(s.errors) - 10} more: faceorganizer photos --errors")
+    for path, what in s.decisions_dropped:
+        lines.append(f"  {path}: {what}")
     if s.xmp is not None and s.xmp.with_regions:
         from faceorganizer.cli.xmp_commands import import_text
 
@@ -247,6 +257,14 @@ def _replayed(args: argparse.Namespace, info: EditInfo | None, verb: str, done: 
     if info is None:
         emit(args, None, f"nothing to {verb}")
         return 1
+    if info.missing_faces:
+        n = info.missing_faces
+        gone = f"{n} of its faces {'are' if n != 1 else 'is'} gone (photo removed)"
+        if not info.changed:
+            emit(args, asdict(info), f"could not {verb} {info.description}: {gone}")
+            return 1
+        emit(args, asdict(info), f"{done}: {info.description}; {gone}")
+        return 0
     emit(args, asdict(info), f"{done}: {info.description}")
     return 0
 
@@ -257,6 +275,8 @@ def _replayed(args: argparse.Namespace, info: EditInfo | None, verb: str, done: 
 def cmd_search(args: argparse.Namespace, lib: Library) -> int:
     if (args.face is None) == (args.image is None):
         raise CliError("give exactly one of --face ID or --image FILE")
+    if args.face_index is not None and args.image is None:
+        raise CliError("--face-index chooses a face of --image; a library --face is one face")
     hits = lib.search(
         face_id=args.face,
         image=args.image,
@@ -270,7 +290,9 @@ def cmd_search(args: argparse.Namespace, lib: Library) -> int:
     if args.move_to and hits:
         info = lib.move_faces([h.face.face_id for h in hits], _person_ref(args.move_to))
         data["edit"] = asdict(info)
-        lines.append(f"{info.description} (edit {info.edit_id})")
+        lines.append(
+            f"{info.description} (edit {info.edit_id})" if info.changed else info.description
+        )
     floor = args.threshold if args.threshold is not None else lib.settings()["threshold_percent"]
     emit(args, data, "\n".join(lines) or f"no face at or above {floor:g} %")
     return 0
@@ -278,7 +300,7 @@ def cmd_search(args: argparse.Namespace, lib: Library) -> int:
 
 def cmd_export(args: argparse.Namespace, lib: Library) -> int:
     if args.format:
-        result = lib.export(args.dest, fmt=args.format)
+        result = lib.export(args.dest, fmt=args.format, force=args.force)
         human = f"wrote {result.files} faces to {result.dest}"
     else:
         mode = "copy" if args.copy else "link"
@@ -301,7 +323,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     parents = [common, lib]
 
-    def add(name: str, handler: Handler, help: str, read_only: bool = False):
+    def add(name: str, handler: Handler, help: str, read_only: ReadOnly = False):
         p = sub.add_parser(name, parents=parents, help=help, description=help)
         p.set_defaults(func=_run(handler, read_only))
         return p
@@ -315,17 +337,19 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = add("cluster", cmd_cluster, "regroup faces into people, keeping every user decision")
     p.add_argument("--dry-run", action="store_true", help="only show what would change")
 
-    p = add("people", cmd_people, "list people (id, name, faces, photos)")
+    p = add("people", cmd_people, "list people (id, name, faces, photos)", read_only=True)
     p.add_argument("--all", action="store_true", help="include hidden people")
     p.add_argument("--filter", help="only names containing this text")
 
-    p = add("faces", cmd_faces, "list faces")
+    p = add("faces", cmd_faces, "list faces", read_only=True)
     p.add_argument("--person", help="person id or name")
     p.add_argument("--unassigned", action="store_true", help="faces in no person")
     p.add_argument("--all", action="store_true", help="include hidden faces")
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=positive_int)
 
-    p = add("photos", cmd_photos, "library counts, or unreadable photos with --errors")
+    p = add(
+        "photos", cmd_photos, "library counts, or unreadable photos with --errors", read_only=True
+    )
     p.add_argument("--errors", action="store_true", help="list photos that could not be read")
 
     p = add("name", cmd_name, "name or rename a person")
@@ -360,29 +384,35 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     add("undo", cmd_undo, "undo the last edit")
     add("redo", cmd_redo, "redo the last undone edit")
     p = add("history", cmd_history, "list edits, newest first", read_only=True)
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=positive_int, default=50)
 
-    p = add("search", cmd_search, "faces similar to a library face or a face in a photo")
+    p = add(
+        "search",
+        cmd_search,
+        "faces similar to a library face or a face in a photo",
+        read_only=lambda args: not args.move_to,
+    )
     p.add_argument("--face", type=int, metavar="ID")
     p.add_argument("--image", metavar="FILE")
-    p.add_argument("--face-index", type=int, metavar="N", help="which face of --image")
+    p.add_argument("--face-index", type=index, metavar="N", help="which face of --image (0: first)")
     p.add_argument(
         "--threshold",
-        type=float,
+        type=percent,
         default=None,
-        help="percent (default: the library's 'same person at' setting)",
+        help="percent, 0 to 100 (default: the library's 'same person at' setting)",
     )
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=positive_int)
     p.add_argument("--person", help="only faces of this person")
     p.add_argument("--move-to", metavar="PERSON", help="move every face found to PERSON")
 
-    p = add("export", cmd_export, "a folder per named person, or a table of faces")
+    p = add("export", cmd_export, "a folder per named person, or a table of faces", read_only=True)
     p.add_argument("dest")
     p.add_argument("--by-person", action="store_true", default=True)
     how = p.add_mutually_exclusive_group()
     how.add_argument("--link", action="store_true", help="symlinks (default)")
     how.add_argument("--copy", action="store_true", help="copies")
     p.add_argument("--format", choices=("csv", "json"), help="faces table instead of folders")
+    p.add_argument("--force", action="store_true", help="replace an existing table file")
     p.add_argument(
         "--contact-sheet", action="store_true", help="and a JPEG grid of faces in each folder"
     )

@@ -101,6 +101,8 @@ class Detector:
         results: list[list[Detection]] = [[] for _ in images]
         groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
         for i, (arr, _) in enumerate(prepared):
+            if min(arr.shape[:2]) < self.min_face_size:
+                continue  # too small to hold a face (and MTCNN's pyramid would be empty)
             groups[self._padded_shape(arr.shape)].append(i)
         for shape, indices in groups.items():
             for start in range(0, len(indices), self.batch_size):

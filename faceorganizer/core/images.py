@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,9 +92,12 @@ def load_image(path: str | os.PathLike[str], max_side: int | None = None) -> Loa
 
 
 def _load(path: str, max_side: int | None) -> LoadedImage:
-    if os.path.isdir(path):
+    st = os.stat(path)
+    if stat.S_ISDIR(st.st_mode):
         raise ImageLoadError(path, "is a folder, not an image")
-    if os.path.getsize(path) == 0:
+    if not stat.S_ISREG(st.st_mode):  # a pipe or a device would block the reader forever
+        raise ImageLoadError(path, "not a regular file")
+    if st.st_size == 0:
         raise ImageLoadError(path, "empty file")
     if Path(path).suffix.lower() in RAW_EXTENSIONS:
         return _load_raw(path, max_side)
@@ -146,6 +150,7 @@ def _open_unchecked(fp: object, path: str) -> ImageFile.ImageFile:
     per call, instead of mutating ``Image.MAX_IMAGE_PIXELS`` under other threads)."""
     Image.init()
     prefix = fp.read(16)  # type: ignore[attr-defined]
+    damaged: str | None = None  # a format whose signature matched but whose header is broken
     for fmt_id in Image.ID:
         factory, accept = Image.OPEN[fmt_id]
         try:
@@ -154,8 +159,15 @@ def _open_unchecked(fp: object, path: str) -> ImageFile.ImageFile:
             fp.seek(0)  # type: ignore[attr-defined]
             return factory(fp, path)  # type: ignore[arg-type,return-value]
         except (SyntaxError, IndexError, TypeError, ValueError, EOFError, struct.error):
+            if accept is not None and damaged is None:
+                damaged = fmt_id
             continue
+    if damaged is not None:
+        raise ImageLoadError(path, f"damaged {_FORMAT_NAMES.get(damaged, damaged)}")
     raise Image.UnidentifiedImageError(f"cannot identify image file {path!r}")
+
+
+_FORMAT_NAMES = {"MPO": "JPEG", "HEIF": "HEIC", "TIFF": "TIFF"}
 
 
 def _orientation(im: Image.Image) -> int:
@@ -204,9 +216,7 @@ def _to_rgb(im: Image.Image) -> Image.Image:
 def _reason(path: str, exc: BaseException) -> str:
     """A short, human reason for a decoding failure."""
     ext = Path(path).suffix.lower()
-    kind = {".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG"}.get(
-        ext, ext.lstrip(".").upper() or "image"
-    )
+    kind = _KINDS.get(ext, ext.lstrip(".").upper() or "image")
     if isinstance(exc, FileNotFoundError):
         return "file not found"
     if ext in RAW_EXTENSIONS and (raw := raw_reason(exc)) is not None:
@@ -231,6 +241,16 @@ def _reason(path: str, exc: BaseException) -> str:
         return f"read error: {exc.strerror or message}"
     if "broken data stream" in lowered or "decoder error" in lowered or message == "-2":
         return f"damaged {kind} data"
+    if "could not create decoder" in lowered or "broken" in lowered or "corrupt" in lowered:
+        return f"damaged {kind}"
     if isinstance(exc, OSError) and exc.strerror:
         return exc.strerror.lower()
+    if "error" in lowered or len(message) > 60 or "\n" in message:
+        return f"damaged {kind}"  # a decoder's own words ("Generic Error. Please build…")
     return f"cannot decode {kind}: {message or type(exc).__name__}"
+
+
+_KINDS = {
+    ".jpg": "JPEG", ".jpeg": "JPEG", ".jpe": "JPEG", ".jfif": "JPEG",
+    ".webp": "WebP", ".jxl": "JPEG XL", ".heic": "HEIC", ".heif": "HEIF",
+}  # fmt: skip

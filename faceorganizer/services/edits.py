@@ -1,8 +1,11 @@
 """User edits of people, each one edit-log entry that undo and redo replay exactly.
 
 Every edit runs in one transaction: capture the state of the faces, persons and rejections it
-touches, change them, capture again, and log both. Undo writes the "before" state back, redo the
-"after" state; faces deleted since (a photo removed by a scan) are skipped.
+touches, change them, capture again, and log both. An edit that changes nothing is not logged:
+its ``EditInfo`` has ``changed=False``, ``edit_id`` 0 and says why, so the history holds only real
+edits (and a batch of edits from the GUI never stops halfway on one that had nothing to do).
+Undo writes the "before" state back, redo the "after" state; faces deleted since (a photo removed
+by a scan) are skipped, and counted in the ``EditInfo`` returned.
 """
 
 from __future__ import annotations
@@ -90,8 +93,10 @@ def run_edit(
     face_ids: list[int],
     person_ids: set[int],
     change: Callable[[], Iterable[int]],
+    unchanged: str = "",
 ) -> EditInfo:
-    """Apply ``change`` (which returns ids of persons it created) as one logged, undoable edit."""
+    """Apply ``change`` (which returns ids of persons it created) as one logged, undoable edit;
+    one that changes nothing is not logged (``changed=False``; ``unchanged`` says why)."""
     with transaction(db):
         before = _capture(db, face_ids, person_ids)
         created = set(change())
@@ -102,6 +107,9 @@ def run_edit(
             before["persons"].setdefault(pid, None)
         for pid in before["persons"]:
             after["persons"].setdefault(pid, None)
+        if before == after:
+            why = f"nothing to change: {unchanged or description.lower()}"
+            return EditInfo(0, kind, why, edit_log.now(), changed=False)
         row = edit_log.append(db, kind, description, {"before": before, "after": after})
     return _info(row)
 
@@ -117,14 +125,21 @@ def redo(db: Database) -> EditInfo | None:
 def _replay(
     db: Database, pick: Callable[[Database], EditRow | None], side: str, undone: bool
 ) -> EditInfo | None:
-    """Write one side (before/after) of the next edit back, in one transaction."""
+    """Write one side (before/after) of the next edit back, in one transaction; the result
+    counts the edit's faces that are gone and says whether anything changed."""
     with transaction(db):
         row = pick(db)
         if row is None:
             return None
-        restore(db, row.payload[side])
+        state = row.payload[side]
+        alive = faces.existing_ids(db, (int(f) for f in state["faces"]))
+        pids = {int(p) for p in state["persons"]}
+        now = _capture(db, alive, pids)
+        restore(db, state)
+        changed = _capture(db, alive, pids) != now
         edit_log.set_undone(db, row.id, undone)
-    return EditInfo(row.id, row.kind, row.description, row.created_at, undone)
+    missing = len(state["faces"]) - len(alive)
+    return EditInfo(row.id, row.kind, row.description, row.created_at, undone, missing, changed)
 
 
 def history(db: Database, limit: int | None = 50) -> list[EditInfo]:
@@ -156,7 +171,8 @@ def name_person(db: Database, ref: int | str, name: str | None) -> EditInfo:
         persons.update(db, pid, name=name)
         return []
 
-    return run_edit(db, "name", what, [], {pid}, change)
+    same = f"{old} is already named {name!r}" if name else f"{old} has no name"
+    return run_edit(db, "name", what, [], {pid}, change, same)
 
 
 def merge_people(db: Database, target: int | str, others: Iterable[int | str]) -> EditInfo:
@@ -198,22 +214,30 @@ def move_faces(db: Database, face_ids: Iterable[int], to: int | str | None) -> E
 
     where = _label(db, tid) if tid is not None else "a new person"
     what = f"Move {len(ids)} face{'s' * (len(ids) != 1)} to {where}"
-    return run_edit(db, "move", what, ids, {tid} if tid is not None else set(), change)
+    same = f"the faces are already confirmed in {where}"
+    return run_edit(db, "move", what, ids, {tid} if tid is not None else set(), change, same)
 
 
 def reject_faces(db: Database, face_ids: Iterable[int], from_person: int | str) -> EditInfo:
+    """ "Not this person": faces in the person leave it; every face is recorded as not being it
+    (re-grouping and names read from XMP honour that, also for faces not in it now)."""
     ids = require_faces(db, face_ids)
     pid = resolve_person(db, from_person)
+    states = faces.states(db, ids)
+    inside = [f for f in ids if states[f].person_id == pid]
 
     def change() -> list[int]:
-        states = faces.states(db, ids)
-        leaving = [f for f in ids if states[f].person_id == pid]
-        faces.assign(db, leaving, None, None)
+        faces.assign(db, inside, None, None)
         faces.add_rejections(db, [(f, pid) for f in ids])
         return []
 
-    what = f"{len(ids)} face{'s' * (len(ids) != 1)} not {_label(db, pid)}"
-    return run_edit(db, "reject", what, ids, {pid}, change)
+    n = len(ids)
+    if inside:
+        what = f"{n} face{'s' * (n != 1)} not {_label(db, pid)}"
+    else:  # none of them is in it now: only the "not this person" mark changes
+        what = f"Mark {n} face{'s' * (n != 1)} (not in it) as not {_label(db, pid)}"
+    same = f"the faces are already marked as not {_label(db, pid)}"
+    return run_edit(db, "reject", what, ids, {pid}, change, same)
 
 
 def confirm_faces(db: Database, face_ids: Iterable[int]) -> EditInfo:
@@ -225,7 +249,8 @@ def confirm_faces(db: Database, face_ids: Iterable[int]) -> EditInfo:
         faces.pin(db, assigned)
         return []
 
-    return run_edit(db, "confirm", f"Confirm {len(ids)} face(s)", ids, set(), change)
+    same = "the faces are already confirmed, or in no person"
+    return run_edit(db, "confirm", f"Confirm {len(ids)} face(s)", ids, set(), change, same)
 
 
 def hide_person(db: Database, ref: int | str, hidden: bool = True) -> EditInfo:
@@ -237,7 +262,8 @@ def hide_person(db: Database, ref: int | str, hidden: bool = True) -> EditInfo:
         return []
 
     kind = "hide" if hidden else "unhide"
-    return run_edit(db, kind, f"{verb} {_label(db, pid)}", [], {pid}, change)
+    same = f"{_label(db, pid)} is {'already' if hidden else 'not'} hidden"
+    return run_edit(db, kind, f"{verb} {_label(db, pid)}", [], {pid}, change, same)
 
 
 def hide_faces(db: Database, face_ids: Iterable[int], hidden: bool = True) -> EditInfo:
@@ -248,7 +274,8 @@ def hide_faces(db: Database, face_ids: Iterable[int], hidden: bool = True) -> Ed
         return []
 
     verb, kind = ("Hide", "hide") if hidden else ("Unhide", "unhide")
-    return run_edit(db, kind, f"{verb} {len(ids)} face(s)", ids, set(), change)
+    same = f"the faces are {'already' if hidden else 'not'} hidden"
+    return run_edit(db, kind, f"{verb} {len(ids)} face(s)", ids, set(), change, same)
 
 
 def set_cover(db: Database, ref: int | str, face_id: int) -> EditInfo:
@@ -261,6 +288,6 @@ def set_cover(db: Database, ref: int | str, face_id: int) -> EditInfo:
         persons.update(db, pid, cover_face_id=fid)
         return []
 
-    return run_edit(
-        db, "cover", f"Use face {fid} as the cover of {_label(db, pid)}", [], {pid}, change
-    )
+    what = f"Use face {fid} as the cover of {_label(db, pid)}"
+    same = f"face {fid} is already the chosen cover of {_label(db, pid)}"
+    return run_edit(db, "cover", what, [], {pid}, change, same)

@@ -72,6 +72,9 @@ class ScanSummary:
     cancelled: bool = False
     seconds: float = 0.0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    # (path, what): faces of changed photos whose people/marks were not carried over, because
+    # no face of the new file is the same face (same place and likeness)
+    decisions_dropped: list[tuple[str, str]] = field(default_factory=list)
     xmp: XmpImportSummary | None = None  # face names read from XMP after the photos were stored
     stages: dict[str, float] = field(default_factory=dict)  # engine seconds per stage, summed
 
@@ -94,6 +97,10 @@ class EditInfo:
     description: str  # human: "Rename person 12 to Alice"
     created_at: str
     undone: bool = False
+    # on undo/redo: faces of the edit no longer in the library (their photos were removed), and
+    # whether replaying it changed anything at all
+    missing_faces: int = 0
+    changed: bool = True
 
 
 @dataclass

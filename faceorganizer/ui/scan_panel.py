@@ -63,6 +63,9 @@ def describe_summary(s: ScanSummary) -> str:
         parts.append(f"{s.removed} removed")
     if s.failed:
         parts.append(f"{s.failed} could not be read")
+    if s.decisions_dropped:
+        n = len(s.decisions_dropped)
+        parts.append(f"{n} changed photo{'s' * (n != 1)} no longer hold the same faces")
     text = f"{head}: {', '.join(parts)} — {s.faces_added} faces added"
     if s.xmp is not None and (s.xmp.named or s.xmp.conflicts):
         text += f"; {s.xmp.named} face names read from XMP"
