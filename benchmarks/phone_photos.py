@@ -18,6 +18,10 @@ wide (the same rule for every detector: dlib's boxes are tighter than MTCNN's).
 Last line: ``ours P photos/s recall R face_recognition P2 photos/s recall R2 ratio X``
 (JPEG scan against the face_recognition recipe; recall over faces >= 60 px).
 
+The scans' CPU time (the child process's, start-up included) is printed beside the wall time:
+on a machine shared with other work the wall figures drift with the load, the CPU ones much
+less; ``benchmarks/phone_cpu.py`` splits the CPU time by stage and by thread.
+
 Run: ``.venv/bin/python benchmarks/phone_photos.py [--photos N] [--baseline-photos B]
 [--keep DIR] [--no-heic] [--device D]``
 """
@@ -47,8 +51,9 @@ RSS_WRAPPER = (
     "try:\n"
     "    runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
     "finally:\n"
-    "    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-    "    print(f'PEAK_RSS_MB {rss:.0f}', file=sys.stderr)\n"
+    "    use = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "    cpu = use.ru_utime + use.ru_stime\n"
+    "    print(f'PEAK_RSS_MB {use.ru_maxrss / 1024:.0f} CPU_S {cpu:.3f}', file=sys.stderr)\n"
 )
 
 
@@ -90,16 +95,15 @@ def run_scan(folder: Path, library: Path, device: str) -> dict:
     if out.returncode != 0:
         raise SystemExit(f"scan failed:\n{out.stderr[-3000:]}")
     summary = json.loads(out.stdout)
-    rss = next(
-        float(line.split()[1]) for line in out.stderr.splitlines() if line.startswith("PEAK_RSS")
-    )
+    usage = next(line.split() for line in out.stderr.splitlines() if line.startswith("PEAK_RSS"))
+    rss, cpu = float(usage[1]), float(usage[3])
     boxes: dict[str, list[list[float]]] = {}
     with sqlite3.connect(library) as db:
         for path, *box in db.execute(
             "SELECT p.path, f.x1, f.y1, f.x2, f.y2 FROM faces f JOIN photos p ON p.id = f.photo_id"
         ):
             boxes.setdefault(path, []).append(box)
-    return {"summary": summary, "boxes": boxes, "rss": rss, "wall": wall}
+    return {"summary": summary, "boxes": boxes, "rss": rss, "wall": wall, "cpu": cpu}
 
 
 def child_face_recognition(paths: list[str]) -> dict:
@@ -195,6 +199,7 @@ def describe(
     stages: dict,
     rss: float | None,
     key=lambda p: p,
+    process: tuple[float, float] | None = None,
 ) -> tuple[float, float]:
     bands = recall_by_band(photos, boxes, key)
     hits, n = total(bands)
@@ -214,6 +219,13 @@ def describe(
     print(f"  ms per photo by stage: {per_stage}")
     if rss is not None:
         print(f"  peak RSS {rss:.0f} MB")
+    if process is not None:
+        cpu, wall = process
+        print(
+            f"  whole process (start-up included): CPU {cpu:.1f} s in {wall:.1f} s wall, "
+            f"{1000 * cpu / len(photos):.0f} ms CPU per photo, {cpu / wall:.2f} cores busy of "
+            f"{os.cpu_count()}"
+        )
     return rate, hits / max(1, n)
 
 
@@ -282,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         ours["summary"]["stages"],
         ours["rss"],
         by_name(jpeg_dir),
+        (ours["cpu"], ours["wall"]),
     )
     if heic is not None:
         describe(
@@ -292,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
             heic["summary"]["stages"],
             heic["rss"],
             lambda path: str(heic_dir / (Path(path).stem + ".heic")),
+            (heic["cpu"], heic["wall"]),
         )
     fr_rate, fr_recall = describe(
         f"face_recognition recipe (first {len(base_photos)} photos)",

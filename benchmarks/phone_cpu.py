@@ -1,0 +1,237 @@
+"""Phone photos in CPU time: what load on a shared machine cannot distort.
+
+Wall-clock photos/s on a machine that other work keeps busy say little; this prints, for the
+generated 4032x3024 phone photos of ``phone_scenes.py`` (JPEG, or the HEIC copies):
+
+1. One thread (``torch.set_num_threads(1)``): CPU ms per photo of each engine stage (decode,
+   detect with its own stages, align, thumbnail, embed), measured with ``time.thread_time`` on
+   the engine's own decoder, detector and embedder, and the recall of the pasted faces.
+2. The engine as a scan runs it (``FaceEngine.process`` with its decode threads and its
+   default torch threads): wall photos/s, CPU ms per photo (``getrusage``, all threads), cores
+   busy (CPU / wall), parallel efficiency (CPU / (wall x CPUs)), the CPU seconds of each kind
+   of thread (read from ``/proc/self/task``) and the photos/s those allow on an idle machine
+   with this many CPUs: photos / max(busiest thread's CPU, all CPU / CPUs). That bound ignores
+   waits between threads, so it is an upper bound; on a quiet machine wall photos/s should
+   come near it.
+
+Each part runs in a child process of its own: the first with ``OMP_NUM_THREADS=1``, the second
+with the environment as given (as a scan would run).
+
+Run: ``.venv/bin/python benchmarks/phone_cpu.py [--photos N] [--keep DIR] [--heic]
+[--skip-single] [--skip-engine]`` (``--keep`` reuses photos built by ``phone_photos.py --keep
+DIR``; without it they are built in a temporary folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+import phone_scenes as ps  # noqa: E402
+
+
+def load_text() -> str:
+    try:
+        return "load average " + ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "load unknown"
+
+
+def photo_paths(photos: list[ps.PhonePhoto], work: Path, heic: bool) -> list[str]:
+    if not heic:
+        return [p.path for p in photos]
+    return [str(work / "heic" / f"{Path(p.path).stem}.heic") for p in photos]
+
+
+def recall(photos: list[ps.PhonePhoto], boxes: dict[str, list]) -> tuple[int, int]:
+    hits = sum(sum(ps.matched(p.faces, boxes.get(p.path, []))) for p in photos)
+    return hits, sum(len(p.faces) for p in photos)
+
+
+def single_thread(photos: list[ps.PhonePhoto], paths: list[str]) -> None:
+    """Each stage of each photo on this thread alone, in CPU time."""
+    import torch
+
+    from faceorganizer.core.images import load_image
+    from faceorganizer.core.mtcnn import StageTimes
+    from faceorganizer.core.pipeline import FaceEngine, _to_original
+    from faceorganizer.core.thumbnails import face_thumbnail
+
+    torch.set_num_threads(1)
+    engine = FaceEngine(device="cpu", decode_threads=1)
+    detector, embedder = engine.detector, engine.embedder
+    detector.times = StageTimes(clock=time.thread_time)
+    cpu: dict[str, float] = defaultdict(float)
+    boxes: dict[str, list] = {}
+    n_faces = 0
+    clock = time.thread_time
+    for photo, path in zip(photos, paths, strict=True):
+        t0 = clock()
+        image = load_image(path, max_side=engine.decode_side)
+        t1 = clock()
+        faces = detector.detect([image.rgb])[0]
+        t2 = clock()
+        chips = embedder.prepare(image.rgb, faces)
+        t3 = clock()
+        for f in faces:
+            face_thumbnail(image.rgb, f.box)
+        t4 = clock()
+        embedder.embed(chips)
+        t5 = clock()
+        for stage, a, b in (
+            ("decode", t0, t1),
+            ("detect", t1, t2),
+            ("align", t2, t3),
+            ("thumbnail", t3, t4),
+            ("embed", t4, t5),
+        ):
+            cpu[stage] += b - a
+        n_faces += len(faces)
+        boxes[photo.path] = [_to_original(f, image.scale).box for f in faces]
+    n = len(photos)
+    hits, total = recall(photos, boxes)
+    inner = detector.times.seconds
+    inner["other"] = cpu["detect"] - sum(inner.values())
+    print(f"one thread, CPU ms per photo ({n} photos, {n_faces / n:.1f} faces per photo found):")
+    print("  " + ", ".join(f"{k} {1000 * v / n:.0f}" for k, v in cpu.items()))
+    print(f"  total {1000 * sum(cpu.values()) / n:.0f}")
+    print("  detect: " + ", ".join(f"{k} {1000 * v / n:.0f}" for k, v in inner.items()))
+    counts = ", ".join(f"{k} {v / n:.0f}" for k, v in detector.times.counts.items())
+    print(f"  candidates per photo: {counts}")
+    print(
+        f"  recall {hits}/{total}; decode side {engine.decode_side}, detect side "
+        f"{detector.detect_side}"
+    )
+
+
+class ThreadCPU:
+    """CPU seconds of each thread of this process, sampled from /proc while they run (a thread
+    that ends keeps its last reading), named by its Python thread ("native" for threads Python
+    did not start: torch's and libheif's workers)."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval = interval
+        self.last: dict[int, tuple[str, float]] = {}
+        self.ticks = os.sysconf("SC_CLK_TCK")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
+
+    def __enter__(self) -> ThreadCPU:
+        self.sample()
+        self.start = dict(self.last)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> None:
+        names = {t.native_id: t.name for t in threading.enumerate()}
+        for task in Path("/proc/self/task").iterdir():
+            try:
+                stat = (task / "stat").read_text()
+            except OSError:
+                continue
+            tid = int(task.name)
+            name = names.get(tid) or self.last.get(tid, ("native", 0.0))[0]
+            fields = stat[stat.rindex(")") + 2 :].split()
+            seconds = (int(fields[11]) + int(fields[12])) / self.ticks
+            self.last[tid] = (name, seconds)
+
+    def by_name(self) -> dict[str, tuple[float, float]]:
+        """Thread name (digits dropped) -> (CPU seconds of all, of the busiest such thread)."""
+        out: dict[str, tuple[float, float]] = {}
+        for tid, (name, seconds) in self.last.items():
+            used = seconds - self.start.get(tid, (name, 0.0))[1]
+            key = name.rstrip("0123456789_-") or name
+            total, top = out.get(key, (0.0, 0.0))
+            out[key] = (total + used, max(top, used))
+        return out
+
+
+def engine_run(photos: list[ps.PhonePhoto], paths: list[str]) -> None:
+    """The engine over every photo as a scan drives it, with wall, CPU and per-thread CPU."""
+    from faceorganizer.core.pipeline import FaceEngine
+
+    threading.current_thread().name = "engine"
+    engine = FaceEngine(device="cpu")
+    ncpu = os.cpu_count() or 1
+    n = len(paths)
+    boxes: dict[str, list] = {}
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
+    with ThreadCPU() as threads:
+        start = time.perf_counter()
+        for photo, result in zip(photos, engine.process(paths), strict=True):
+            boxes[photo.path] = [f.detection.box for f in result.faces]
+        wall = time.perf_counter() - start
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    per_thread = threads.by_name()
+    per_thread.pop("cpu-sampler", None)
+    busiest = max(top for _, top in per_thread.values())
+    bound = n / max(busiest, cpu / ncpu)
+    hits, total = recall(photos, boxes)
+    print(f"engine as a scan runs it ({n} photos, {ncpu} CPUs, {load_text()}):")
+    print(f"  wall {wall:.1f} s: {n / wall:.2f} photos/s; CPU {1000 * cpu / n:.0f} ms per photo")
+    print(f"  cores busy {cpu / wall:.2f}, parallel efficiency {cpu / (wall * ncpu):.2f}")
+    print(
+        "  CPU s by thread (all, busiest): "
+        + ", ".join(f"{k} {a:.1f}/{b:.1f}" for k, (a, b) in sorted(per_thread.items()))
+    )
+    print(f"  idle-machine bound {bound:.2f} photos/s; recall {hits}/{total}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--photos", type=int, default=8)
+    p.add_argument("--keep", type=Path, help="build into (or reuse) this folder")
+    p.add_argument("--heic", action="store_true", help="the HEIC copies instead of the JPEGs")
+    p.add_argument("--skip-single", action="store_true")
+    p.add_argument("--skip-engine", action="store_true")
+    p.add_argument("--part", choices=("single", "engine"), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    work = (args.keep or Path(tempfile.mkdtemp(prefix="phone-cpu-"))).resolve()
+    if (work / "truth.json").exists() and len(ps.read_truth(work)) >= args.photos:
+        photos = ps.read_truth(work)[: args.photos]
+    else:
+        photos = ps.build_photos(work, args.photos, heic=args.heic)
+    paths = photo_paths(photos, work, args.heic)
+    if args.part == "single":
+        single_thread(photos, paths)
+        return 0
+    if args.part == "engine":
+        engine_run(photos, paths)
+        return 0
+    kind = "HEIC" if args.heic else "JPEG"
+    print(f"{len(photos)} {kind} photos in {work}; {load_text()} at start")
+    child = [sys.executable, __file__, "--photos", str(args.photos), "--keep", str(work)]
+    child += ["--heic"] if args.heic else []
+    if not args.skip_single:
+        env = dict(os.environ, OMP_NUM_THREADS="1")
+        subprocess.run([*child, "--part", "single"], env=env, check=True)
+    if not args.skip_engine:
+        subprocess.run([*child, "--part", "engine"], check=True)
+    print(f"{load_text()} at end")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
