@@ -12,7 +12,10 @@ generated 4032x3024 phone photos of ``phone_scenes.py`` (JPEG, or the HEIC copie
    of thread (read from ``/proc/self/task``) and the photos/s those allow on an idle machine
    with this many CPUs: photos / max(busiest thread's CPU, all CPU / CPUs). That bound ignores
    waits between threads, so it is an upper bound; on a quiet machine wall photos/s should
-   come near it.
+   come near it. On a loaded machine CPU / wall only says how much CPU the others left us, so
+   the run also samples how many of its threads are runnable (state R: running, or ready and
+   waiting for a CPU) every 10 ms: the mean of min(runnable, CPUs) / CPUs is the parallel
+   efficiency the engine's structure allows, whatever the load.
 
 Each part runs in a child process of its own: the first with ``OMP_NUM_THREADS=1``, the second
 with the environment as given (as a scan would run).
@@ -121,9 +124,10 @@ class ThreadCPU:
     that ends keeps its last reading), named by its Python thread ("native" for threads Python
     did not start: torch's and libheif's workers)."""
 
-    def __init__(self, interval: float = 0.1) -> None:
+    def __init__(self, interval: float = 0.01) -> None:
         self.interval = interval
         self.last: dict[int, tuple[str, float]] = {}
+        self.runnable: list[int] = []
         self.ticks = os.sysconf("SC_CLK_TCK")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="cpu-sampler", daemon=True)
@@ -145,6 +149,8 @@ class ThreadCPU:
 
     def sample(self) -> None:
         names = {t.native_id: t.name for t in threading.enumerate()}
+        me = threading.get_native_id()
+        runnable = 0
         for task in Path("/proc/self/task").iterdir():
             try:
                 stat = (task / "stat").read_text()
@@ -155,6 +161,15 @@ class ThreadCPU:
             fields = stat[stat.rindex(")") + 2 :].split()
             seconds = (int(fields[11]) + int(fields[12])) / self.ticks
             self.last[tid] = (name, seconds)
+            runnable += fields[0] == "R" and tid != me
+        self.runnable.append(runnable)
+
+    def structural_efficiency(self, ncpu: int) -> tuple[float, float]:
+        """Mean runnable threads, and mean of min(runnable, ncpu) / ncpu over the samples."""
+        if not self.runnable:
+            return 0.0, 0.0
+        n = len(self.runnable)
+        return sum(self.runnable) / n, sum(min(r, ncpu) for r in self.runnable) / (n * ncpu)
 
     def by_name(self) -> dict[str, tuple[float, float]]:
         """Thread name (digits dropped) -> (CPU seconds of all, of the busiest such thread)."""
@@ -191,7 +206,12 @@ def engine_run(photos: list[ps.PhonePhoto], paths: list[str]) -> None:
     hits, total = recall(photos, boxes)
     print(f"engine as a scan runs it ({n} photos, {ncpu} CPUs, {load_text()}):")
     print(f"  wall {wall:.1f} s: {n / wall:.2f} photos/s; CPU {1000 * cpu / n:.0f} ms per photo")
+    runnable, structural = threads.structural_efficiency(ncpu)
     print(f"  cores busy {cpu / wall:.2f}, parallel efficiency {cpu / (wall * ncpu):.2f}")
+    print(
+        f"  runnable threads {runnable:.2f} on average: parallel efficiency the structure "
+        f"allows {structural:.2f}"
+    )
     print(
         "  CPU s by thread (all, busiest): "
         + ", ".join(f"{k} {a:.1f}/{b:.1f}" for k, (a, b) in sorted(per_thread.items()))

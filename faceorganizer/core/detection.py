@@ -65,7 +65,8 @@ class Detector:
     MTCNN batches only equal sizes, so each image is zero-padded at the bottom and right to a
     multiple of ``pad_to`` px and images of one padded size go together. On the CPU one image
     at a time is as fast (the work is the same) and avoids the padding.
-    Not thread-safe: one engine thread owns a detector.
+    ``detect`` may run in several threads at once (the engine's CPU workers): it keeps no state
+    between calls but the stage times, which are locked.
     """
 
     def __init__(

@@ -16,6 +16,7 @@ thread at the same time.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -42,15 +43,19 @@ class StageTimes:
     """Seconds spent per stage (for profiling and the benchmarks), and candidate counts.
 
     ``clock`` is wall time by default; ``time.thread_time`` gives the CPU time of the thread
-    that detects (what the one-thread CPU benchmark reads)."""
+    that detects (what the one-thread CPU benchmark reads). Several threads may add at once."""
 
     seconds: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     clock: Callable[[], float] = time.perf_counter
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def add(self, stage: str, seconds: float, count: int | None = None) -> None:
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
-        if count is not None:
+    def add(self, stage: str, seconds: float) -> None:
+        with self._lock:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+    def count(self, stage: str, count: int) -> None:
+        with self._lock:
             self.counts[stage] = self.counts.get(stage, 0) + count
 
 
@@ -226,7 +231,7 @@ def detect_batch(
         boxes, index = _proposals(
             pnet, images, device, min_size, thresholds[0], factor, times, pyramid
         )
-        times.counts["proposals"] = times.counts.get("proposals", 0) + len(boxes)
+        times.count("proposals", len(boxes))
         if not len(boxes):
             return empty
         start = times.clock()
@@ -243,7 +248,7 @@ def detect_batch(
         pick = nms(boxes[:, :4], boxes[:, 4], 0.7, index)
         boxes = _square(_regress(boxes[pick], offsets[pick]))
         index = index[pick]
-        times.counts["refined"] = times.counts.get("refined", 0) + len(boxes)
+        times.count("refined", len(boxes))
         if not len(boxes):
             return empty
         start = times.clock()

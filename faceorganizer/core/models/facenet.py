@@ -135,7 +135,7 @@ class FacenetEmbedder(Embedder):
     """``InceptionResnetV1`` on the MTCNN box plus margin, 160x160, fixed standardisation.
 
     ``prepare`` runs on the CPU (safe in decode threads) and returns CPU tensors; ``embed`` moves
-    them to ``device``. Not thread-safe; one engine thread owns ``embed``.
+    them to ``device``. Safe in several threads at once (no state between calls).
     """
 
     def __init__(self, spec: ModelSpec, device: torch.device, weights_path: Path | str) -> None:
