@@ -37,9 +37,13 @@ from faceorganizer.core.types import Detection, EmbeddedFace, PhotoFaces
 # Faces reach full quality at this side in original pixels: about the size at which a face
 # fills dlib's 150 px chip without upsampling.
 QUALITY_FULL_SIZE = 100.0
-# Decoded images are at most this long: enough for the detector (which shrinks further to its
-# ``detect_side``) and for sharp chips of faces that are small in a large photo.
-DEFAULT_DECODE_SIDE = 1600
+# Decoded images are at most this long: enough for the detector and for sharp chips of faces
+# that are small in a large photo. A JPEG is kept at the DCT scale that lands between
+# DECODE_MIN_SHARE of this and this (a 12 MP phone photo at 1/2: 2016 px), so it is never
+# resized whole; the detector works on it as it is (its pyramid starts at the same size
+# whatever the photo's: ``Detector.min_face``).
+DEFAULT_DECODE_SIDE = 2048
+DECODE_MIN_SHARE = 0.75
 # At most this many photo workers on the CPU: each holds a photo's pyramid and summed-area
 # tables (tens of MB), and few laptops have more cores.
 MAX_WORKERS = 8
@@ -125,7 +129,7 @@ class FaceEngine:
 
         result = PhotoFaces(path=str(path))
         try:
-            image = load_image(path, max_side=self.decode_side)
+            image = self.load_photo(path)
         except ImageLoadError as exc:
             result.error = exc.reason
             return result
@@ -216,9 +220,15 @@ class FaceEngine:
 
         return list(self._workers.map(one, batch))
 
+    def load_photo(self, path: str | os.PathLike[str]) -> LoadedImage:
+        """A photo decoded as the engine decodes it (raises ``ImageLoadError``)."""
+        return load_image(
+            path, max_side=self.decode_side, min_side=round(DECODE_MIN_SHARE * self.decode_side)
+        )
+
     def _decode(self, path: str) -> tuple[LoadedImage, float]:
         start = time.perf_counter()
-        image = load_image(path, max_side=self.decode_side)
+        image = self.load_photo(path)
         return image, time.perf_counter() - start
 
     def _detect_and_align(
