@@ -27,6 +27,7 @@ import torch
 
 from faceorganizer.config import DEFAULT_MODEL_ID
 from faceorganizer.core import detection as det
+from faceorganizer.core.allocator import keep_freed_memory
 from faceorganizer.core.device import resolve_device
 from faceorganizer.core.images import ImageLoadError, LoadedImage, load_image
 from faceorganizer.core.models.base import Embedder
@@ -93,6 +94,7 @@ class FaceEngine:
         workers: int | None = None,
     ) -> None:
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
+        keep_freed_memory()
         if embedder is None:
             from faceorganizer.core.models.registry import load_embedder
 
