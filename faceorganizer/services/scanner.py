@@ -288,7 +288,9 @@ def run_scan(
     state.total, state.phase = len(plan.jobs), "scanning"
     report(state)
     if plan.jobs and not cancel.is_set():
+        loading = time.monotonic()
         ready = engine() if callable(engine) else engine
+        summary.engine_seconds = time.monotonic() - loading
         _process(db, plan.jobs, ready, model_id, state, report, cancel, pause, summary)
     summary.cancelled = cancel.is_set()
     summary.seconds = time.monotonic() - started

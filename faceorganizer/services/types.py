@@ -74,6 +74,7 @@ class ScanSummary:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     xmp: XmpImportSummary | None = None  # face names read from XMP after the photos were stored
     stages: dict[str, float] = field(default_factory=dict)  # engine seconds per stage, summed
+    engine_seconds: float = 0.0  # of ``seconds``, loading the engine (torch and the models)
 
 
 @dataclass
