@@ -83,7 +83,12 @@ def single_thread(photos: list[ps.PhonePhoto], paths: list[str]) -> None:
         def decode(path: str):  # type: ignore[misc]
             return load_image(path, max_side=engine.decode_side)
 
-    detector.times = StageTimes(clock=time.thread_time)
+    try:
+        detector.times = StageTimes(clock=time.thread_time)
+        inner_clock = "CPU"
+    except TypeError:  # an older tree: its detector's stages in wall time
+        detector.times = StageTimes()
+        inner_clock = "wall"
     cpu: dict[str, float] = defaultdict(float)
     boxes: dict[str, list] = {}
     n_faces = 0
@@ -118,7 +123,10 @@ def single_thread(photos: list[ps.PhonePhoto], paths: list[str]) -> None:
     print(f"one thread, CPU ms per photo ({n} photos, {n_faces / n:.1f} faces per photo found):")
     print("  " + ", ".join(f"{k} {1000 * v / n:.0f}" for k, v in cpu.items()))
     print(f"  total {1000 * sum(cpu.values()) / n:.0f}")
-    print("  detect: " + ", ".join(f"{k} {1000 * v / n:.0f}" for k, v in inner.items()))
+    print(
+        f"  detect ({inner_clock}): "
+        + ", ".join(f"{k} {1000 * v / n:.0f}" for k, v in inner.items())
+    )
     counts = ", ".join(f"{k} {v / n:.0f}" for k, v in detector.times.counts.items())
     print(f"  candidates per photo: {counts}")
     print(
