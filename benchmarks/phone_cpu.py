@@ -7,7 +7,8 @@ generated 4032x3024 phone photos of ``phone_scenes.py`` (JPEG, or the HEIC copie
    detect with its own stages, align, thumbnail, embed), measured with ``time.thread_time``
    (decode with ``time.process_time``: libheif decodes HEIC tiles on threads of its own) on
    the engine's own decoder, detector and embedder, one photo after another, and the recall
-   of the pasted faces.
+   of the pasted faces; with ``--rounds R``, R passes and each figure's median and minimum
+   (other work slows a pass down, never speeds it up).
 2. The engine as a scan runs it (``FaceEngine.process`` with its decode threads and its
    default torch threads): wall photos/s, CPU ms per photo (``getrusage``, all threads), cores
    busy (CPU / wall), parallel efficiency (CPU / (wall x CPUs)), the CPU seconds of each kind
@@ -17,14 +18,15 @@ generated 4032x3024 phone photos of ``phone_scenes.py`` (JPEG, or the HEIC copie
    come near it. On a loaded machine CPU / wall only says how much CPU the others left us, so
    the run also samples how many of its threads are runnable (state R: running, or ready and
    waiting for a CPU) every 10 ms: the mean of min(runnable, CPUs) / CPUs is the parallel
-   efficiency the engine's structure allows, whatever the load.
+   efficiency the engine's structure allows, whatever the load (an OpenMP thread spinning
+   while it waits for work counts as runnable too).
 
 Each part runs in a child process of its own: the first with ``OMP_NUM_THREADS=1``, the second
 with the environment as given (as a scan would run).
 
 Run: ``.venv/bin/python benchmarks/phone_cpu.py [--photos N] [--keep DIR] [--heic]
-[--skip-single] [--skip-engine]`` (``--keep`` reuses photos built by ``phone_photos.py --keep
-DIR``; without it they are built in a temporary folder).
+[--rounds R] [--skip-single] [--skip-engine]`` (``--keep`` reuses photos built by
+``phone_photos.py --keep DIR``; without it they are built in a temporary folder).
 """
 
 from __future__ import annotations
@@ -65,8 +67,10 @@ def recall(photos: list[ps.PhonePhoto], boxes: dict[str, list]) -> tuple[int, in
     return hits, sum(len(p.faces) for p in photos)
 
 
-def single_thread(photos: list[ps.PhonePhoto], paths: list[str]) -> None:
-    """Each stage of each photo on this thread alone, in CPU time."""
+def single_thread(photos: list[ps.PhonePhoto], paths: list[str], rounds: int) -> None:
+    """Each stage of each photo on this thread alone, in CPU time; ``rounds`` passes over the
+    photos, each stage's median and minimum over the passes (other work on a shared machine
+    slows a pass down, never speeds it up: the minimum is the steadiest figure)."""
     import torch
 
     from faceorganizer.core.mtcnn import StageTimes
@@ -83,50 +87,68 @@ def single_thread(photos: list[ps.PhonePhoto], paths: list[str]) -> None:
         def decode(path: str):  # type: ignore[misc]
             return load_image(path, max_side=engine.decode_side)
 
-    try:
-        detector.times = StageTimes(clock=time.thread_time)
-        inner_clock = "CPU"
-    except TypeError:  # an older tree: its detector's stages in wall time
-        detector.times = StageTimes()
-        inner_clock = "wall"
-    cpu: dict[str, float] = defaultdict(float)
-    boxes: dict[str, list] = {}
-    n_faces = 0
     clock = time.thread_time
-    for photo, path in zip(photos, paths, strict=True):
-        start = time.process_time()
-        image = decode(path)
-        cpu["decode"] += time.process_time() - start
-        t1 = clock()
-        faces = detector.detect([image.rgb])[0]
-        t2 = clock()
-        chips = embedder.prepare(image.rgb, faces)
-        t3 = clock()
-        for f in faces:
-            face_thumbnail(image.rgb, f.box)
-        t4 = clock()
-        embedder.embed(chips)
-        t5 = clock()
-        for stage, a, b in (
-            ("detect", t1, t2),
-            ("align", t2, t3),
-            ("thumbnail", t3, t4),
-            ("embed", t4, t5),
-        ):
-            cpu[stage] += b - a
-        n_faces += len(faces)
-        boxes[photo.path] = [_to_original(f, image.scale).box for f in faces]
+    passes: list[dict[str, float]] = []
+    inner_clock = "CPU"
+    for _ in range(rounds):
+        try:
+            detector.times = StageTimes(clock=clock)
+        except TypeError:  # an older tree: its detector's stages in wall time
+            detector.times = StageTimes()
+            inner_clock = "wall"
+        cpu: dict[str, float] = defaultdict(float)
+        boxes: dict[str, list] = {}
+        n_faces = 0
+        for photo, path in zip(photos, paths, strict=True):
+            start = time.process_time()
+            image = decode(path)
+            cpu["decode"] += time.process_time() - start
+            t1 = clock()
+            faces = detector.detect([image.rgb])[0]
+            t2 = clock()
+            chips = embedder.prepare(image.rgb, faces)
+            t3 = clock()
+            for f in faces:
+                face_thumbnail(image.rgb, f.box)
+            t4 = clock()
+            embedder.embed(chips)
+            t5 = clock()
+            for stage, a, b in (
+                ("detect", t1, t2),
+                ("align", t2, t3),
+                ("thumbnail", t3, t4),
+                ("embed", t4, t5),
+            ):
+                cpu[stage] += b - a
+            n_faces += len(faces)
+            boxes[photo.path] = [_to_original(f, image.scale).box for f in faces]
+        cpu["total"] = sum(cpu.values())
+        inner = dict(detector.times.seconds)
+        cpu.update({f"detect.{k}": v for k, v in inner.items()})
+        passes.append(cpu)
     n = len(photos)
     hits, total = recall(photos, boxes)
-    inner = detector.times.seconds
-    inner["other"] = cpu["detect"] - sum(inner.values())
-    print(f"one thread, CPU ms per photo ({n} photos, {n_faces / n:.1f} faces per photo found):")
-    print("  " + ", ".join(f"{k} {1000 * v / n:.0f}" for k, v in cpu.items()))
-    print(f"  total {1000 * sum(cpu.values()) / n:.0f}")
+
+    def figures(keys: list[str]) -> str:
+        out = []
+        for k in keys:
+            values = sorted(1000 * p[k] / n for p in passes)
+            median = values[len(values) // 2]
+            out.append(
+                f"{k.removeprefix('detect.')} {median:.0f}"
+                + (f" (min {values[0]:.0f})" if len(values) > 1 else "")
+            )
+        return ", ".join(out)
+
+    stages = [k for k in passes[0] if not k.startswith("detect.") and k != "total"]
+    inner_keys = [k for k in passes[0] if k.startswith("detect.")]
     print(
-        f"  detect ({inner_clock}): "
-        + ", ".join(f"{k} {1000 * v / n:.0f}" for k, v in inner.items())
+        f"one thread, CPU ms per photo ({n} photos, {n_faces / n:.1f} faces per photo found, "
+        f"median of {rounds} passes):"
     )
+    print("  " + figures(stages))
+    print("  " + figures(["total"]))
+    print(f"  detect ({inner_clock}): " + figures(inner_keys))
     counts = ", ".join(f"{k} {v / n:.0f}" for k, v in detector.times.counts.items())
     print(f"  candidates per photo: {counts}")
     print(
@@ -240,6 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--photos", type=int, default=8)
     p.add_argument("--keep", type=Path, help="build into (or reuse) this folder")
     p.add_argument("--heic", action="store_true", help="the HEIC copies instead of the JPEGs")
+    p.add_argument("--rounds", type=int, default=1, help="passes of the one-thread part")
     p.add_argument("--skip-single", action="store_true")
     p.add_argument("--skip-engine", action="store_true")
     p.add_argument("--part", choices=("single", "engine"), help=argparse.SUPPRESS)
@@ -251,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         photos = ps.build_photos(work, args.photos, heic=args.heic)
     paths = photo_paths(photos, work, args.heic)
     if args.part == "single":
-        single_thread(photos, paths)
+        single_thread(photos, paths, args.rounds)
         return 0
     if args.part == "engine":
         engine_run(photos, paths)
@@ -262,7 +285,8 @@ def main(argv: list[str] | None = None) -> int:
     child += ["--heic"] if args.heic else []
     if not args.skip_single:
         env = dict(os.environ, OMP_NUM_THREADS="1")
-        subprocess.run([*child, "--part", "single"], env=env, check=True)
+        single = [*child, "--part", "single", "--rounds", str(args.rounds)]
+        subprocess.run(single, env=env, check=True)
     if not args.skip_engine:
         subprocess.run([*child, "--part", "engine"], check=True)
     print(f"{load_text()} at end")
