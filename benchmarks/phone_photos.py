@@ -24,8 +24,12 @@ The scans' CPU time (the child process's, start-up included) is printed beside t
 on a machine shared with other work the wall figures drift with the load, the CPU ones much
 less; ``benchmarks/phone_cpu.py`` splits the CPU time by stage and by thread.
 
+With ``--against DIR`` the scan of another checkout (say main's) runs on the same photos
+right after ours, format by format, and the ratios of photos/s and CPU time are printed
+(start-up included on both sides: an older scan does not report its engine's loading).
+
 Run: ``.venv/bin/python benchmarks/phone_photos.py [--photos N] [--baseline-photos B]
-[--keep DIR] [--no-heic] [--device D]``
+[--keep DIR] [--no-heic] [--device D] [--against DIR] [--skip-baselines]``
 """
 
 from __future__ import annotations
@@ -86,9 +90,10 @@ def total(bands: dict[str, tuple[int, int]]) -> tuple[int, int]:
     return sum(h for h, _ in bands.values()), sum(t for _, t in bands.values())
 
 
-def run_scan(folder: Path, library: Path, device: str) -> dict:
-    """``faceorganizer scan`` in a child process: its JSON summary, found boxes, peak RSS."""
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+def run_scan(folder: Path, library: Path, device: str, repo: Path = REPO) -> dict:
+    """``faceorganizer scan`` of ``repo``'s tree in a child process: its JSON summary, found
+    boxes, peak RSS, CPU and wall time."""
+    env = dict(os.environ, PYTHONPATH=str(repo) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     cmd = [sys.executable, "-c", RSS_WRAPPER, "faceorganizer", "--json", "scan", str(folder)]
     cmd += ["--library", str(library), "--device", device]
     start = time.perf_counter()
@@ -248,6 +253,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-heic", action="store_true", help="skip the HEIC copies")
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--against",
+        type=Path,
+        help="another checkout (e.g. main) whose scan runs on the same photos, right after ours",
+    )
+    p.add_argument("--skip-baselines", action="store_true", help="no face_recognition, naive")
     p.add_argument("--child", nargs=2, metavar=("WHICH", "LIST"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -280,20 +291,33 @@ def main(argv: list[str] | None = None) -> int:
             if src.exists() and not link.exists():
                 link.symlink_to(src)
 
+    other: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         ours = run_scan(jpeg_dir, Path(tmp) / "jpeg.sqlite3", args.device)
+        if args.against:
+            other["JPEG"] = run_scan(
+                jpeg_dir, Path(tmp) / "o-jpeg.sqlite3", args.device, args.against
+            )
         heic = None
         if not args.no_heic and any(heic_dir.iterdir()):
             heic = run_scan(heic_dir, Path(tmp) / "heic.sqlite3", args.device)
+            if args.against:
+                other["HEIC"] = run_scan(
+                    heic_dir, Path(tmp) / "o-heic.sqlite3", args.device, args.against
+                )
     base_paths = [ph.path for ph in photos[: args.baseline_photos]]
     base_photos = photos[: args.baseline_photos]
-    fr = run_child("face_recognition", base_paths, args.device)
-    naive = run_child("naive", base_paths, args.device)
+    if not args.skip_baselines:
+        fr = run_child("face_recognition", base_paths, args.device)
+        naive = run_child("naive", base_paths, args.device)
     print(f"{uptime()} at end")
     print()
 
     def by_name(folder: Path):
         return lambda path: str(folder / Path(path).name)
+
+    def by_heic(path: str) -> str:
+        return str(heic_dir / (Path(path).stem + ".heic"))
 
     rate, recall = describe(
         "faceorganizer scan (JPEG)",
@@ -314,10 +338,32 @@ def main(argv: list[str] | None = None) -> int:
             heic["summary"]["seconds"],
             heic["summary"]["stages"],
             heic["rss"],
-            lambda path: str(heic_dir / (Path(path).stem + ".heic")),
+            by_heic,
             (heic["cpu"], heic["wall"]),
             heic["summary"].get("engine_seconds", 0.0),
         )
+    for kind, theirs in other.items():
+        mine = ours if kind == "JPEG" else heic
+        assert mine is not None
+        describe(
+            f"{args.against} scan ({kind}), right after ours",
+            photos,
+            theirs["boxes"],
+            theirs["summary"]["seconds"],
+            theirs["summary"]["stages"],
+            theirs["rss"],
+            by_name(jpeg_dir) if kind == "JPEG" else by_heic,
+            (theirs["cpu"], theirs["wall"]),
+            theirs["summary"].get("engine_seconds", 0.0),
+        )
+        print(
+            f"  {kind}, ours against it, start-up included on both sides: "
+            f"{theirs['summary']['seconds'] / mine['summary']['seconds']:.2f}x the photos/s, "
+            f"{theirs['cpu'] / mine['cpu']:.2f}x less CPU"
+        )
+    if args.skip_baselines:
+        print(f"ours {rate:.2f} photos/s recall {recall:.3f} (baselines skipped)")
+        return 0
     fr_rate, fr_recall = describe(
         f"face_recognition recipe (first {len(base_photos)} photos)",
         base_photos,
