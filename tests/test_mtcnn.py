@@ -112,17 +112,23 @@ def test_min_overlap_nms_drops_a_box_inside_a_better_one() -> None:
 
 
 def test_area_crops_match_interpolate_area(faces_dir: Path) -> None:
+    """Crops from the summed-area tables of a batch (the image and its mirror) are those of
+    ``interpolate(mode="area")`` on each image, whichever image of the batch they come from."""
     image = load_image(faces_dir / PHOTOS[0], max_side=400).rgb
-    table = integral_images(torch.from_numpy(image[None]))
+    batch = np.stack([image, image[:, ::-1]])
     regions = np.array([[0, 0, 50, 50], [10, 20, 200, 90], [100, 50, 111, 58], [3, 3, 4, 4]])
-    for size in (24, 48):
-        crops = area_crops(table, np.zeros(len(regions), np.int64), regions, size)
-        tensor = torch.from_numpy(image).permute(2, 0, 1).float()[None]
-        for crop, (x0, y0, x1, y1) in zip(crops, regions, strict=True):
-            expected = torch.nn.functional.interpolate(
-                tensor[:, :, y0:y1, x0:x1], size=(size, size), mode="area"
-            )[0]
-            assert torch.allclose(crop, expected, atol=1e-3)
+    index = np.array([0, 1, 1, 0])
+    for on_numpy in (True, False):
+        table = integral_images(torch.from_numpy(batch), on_numpy=on_numpy)
+        for size in (24, 48):
+            crops = area_crops(table, index, regions, size)
+            assert crops.shape == (len(regions), 3, size, size)
+            for crop, i, (x0, y0, x1, y1) in zip(crops, index, regions, strict=True):
+                tensor = torch.from_numpy(batch[i].copy()).permute(2, 0, 1).float()[None]
+                expected = torch.nn.functional.interpolate(
+                    tensor[:, :, y0:y1, x0:x1], size=(size, size), mode="area"
+                )[0]
+                assert torch.allclose(crop, expected, atol=1e-3)
 
 
 def test_device_summed_area_tables_match_the_cpu_ones(faces_dir: Path) -> None:

@@ -18,6 +18,14 @@ x2.43 but 20 px of 1200 is 67 px of 4032). P-Net's first level is 800 px long wh
 a smaller side shrinks the pyramid's source and the summed-area tables. So: ``detect_side``
 1344 (= 4032 / 3, 1.5 % = 20 px), thresholds 0.7/0.7/0.7, cascaded pyramid.
 
+Since then the summed-area tables cost a sixth (``core/boxes.py``), and the shrink from the
+engine's decoded 1600 px to 1344 px cost more than detecting on a larger image: the engine now
+decodes a phone JPEG at its 1/2 DCT scale (2016 px) or a HEIC reduced by 2, and detects on that
+as it is, ``detect_side`` 2048 (one thread, 8 phone photos, CPU ms per photo, old against new
+in the same run: decode 77 -> 53, detect 270 -> 297 (tables 24 -> 50, the rest, mostly the
+shrink, 28 -> 10): the same total for a JPEG, a HEIC's resize 99 -> 21 ms, chips and thumbnails
+from 1.6 times the pixels, recall 31/31 both; the shared photos below unchanged).
+
 Shared photos (``benchmarks/detection_recall.py``, 199 photos, 6 groups, 9 no-face, 13
 EXIF-rotated, 300 LFW crops), earlier defaults (800 px, 20 px, thresholds 0.6/0.7/0.7):
 
@@ -28,8 +36,8 @@ EXIF-rotated, 300 LFW crops), earlier defaults (800 px, 20 px, thresholds 0.6/0.
 - The labelled faces are at least 6 % of the photo's long side (smallest: a Friends cast
   member, 72 px of 1200).
 
-Now (1344 px, 1.5 % / 20 px, thresholds 0.7/0.7/0.7, cascade; 1600 px the same): photo
-199/199, lfw 300/300, group 6/6, no_face 9/9 empty, exif_rotated 13/13.
+Now (2048 px, 1.5 % / 20 px, thresholds 0.7/0.7/0.7, cascade; 1344 and 1600 px the same):
+photo 199/199, lfw 300/300, group 6/6, no_face 9/9 empty, exif_rotated 13/13.
 """
 
 from __future__ import annotations
@@ -51,7 +59,7 @@ DEFAULT_MIN_FACE_RATIO = 0.015
 KEEP_UNDER_MIN = 0.8
 DEFAULT_THRESHOLDS = (0.7, 0.7, 0.7)
 DEFAULT_MIN_SCORE = 0.7
-DEFAULT_DETECT_SIDE = 1344
+DEFAULT_DETECT_SIDE = 2048
 DEFAULT_FACTOR = 0.709
 DEFAULT_CASCADE = True
 
@@ -65,7 +73,8 @@ class Detector:
     MTCNN batches only equal sizes, so each image is zero-padded at the bottom and right to a
     multiple of ``pad_to`` px and images of one padded size go together. On the CPU one image
     at a time is as fast (the work is the same) and avoids the padding.
-    Not thread-safe: one engine thread owns a detector.
+    ``detect`` may run in several threads at once (the engine's CPU workers): it keeps no state
+    between calls but the stage times, which are locked.
     """
 
     def __init__(

@@ -16,8 +16,9 @@ thread at the same time.
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,14 +40,22 @@ STRIDE = 2
 
 @dataclass
 class StageTimes:
-    """Seconds spent per stage (for profiling and the benchmarks), and candidate counts."""
+    """Seconds spent per stage (for profiling and the benchmarks), and candidate counts.
+
+    ``clock`` is wall time by default; ``time.thread_time`` gives the CPU time of the thread
+    that detects (what the one-thread CPU benchmark reads). Several threads may add at once."""
 
     seconds: dict[str, float] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
+    clock: Callable[[], float] = time.perf_counter
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
-    def add(self, stage: str, seconds: float, count: int | None = None) -> None:
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
-        if count is not None:
+    def add(self, stage: str, seconds: float) -> None:
+        with self._lock:
+            self.seconds[stage] = self.seconds.get(stage, 0.0) + seconds
+
+    def count(self, stage: str, count: int) -> None:
+        with self._lock:
             self.counts[stage] = self.counts.get(stage, 0) + count
 
 
@@ -111,20 +120,20 @@ def _proposals(
     found: list[np.ndarray] = []
     found_idx: list[np.ndarray] = []
     for scale in pyramid_scales(height, width, min_size, factor):
-        start = time.perf_counter()
+        start = times.clock()
         level = pyramid.level((int(height * scale + 1), int(width * scale + 1)))
-        times.add("pyramid", time.perf_counter() - start)
-        start = time.perf_counter()
+        times.add("pyramid", times.clock() - start)
+        start = times.clock()
         reg, prob = pnet(level.to(device))
         mask = prob >= threshold
         where = mask.nonzero()
         score = prob[mask].float().cpu().numpy()
         offsets = reg.permute(0, 2, 3, 1)[mask].float().cpu().numpy()
         where = where.cpu().numpy()
-        times.add("pnet", time.perf_counter() - start)
+        times.add("pnet", times.clock() - start)
         if not len(where):
             continue
-        start = time.perf_counter()
+        start = times.clock()
         xy = where[:, [2, 1]].astype(np.float32)
         q1 = np.floor((STRIDE * xy + 1) / np.float32(scale))
         q2 = np.floor((STRIDE * xy + CELL) / np.float32(scale))
@@ -132,10 +141,10 @@ def _proposals(
         keep = nms(boxes[:, :4], boxes[:, 4], 0.5, where[:, 0])
         found.append(boxes[keep])
         found_idx.append(where[keep, 0])
-        times.add("nms", time.perf_counter() - start)
+        times.add("nms", times.clock() - start)
     if not found:
         return np.empty((0, 5), np.float32), np.empty(0, np.int64)
-    start = time.perf_counter()
+    start = times.clock()
     boxes = np.concatenate(found)
     index = np.concatenate(found_idx)
     keep = nms(boxes[:, :4], boxes[:, 4], 0.7, index)
@@ -143,7 +152,7 @@ def _proposals(
     wh = np.concatenate([boxes[:, 2:4] - boxes[:, 0:2]] * 2, axis=1)
     moved = boxes[:, :4] + boxes[:, 5:9] * wh
     out = _square(np.concatenate([moved, boxes[:, 4:5]], axis=1))
-    times.add("nms", time.perf_counter() - start)
+    times.add("nms", times.clock() - start)
     return out, index
 
 
@@ -222,33 +231,33 @@ def detect_batch(
         boxes, index = _proposals(
             pnet, images, device, min_size, thresholds[0], factor, times, pyramid
         )
-        times.counts["proposals"] = times.counts.get("proposals", 0) + len(boxes)
+        times.count("proposals", len(boxes))
         if not len(boxes):
             return empty
-        start = time.perf_counter()
+        start = times.clock()
         table = integral_images(torch.from_numpy(images).to(device))
         crops, valid = _crops(table, boxes, index, 24, (height, width))
-        times.add("crops", time.perf_counter() - start)
+        times.add("crops", times.clock() - start)
         boxes, index = boxes[valid], index[valid]
-        start = time.perf_counter()
+        start = times.clock()
         offsets, prob = _chunked(rnet, crops)
-        times.add("rnet", time.perf_counter() - start)
+        times.add("rnet", times.clock() - start)
         keep = (prob > thresholds[1]).numpy()
         boxes = np.concatenate([boxes[keep, :4], prob.numpy()[keep, None]], axis=1)
         index, offsets = index[keep], offsets.numpy()[keep]
         pick = nms(boxes[:, :4], boxes[:, 4], 0.7, index)
         boxes = _square(_regress(boxes[pick], offsets[pick]))
         index = index[pick]
-        times.counts["refined"] = times.counts.get("refined", 0) + len(boxes)
+        times.count("refined", len(boxes))
         if not len(boxes):
             return empty
-        start = time.perf_counter()
+        start = times.clock()
         crops, valid = _crops(table, boxes, index, 48, (height, width))
-        times.add("crops", time.perf_counter() - start)
+        times.add("crops", times.clock() - start)
         boxes, index = boxes[valid], index[valid]
-        start = time.perf_counter()
+        start = times.clock()
         offsets, points, prob = _chunked(onet, crops)
-        times.add("onet", time.perf_counter() - start)
+        times.add("onet", times.clock() - start)
     keep = (prob > thresholds[2]).numpy()
     boxes = np.concatenate([boxes[keep, :4], prob.numpy()[keep, None]], axis=1)
     index, offsets, points = index[keep], offsets.numpy()[keep], points.numpy()[keep]

@@ -312,7 +312,9 @@ def run_scan(
     state.total, state.phase = len(jobs), "scanning"
     report(state)
     if jobs and not cancel.is_set():
+        loading = time.monotonic()
         ready = engine() if callable(engine) else engine
+        summary.engine_seconds = time.monotonic() - loading
         _process(writer, jobs, ready, state, report, cancel, pause)
     summary.cancelled = cancel.is_set()
     summary.seconds = time.monotonic() - started

@@ -77,6 +77,7 @@ class ScanSummary:
     decisions_dropped: list[tuple[str, str]] = field(default_factory=list)
     xmp: XmpImportSummary | None = None  # face names read from XMP after the photos were stored
     stages: dict[str, float] = field(default_factory=dict)  # engine seconds per stage, summed
+    engine_seconds: float = 0.0  # of ``seconds``, loading the engine (torch and the models)
 
 
 @dataclass

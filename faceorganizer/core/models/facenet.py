@@ -142,7 +142,7 @@ class FacenetEmbedder(Embedder):
     The network runs with its batch norms folded into the convs and in the channels-last layout
     (``benchmarks/facenet_network.py``: the same embeddings to 1e-7, faster on the CPU).
     ``prepare`` runs on the CPU (safe in decode threads) and returns CPU tensors; ``embed`` moves
-    them to ``device``. Not thread-safe; one engine thread owns ``embed``.
+    them to ``device``. Safe in several threads at once (no state between calls).
     """
 
     def __init__(self, spec: ModelSpec, device: torch.device, weights_path: Path | str) -> None:
