@@ -47,7 +47,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     args = parser.parse_args()
     source = Path(args.folder)
-    files = [e.path for e in walk([source])][: args.limit]
+    files = [e.os_path for e in walk([source]) if e.problem is None][: args.limit]
     engine = FaceEngine(device=args.device)
     next(iter(engine.process(files[:1])))  # model load and first-call costs outside both timings
     with tempfile.TemporaryDirectory(prefix="fo-bench-") as tmp:

@@ -29,6 +29,16 @@ _log_path: Path | None = None
 _configured = threading.Event()
 
 
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The log file; a disk that is full or failing costs log lines, never a traceback on the
+    user's terminal for each one (the command's own message says what went wrong)."""
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: N802 (logging's name)
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handleError(record)
+
+
 def configured() -> bool:
     """Whether ``setup_logging`` ran in this process."""
     return _configured.is_set()
@@ -67,7 +77,7 @@ def setup_logging(console_level: int | None = None) -> Path | None:
     try:
         assert path is not None
         path.parent.mkdir(parents=True, exist_ok=True)
-        file_handler: logging.Handler = logging.handlers.RotatingFileHandler(
+        file_handler: logging.Handler = _LogFile(
             path, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8", delay=True
         )
         file_handler.setLevel(logging.INFO)

@@ -44,6 +44,26 @@ def test_large_jpeg_is_decoded_small_with_scale_back_to_original(faces_dir: Path
     assert mean_abs_diff(img.rgb, full) < 6
 
 
+@pytest.mark.parametrize(("suffix", "shrunk"), [(".jpg", (1140, 794)), (".png", (1140, 794))])
+def test_a_min_side_keeps_the_dct_scale_or_an_integer_reduction(
+    faces_dir: Path, tmp_path: Path, suffix: str, shrunk: tuple[int, int]
+) -> None:
+    """Between ``min_side`` and ``max_side`` a JPEG stays at its DCT scale (1/2) and another
+    format is reduced by an integer factor, instead of being resized to ``max_side``; the
+    pixels are those of a resize of the whole photo, and the scale maps them back."""
+    path = tmp_path / f"large{suffix}"
+    with Image.open(faces_dir / LARGE) as im:
+        im.convert("RGB").save(path, quality=95)
+    img = load_image(path, max_side=1200, min_side=900)
+    assert (img.rgb.shape[1], img.rgb.shape[0]) == shrunk
+    assert (img.width, img.height) == (2280, 1588)
+    assert img.scale == pytest.approx(2280 / shrunk[0], rel=1e-6)
+    full = np.asarray(Image.open(path).convert("RGB").resize(shrunk, Image.Resampling.BOX))
+    assert mean_abs_diff(img.rgb, full) < 3
+    assert max(load_image(path, max_side=1200).rgb.shape) == 1200
+    assert max(load_image(path, max_side=1200, min_side=1150).rgb.shape) == 1200
+
+
 @pytest.mark.parametrize(
     ("fmt", "suffix", "tolerance"),
     [
@@ -194,7 +214,7 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
 
 
 def test_unsupported_format(tmp_path: Path) -> None:
-    path = tmp_path / "raw.cr2"
+    path = tmp_path / "drawing.xcf"  # CR2 was the example before RAW files became readable
     path.write_bytes(b"\x00\x01 not a picture PIL knows" * 10)
     with pytest.raises(ImageLoadError, match="unsupported format"):
         load_image(path)

@@ -150,3 +150,38 @@ def test_cancel_stops_between_photos(engine: FaceEngine, faces_dir: Path) -> Non
         seen.append(result)
         cancel.set()
     assert 1 <= len(seen) < len(paths)
+
+
+def test_photo_workers_give_what_one_thread_gives(engine: FaceEngine, faces_dir: Path) -> None:
+    """Photos spread over CPU workers (one torch thread each) come back in order with the
+    faces and embeddings that one thread running every model call finds."""
+    paths = [faces_dir / g for g in GROUPS] + [faces_dir / "gone.jpg", faces_dir / ROTATED]
+    one = FaceEngine(embedder=engine.embedder, detector=engine.detector, workers=1)
+    three = FaceEngine(embedder=engine.embedder, detector=engine.detector, workers=3)
+    serial, parallel = list(one.process(paths)), list(three.process(paths))
+    assert [r.path for r in parallel] == [str(p) for p in paths]
+    assert parallel[3].error == serial[3].error == "file not found"
+    assert sum(len(r.faces) for r in parallel) >= 5
+    for a, b in zip(serial, parallel, strict=True):
+        assert len(a.faces) == len(b.faces)
+        for fa, fb in zip(a.faces, b.faces, strict=True):
+            assert np.allclose(fa.detection.box, fb.detection.box, atol=1e-3)
+            assert np.allclose(fa.embedding, fb.embedding, atol=1e-4)
+
+
+def test_workers_wait_while_another_caller_holds_the_models(
+    engine: FaceEngine, faces_dir: Path
+) -> None:
+    """The engine's workers run the models only under its lock: a search by photo holding it
+    keeps a scan's photos waiting, and they come once it is released."""
+    workers = FaceEngine(embedder=engine.embedder, detector=engine.detector, workers=2)
+    paths = [faces_dir / g for g in GROUPS[:2]]
+    out: list[PhotoFaces] = []
+    scan = threading.Thread(target=lambda: out.extend(workers.process(paths)))
+    with workers._models_lock:
+        scan.start()
+        scan.join(timeout=3.0)
+        assert scan.is_alive() and not out
+    scan.join(timeout=120)
+    assert [r.path for r in out] == [str(p) for p in paths]
+    assert all(len(r.faces) >= 2 for r in out)

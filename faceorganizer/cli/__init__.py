@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "faceorganizer.cli.models_commands",
     "faceorganizer.cli.library_commands",
     "faceorganizer.cli.face_commands",
+    "faceorganizer.cli.maintenance_commands",
+    "faceorganizer.cli.xmp_commands",
     "faceorganizer.cli.gui_command",
 )
 

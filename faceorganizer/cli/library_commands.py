@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
+from faceorganizer.cli.arguments import index, percent, positive_int
 from faceorganizer.cli.output import CliError, emit
 from faceorganizer.services.errors import LibraryError
 from faceorganizer.services.library import Library
@@ -20,9 +21,10 @@ Handler = Callable[[argparse.Namespace, Library], int | None]
 
 
 @contextmanager
-def _opened(args: argparse.Namespace, read_only: bool = False):
+def _opened(args: argparse.Namespace, read_only: bool = False, create: bool = False):
+    """The library of ``--library``; only a scan creates a missing one."""
     try:
-        lib = Library.open(args.library, read_only=read_only, device=args.device)
+        lib = Library.open(args.library, read_only=read_only, device=args.device, create=create)
     except LibraryError as exc:
         raise CliError(str(exc)) from exc
     try:
@@ -33,9 +35,13 @@ def _opened(args: argparse.Namespace, read_only: bool = False):
         lib.close()
 
 
-def _run(handler: Handler, read_only: bool = False) -> Callable[[argparse.Namespace], int]:
+ReadOnly = bool | Callable[[argparse.Namespace], bool]
+
+
+def _run(handler: Handler, read_only: ReadOnly = False) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
-        with _opened(args, read_only) as lib:
+        ro = read_only(args) if callable(read_only) else read_only
+        with _opened(args, ro, create=handler is cmd_scan) as lib:
             return int(handler(args, lib) or 0)
 
     return run
@@ -56,6 +62,8 @@ def _edit_done(args: argparse.Namespace, info: EditInfo | None, empty: str) -> i
     if info is None:
         emit(args, None, empty)
         return 1
+    if not info.changed:
+        raise CliError(info.description)  # "nothing to change: …", and no history entry
     emit(args, asdict(info), f"{info.description} (edit {info.edit_id})")
     return 0
 
@@ -75,6 +83,9 @@ class _Bar:
             if p.phase == "clustering" and self.enabled:
                 self.close()
                 print("grouping faces into people…", file=sys.stderr)
+            elif p.phase == "names" and p.done == 0 and self.enabled:
+                self.close()
+                print(f"reading face names from XMP ({p.total} photos)…", file=sys.stderr)
             return
         if self.bar is None:
             from tqdm import tqdm
@@ -101,6 +112,12 @@ def _summary_text(s: ScanSummary) -> str:
         lines.append(f"  cannot read {path}: {reason}")
     if len(s.errors) > 10:
         lines.append(f"  … {len(s.errors) - 10} more: faceorganizer photos --errors")
+    for path, what in s.decisions_dropped:
+        lines.append(f"  {path}: {what}")
+    if s.xmp is not None and s.xmp.with_regions:
+        from faceorganizer.cli.xmp_commands import import_text
+
+        lines.append(import_text(s.xmp))
     return "\n".join(lines)
 
 
@@ -251,6 +268,14 @@ def _replayed(args: argparse.Namespace, info: EditInfo | None, verb: str, done: 
     if info is None:
         emit(args, None, f"nothing to {verb}")
         return 1
+    if info.missing_faces:
+        n = info.missing_faces
+        gone = f"{n} of its faces {'are' if n != 1 else 'is'} gone (photo removed)"
+        if not info.changed:
+            emit(args, asdict(info), f"could not {verb} {info.description}: {gone}")
+            return 1
+        emit(args, asdict(info), f"{done}: {info.description}; {gone}")
+        return 0
     emit(args, asdict(info), f"{done}: {info.description}")
     return 0
 
@@ -261,6 +286,8 @@ def _replayed(args: argparse.Namespace, info: EditInfo | None, verb: str, done: 
 def cmd_search(args: argparse.Namespace, lib: Library) -> int:
     if sum(x is not None for x in (args.face, args.image, args.like_person)) != 1:
         raise CliError("give exactly one of --face ID, --image FILE or --like-person PERSON")
+    if args.face_index is not None and args.image is None:
+        raise CliError("--face-index chooses a face of --image; a library --face is one face")
     hits = lib.search(
         face_id=args.face,
         image=args.image,
@@ -275,7 +302,9 @@ def cmd_search(args: argparse.Namespace, lib: Library) -> int:
     if args.move_to and hits:
         info = lib.move_faces([h.face.face_id for h in hits], _person_ref(args.move_to))
         data["edit"] = asdict(info)
-        lines.append(f"{info.description} (edit {info.edit_id})")
+        lines.append(
+            f"{info.description} (edit {info.edit_id})" if info.changed else info.description
+        )
     floor = args.threshold if args.threshold is not None else lib.settings()["threshold_percent"]
     emit(args, data, "\n".join(lines) or f"no face at or above {floor:g} %")
     return 0
@@ -283,13 +312,15 @@ def cmd_search(args: argparse.Namespace, lib: Library) -> int:
 
 def cmd_export(args: argparse.Namespace, lib: Library) -> int:
     if args.format:
-        result = lib.export(args.dest, fmt=args.format)
+        result = lib.export(args.dest, fmt=args.format, force=args.force)
         human = f"wrote {result.files} faces to {result.dest}"
     else:
-        result = lib.export(args.dest, by_person=True, mode="copy" if args.copy else "link")
+        mode = "copy" if args.copy else "link"
+        result = lib.export(args.dest, mode=mode, contact_sheet=args.contact_sheet)
         human = (
             f"{result.folders} person folder(s), {result.files} photo(s) "
             f"({result.linked} linked, {result.copied} copied) in {result.dest}"
+            + (f"; {result.sheets} contact sheet page(s)" if args.contact_sheet else "")
         )
     emit(args, asdict(result), human)
     return 0
@@ -304,7 +335,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     parents = [common, lib]
 
-    def add(name: str, handler: Handler, help: str, read_only: bool = False):
+    def add(name: str, handler: Handler, help: str, read_only: ReadOnly = False):
         p = sub.add_parser(name, parents=parents, help=help, description=help)
         p.set_defaults(func=_run(handler, read_only))
         return p
@@ -318,17 +349,19 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = add("cluster", cmd_cluster, "regroup faces into people, keeping every user decision")
     p.add_argument("--dry-run", action="store_true", help="only show what would change")
 
-    p = add("people", cmd_people, "list people (id, name, faces, photos)")
+    p = add("people", cmd_people, "list people (id, name, faces, photos)", read_only=True)
     p.add_argument("--all", action="store_true", help="include hidden people")
     p.add_argument("--filter", help="only names containing this text")
 
-    p = add("faces", cmd_faces, "list faces")
+    p = add("faces", cmd_faces, "list faces", read_only=True)
     p.add_argument("--person", help="person id or name")
     p.add_argument("--unassigned", action="store_true", help="faces in no person")
     p.add_argument("--all", action="store_true", help="include hidden faces")
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=positive_int)
 
-    p = add("photos", cmd_photos, "library counts, or unreadable photos with --errors")
+    p = add(
+        "photos", cmd_photos, "library counts, or unreadable photos with --errors", read_only=True
+    )
     p.add_argument("--errors", action="store_true", help="list photos that could not be read")
 
     p = add("name", cmd_name, "name or rename a person")
@@ -363,27 +396,36 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     add("undo", cmd_undo, "undo the last edit")
     add("redo", cmd_redo, "redo the last undone edit")
     p = add("history", cmd_history, "list edits, newest first", read_only=True)
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=positive_int, default=50)
 
-    p = add("search", cmd_search, "faces like a library face, a face in a photo, or a person")
+    p = add(
+        "search",
+        cmd_search,
+        "faces like a library face, a face in a photo, or a person",
+        read_only=lambda args: not args.move_to,
+    )
     p.add_argument("--face", type=int, metavar="ID")
     p.add_argument("--image", metavar="FILE")
     p.add_argument("--like-person", metavar="PERSON", help="faces like this whole person")
-    p.add_argument("--face-index", type=int, metavar="N", help="which face of --image")
+    p.add_argument("--face-index", type=index, metavar="N", help="which face of --image (0: first)")
     p.add_argument(
         "--threshold",
-        type=float,
+        type=percent,
         default=None,
-        help="percent (default: the library's 'same person at' setting)",
+        help="percent, 0 to 100 (default: the library's 'same person at' setting)",
     )
-    p.add_argument("--limit", type=int)
+    p.add_argument("--limit", type=positive_int)
     p.add_argument("--person", help="only faces of this person")
     p.add_argument("--move-to", metavar="PERSON", help="move every face found to PERSON")
 
-    p = add("export", cmd_export, "a folder per named person, or a table of faces")
+    p = add("export", cmd_export, "a folder per named person, or a table of faces", read_only=True)
     p.add_argument("dest")
     p.add_argument("--by-person", action="store_true", default=True)
     how = p.add_mutually_exclusive_group()
     how.add_argument("--link", action="store_true", help="symlinks (default)")
     how.add_argument("--copy", action="store_true", help="copies")
     p.add_argument("--format", choices=("csv", "json"), help="faces table instead of folders")
+    p.add_argument("--force", action="store_true", help="replace an existing table file")
+    p.add_argument(
+        "--contact-sheet", action="store_true", help="and a JPEG grid of faces in each folder"
+    )

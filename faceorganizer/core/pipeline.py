@@ -1,11 +1,15 @@
 """The face engine: photo files in, faces with boxes, landmarks, embeddings and thumbnails out.
 
-Decoding runs ahead on a thread pool (PIL releases the GIL); detection, alignment and
-embedding run on the thread that iterates ``process``, embedding in batches that span
-photos. Threading contract: several threads may share one ``FaceEngine`` (a scan and a search by
-photo in the desktop app): every model call holds the engine's lock, so their batches interleave
-and never run the models at once; ``process`` may be stopped with a ``threading.Event`` checked
-between photos, or by closing the generator.
+Decoding runs ahead on a thread pool (PIL releases the GIL). On the CPU, each photo is then
+detected, aligned and embedded by one of ``workers`` threads (one per CPU, each running torch on
+one thread: ``core/threads.py``), a batch of photos at a time; on a GPU, detection and embedding
+run on the thread that iterates ``process``, in batches that span photos.
+
+Threading contract: several threads may share one ``FaceEngine`` (a scan and a search by photo
+in the desktop app): every model call holds the engine's lock, so their batches interleave and
+never run the models at once (the engine's own workers run only while it holds the lock);
+``process`` may be stopped with a ``threading.Event`` checked between photos, or by closing the
+generator.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -23,18 +27,30 @@ import torch
 
 from faceorganizer.config import DEFAULT_MODEL_ID
 from faceorganizer.core import detection as det
+from faceorganizer.core.allocator import keep_freed_memory
 from faceorganizer.core.device import resolve_device
 from faceorganizer.core.images import ImageLoadError, LoadedImage, load_image
 from faceorganizer.core.models.base import Embedder
+from faceorganizer.core.threads import torch_worker_pool, usable_cpus
 from faceorganizer.core.thumbnails import face_thumbnail
 from faceorganizer.core.types import Detection, EmbeddedFace, PhotoFaces
 
 # Faces reach full quality at this side in original pixels: about the size at which a face
 # fills dlib's 150 px chip without upsampling.
 QUALITY_FULL_SIZE = 100.0
-# Decoded images are at most this long: enough for the detector (which shrinks further to its
-# ``detect_side``) and for sharp chips of faces that are small in a large photo.
-DEFAULT_DECODE_SIDE = 1600
+# Decoded images are at most this long: enough for the detector and for sharp chips of faces
+# that are small in a large photo. A JPEG is kept at the DCT scale that lands between
+# DECODE_MIN_SHARE of this and this (a 12 MP phone photo at 1/2: 2016 px), so it is never
+# resized whole; the detector works on it as it is (its pyramid starts at the same size
+# whatever the photo's: ``Detector.min_face``).
+DEFAULT_DECODE_SIDE = 2048
+DECODE_MIN_SHARE = 0.75
+# At most this many photo workers on the CPU: each holds a photo's pyramid and summed-area
+# tables (tens of MB), and few laptops have more cores.
+MAX_WORKERS = 8
+# Photos given to the workers per hold of the models lock, per worker: the batch ends when its
+# slowest photo does (decoding fills the gap); a search by photo waits for at most one batch.
+PHOTOS_PER_WORKER = 4
 
 
 def face_quality(detection: Detection) -> float:
@@ -59,7 +75,9 @@ class _Pending:
 class FaceEngine:
     """Runs decode → detect → align → embed → thumbnail over photo paths.
 
-    ``min_face_size`` is in pixels of the detection image (see ``Detector``).
+    ``min_face_size`` is in pixels of the detection image (see ``Detector``). ``workers``:
+    photos processed at once on the CPU (default: one per CPU, at most ``MAX_WORKERS``); 1
+    runs every model call on the thread that iterates ``process``, with torch's own threads.
     """
 
     def __init__(
@@ -73,8 +91,10 @@ class FaceEngine:
         batch_size: int = 32,
         decode_side: int = DEFAULT_DECODE_SIDE,
         min_face_size: int | None = None,
+        workers: int | None = None,
     ) -> None:
         self.device = device if isinstance(device, torch.device) else resolve_device(device)
+        keep_freed_memory()
         if embedder is None:
             from faceorganizer.core.models.registry import load_embedder
 
@@ -89,12 +109,51 @@ class FaceEngine:
         self.decode_threads = max(1, int(decode_threads))
         self.batch_size = max(1, int(batch_size))
         self.decode_side = max(int(decode_side), detector.detect_side or 0)
-        self._detect_batch = 1 if self.device.type == "cpu" else detector.batch_size
+        on_cpu = self.device.type == "cpu"
+        self._detect_batch = 1 if on_cpu else detector.batch_size
+        if workers is None:
+            workers = min(usable_cpus(), MAX_WORKERS) if on_cpu else 1
+        self.workers = max(1, int(workers))
+        self._workers: ThreadPoolExecutor | None = None  # started on first use
         self._models_lock = threading.Lock()
 
     def embed_image(self, path: str | os.PathLike[str]) -> PhotoFaces:
         """Faces of one photo (for a search by photo, or ``compare``)."""
         return next(iter(self.process([path])))
+
+    def embed_boxes(
+        self, path: str | os.PathLike[str], boxes: Sequence[tuple[float, float, float, float]]
+    ) -> PhotoFaces:
+        """Faces cut from ``boxes`` (pixels of the upright original) of one photo, embedded by
+        this engine's model: regions drawn by a person or another app that detection missed
+        (``core.region_faces``). An unreadable photo gives ``PhotoFaces.error``."""
+        from faceorganizer.core.region_faces import detections_for_boxes
+
+        result = PhotoFaces(path=str(path))
+        try:
+            image = self.load_photo(path)
+        except ImageLoadError as exc:
+            result.error = exc.reason
+            return result
+        result.width, result.height = image.width, image.height
+        s = image.scale
+        scaled = [(b[0] / s, b[1] / s, b[2] / s, b[3] / s) for b in boxes]
+        with self._models_lock:
+            found = detections_for_boxes(self.detector, image.rgb, scaled)
+            chips = self.embedder.prepare(image.rgb, found)
+            vectors = self.embedder.embed(chips) if len(found) else np.empty((0, 0), np.float32)
+        for d, vector in zip(found, vectors, strict=True):
+            original = _to_original(d, s)
+            result.faces.append(
+                EmbeddedFace(
+                    detection=original,
+                    embedding=vector,
+                    model_id=self.model_id,
+                    quality=face_quality(original),
+                    thumbnail=face_thumbnail(image.rgb, d.box),
+                )
+            )
+        return result
 
     def process(
         self, paths: Iterable[str | os.PathLike[str]], cancel: threading.Event | None = None
@@ -104,7 +163,8 @@ class FaceEngine:
         Stops early (without yielding the rest) once ``cancel`` is set.
         """
         queue = deque(str(p) for p in paths)
-        window = max(4, 2 * self.decode_threads, 2 * self._detect_batch)
+        per_batch = self._detect_batch if self.workers == 1 else PHOTOS_PER_WORKER * self.workers
+        window = max(4, 2 * self.decode_threads, 2 * per_batch)
         pool = ThreadPoolExecutor(self.decode_threads, thread_name_prefix="decode")
         decoding: deque[tuple[str, Future[tuple[LoadedImage, float]]]] = deque()
         waiting: list[_Pending] = []
@@ -116,8 +176,16 @@ class FaceEngine:
                     path = queue.popleft()
                     decoding.append((path, pool.submit(self._decode, path)))
                 batch: list[tuple[str, Future[tuple[LoadedImage, float]]]] = []
-                while decoding and len(batch) < self._detect_batch:
+                while decoding and len(batch) < per_batch:
                     batch.append(decoding.popleft())
+                if self.workers > 1:
+                    with self._models_lock:
+                        done = self._in_workers(batch, cancel)
+                    for result in done:
+                        if cancel is not None and cancel.is_set():
+                            return
+                        yield result
+                    continue
                 with self._models_lock:
                     waiting.extend(self._detect_and_align(batch))
                 faces_waiting = sum(len(p.detections) for p in waiting)
@@ -137,9 +205,32 @@ class FaceEngine:
                 future.cancel()
             pool.shutdown(wait=True, cancel_futures=True)
 
+    def _in_workers(
+        self,
+        batch: list[tuple[str, Future[tuple[LoadedImage, float]]]],
+        cancel: threading.Event | None,
+    ) -> list[PhotoFaces]:
+        """Each photo of ``batch`` detected, aligned and embedded by one worker; the caller
+        holds the models lock. Photos not started when ``cancel`` is set are skipped."""
+        if self._workers is None:
+            self._workers = torch_worker_pool(self.workers, "engine")
+
+        def one(item: tuple[str, Future[tuple[LoadedImage, float]]]) -> PhotoFaces:
+            if cancel is not None and cancel.is_set():
+                return PhotoFaces(path=item[0], error="cancelled")
+            return self._embed(self._detect_and_align([item]))[0]
+
+        return list(self._workers.map(one, batch))
+
+    def load_photo(self, path: str | os.PathLike[str]) -> LoadedImage:
+        """A photo decoded as the engine decodes it (raises ``ImageLoadError``)."""
+        return load_image(
+            path, max_side=self.decode_side, min_side=round(DECODE_MIN_SHARE * self.decode_side)
+        )
+
     def _decode(self, path: str) -> tuple[LoadedImage, float]:
         start = time.perf_counter()
-        image = load_image(path, max_side=self.decode_side)
+        image = self.load_photo(path)
         return image, time.perf_counter() - start
 
     def _detect_and_align(

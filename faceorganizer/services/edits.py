@@ -1,8 +1,11 @@
 """User edits of people, each one edit-log entry that undo and redo replay exactly.
 
 Every edit runs in one transaction: capture the state of the faces, persons and rejections it
-touches, change them, capture again, and log both. Undo writes the "before" state back, redo the
-"after" state; faces deleted since (a photo removed by a scan) are skipped.
+touches, change them, capture again, and log both. An edit that changes nothing is not logged:
+its ``EditInfo`` has ``changed=False``, ``edit_id`` 0 and says why, so the history holds only real
+edits (and a batch of edits from the GUI never stops halfway on one that had nothing to do).
+Undo writes the "before" state back, redo the "after" state; faces deleted since (a photo removed
+by a scan) are skipped, and counted in the ``EditInfo`` returned.
 
 Descriptions name people through ``{person:ID}`` (the person's name when the edit was made, else
 its name now, so a group named later is no longer "unnamed") and ``{was:ID}`` (its name when the
@@ -13,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from sqlite_utils import Database
@@ -125,8 +128,10 @@ def run_edit(
     face_ids: list[int],
     person_ids: set[int],
     change: Callable[[], Iterable[int]],
+    unchanged: str = "",
 ) -> EditInfo:
-    """Apply ``change`` (which returns ids of persons it created) as one logged, undoable edit."""
+    """Apply ``change`` (which returns ids of persons it created) as one logged, undoable edit;
+    one that changes nothing is not logged (``changed=False``; ``unchanged`` says why)."""
     with transaction(db):
         before = capture(db, face_ids, person_ids)
         created = set(change())
@@ -137,6 +142,9 @@ def run_edit(
             before["persons"].setdefault(pid, None)
         for pid in before["persons"]:
             after["persons"].setdefault(pid, None)
+        if before == after:
+            why = describe(db, f"nothing to change: {unchanged or description.lower()}", {})
+            return EditInfo(0, kind, why, edit_log.now(), changed=False)
         row = edit_log.append(db, kind, description, {"before": before, "after": after})
         return info(db, row)
 
@@ -152,14 +160,21 @@ def redo(db: Database) -> EditInfo | None:
 def _replay(
     db: Database, pick: Callable[[Database], EditRow | None], side: str, undone: bool
 ) -> EditInfo | None:
-    """Write one side (before/after) of the next edit back, in one transaction."""
+    """Write one side (before/after) of the next edit back, in one transaction; the result
+    counts the edit's faces that are gone and says whether anything changed."""
     with transaction(db):
         row = pick(db)
         if row is None:
             return None
-        restore(db, row.payload[side])
+        state = row.payload[side]
+        alive = faces.existing_ids(db, (int(f) for f in state["faces"]))
+        pids = {int(p) for p in state["persons"]}
+        now = capture(db, alive, pids)
+        restore(db, state)
+        changed = capture(db, alive, pids) != now
         edit_log.set_undone(db, row.id, undone)
-        return info(db, row, undone)
+    missing = len(state["faces"]) - len(alive)
+    return replace(info(db, row, undone), missing_faces=missing, changed=changed)
 
 
 def history(db: Database, limit: int | None = 50) -> list[EditInfo]:
@@ -205,7 +220,9 @@ def name_person(db: Database, ref: int | str, name: str | None) -> EditInfo:
         persons.update(db, pid, name=name)
         return []
 
-    return run_edit(db, "name", what, [], {pid}, change)
+    now = person_ref(pid)
+    same = f"{now} is already named {name!r}" if name else f"{now} has no name"
+    return run_edit(db, "name", what, [], {pid}, change, same)
 
 
 def merge_people(db: Database, target: int | str, others: Iterable[int | str]) -> EditInfo:
@@ -253,22 +270,30 @@ def move_faces(
     if tid is None and new_name:
         where = f"a new person {new_name!r}"
     what = f"Move {_faces_text(len(ids))} to {where}"
-    return run_edit(db, "move", what, ids, {tid} if tid is not None else set(), change)
+    same = f"the faces are already confirmed in {where}"
+    return run_edit(db, "move", what, ids, {tid} if tid is not None else set(), change, same)
 
 
 def reject_faces(db: Database, face_ids: Iterable[int], from_person: int | str) -> EditInfo:
+    """ "Not this person": faces in the person leave it; every face is recorded as not being it
+    (re-grouping and names read from XMP honour that, also for faces not in it now)."""
     ids = require_faces(db, face_ids)
     pid = resolve_person(db, from_person)
+    states = faces.states(db, ids)
+    inside = [f for f in ids if states[f].person_id == pid]
 
     def change() -> list[int]:
-        states = faces.states(db, ids)
-        leaving = [f for f in ids if states[f].person_id == pid]
-        faces.assign(db, leaving, None, None)
+        faces.assign(db, inside, None, None)
         faces.add_rejections(db, [(f, pid) for f in ids])
         return []
 
-    what = f"Take {_faces_text(len(ids))} out of {person_ref(pid)}"
-    return run_edit(db, "reject", what, ids, {pid}, change)
+    n = len(ids)
+    if inside:
+        what = f"Take {_faces_text(n)} out of {person_ref(pid)}"
+    else:  # none of them is in it now: only the "not this person" mark changes
+        what = f"Mark {_faces_text(n)} (not in it) as not {person_ref(pid)}"
+    same = f"the faces are already marked as not {person_ref(pid)}"
+    return run_edit(db, "reject", what, ids, {pid}, change, same)
 
 
 def confirm_faces(db: Database, face_ids: Iterable[int]) -> EditInfo:
@@ -280,7 +305,8 @@ def confirm_faces(db: Database, face_ids: Iterable[int]) -> EditInfo:
         faces.pin(db, assigned)
         return []
 
-    return run_edit(db, "confirm", f"Confirm {_faces_text(len(ids))}", ids, set(), change)
+    same = "the faces are already confirmed, or in no person"
+    return run_edit(db, "confirm", f"Confirm {_faces_text(len(ids))}", ids, set(), change, same)
 
 
 def hide_person(db: Database, ref: int | str, hidden: bool = True) -> EditInfo:
@@ -292,7 +318,8 @@ def hide_person(db: Database, ref: int | str, hidden: bool = True) -> EditInfo:
         return []
 
     kind = "hide" if hidden else "unhide"
-    return run_edit(db, kind, f"{verb} {person_ref(pid)}", [], {pid}, change)
+    same = f"{person_ref(pid)} is {'already' if hidden else 'not'} hidden"
+    return run_edit(db, kind, f"{verb} {person_ref(pid)}", [], {pid}, change, same)
 
 
 def hide_faces(db: Database, face_ids: Iterable[int], hidden: bool = True) -> EditInfo:
@@ -303,7 +330,8 @@ def hide_faces(db: Database, face_ids: Iterable[int], hidden: bool = True) -> Ed
         return []
 
     verb, kind = ("Hide", "hide") if hidden else ("Unhide", "unhide")
-    return run_edit(db, kind, f"{verb} {_faces_text(len(ids))}", ids, set(), change)
+    same = f"the faces are {'already' if hidden else 'not'} hidden"
+    return run_edit(db, kind, f"{verb} {_faces_text(len(ids))}", ids, set(), change, same)
 
 
 def set_cover(db: Database, ref: int | str, face_id: int) -> EditInfo:
@@ -316,9 +344,9 @@ def set_cover(db: Database, ref: int | str, face_id: int) -> EditInfo:
         persons.update(db, pid, cover_face_id=fid)
         return []
 
-    return run_edit(
-        db, "cover", f"Use face {fid} as the cover of {person_ref(pid)}", [], {pid}, change
-    )
+    what = f"Use face {fid} as the cover of {person_ref(pid)}"
+    same = f"face {fid} is already the chosen cover of {person_ref(pid)}"
+    return run_edit(db, "cover", what, [], {pid}, change, same)
 
 
 def mark_not_face(db: Database, face_ids: Iterable[int], not_face: bool = True) -> EditInfo:
@@ -331,4 +359,5 @@ def mark_not_face(db: Database, face_ids: Iterable[int], not_face: bool = True) 
         return []
 
     what = f"Mark {_faces_text(len(ids))} as {'not a face' if not_face else 'a face again'}"
-    return run_edit(db, "not-face" if not_face else "face", what, ids, set(), change)
+    same = f"the faces are {'already' if not_face else 'not'} marked as not a face"
+    return run_edit(db, "not-face" if not_face else "face", what, ids, set(), change, same)

@@ -8,6 +8,7 @@ from faceorganizer.storage.errors import (
     NewerLibraryError,
     NotFoundError,
     ReadOnlyLibraryError,
+    ScanRunningError,
 )
 
 __all__ = [
@@ -18,4 +19,5 @@ __all__ = [
     "NewerLibraryError",
     "NotFoundError",
     "ReadOnlyLibraryError",
+    "ScanRunningError",
 ]

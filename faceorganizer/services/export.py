@@ -1,5 +1,10 @@
 """Exporting the library: a folder per named person with links (or copies) of their photos,
-or a table of faces. Originals are only read, never written, renamed or moved."""
+or a table of faces. Originals are only read, never written, renamed or moved.
+
+An export never lands inside a folder the library scans (the next scan would take it for new
+photos) or onto a photo, and never replaces an existing file unless asked (``force``). Each
+person folder holds ``EXPORT_MARK``, so a scan skips it wherever it is moved to later.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +18,9 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from faceorganizer.services.errors import LibraryError
+from faceorganizer.services.files import EXPORT_MARK, os_path, stored_path, under
 from faceorganizer.services.types import ExportSummary
-from faceorganizer.storage import exports
+from faceorganizer.storage import exports, photos, settings
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
@@ -25,6 +31,30 @@ def folder_name(name: str) -> str:
     return cleaned or "_"
 
 
+def check_destination(db: Database, dest: Path) -> None:
+    """Refuse ``dest`` inside one of the library's folders, or on one of its photos."""
+    real = os.path.realpath(dest)
+    for folder in settings.get(db, "folders") or []:
+        if under(real, [os.path.realpath(folder)]):
+            raise LibraryError(
+                f"{dest} is inside the library's folder {folder}; the next scan would take the "
+                "export for new photos: choose a destination outside the scanned folders"
+            )
+    if photos.by_path(db, stored_path(real) or real) is not None:
+        raise LibraryError(f"{dest} is a photo of the library: choose another destination")
+
+
+def _folder(path: Path) -> None:
+    if path.exists() and not path.is_dir():
+        raise LibraryError(f"{path} is a file, not a folder: choose another destination")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise LibraryError(f"cannot export to {path}: {parent} is a file, not a folder")
+            break
+    path.mkdir(parents=True, exist_ok=True)
+
+
 def _place(src: str, target: Path, mode: str) -> str:
     """Link ``src`` at ``target`` (copy where links are refused); returns what was done."""
     if mode == "link":
@@ -33,24 +63,34 @@ def _place(src: str, target: Path, mode: str) -> str:
             return "linked"
         except OSError:
             pass
-    shutil.copy2(src, target)
+    part = target.with_name(f".{target.name}.part")  # a killed copy never looks finished
+    shutil.copy2(src, part)
+    os.replace(part, target)
     return "copied"
 
 
-def export_by_person(db: Database, dest: Path, mode: str = "link") -> ExportSummary:
+def export_by_person(
+    db: Database, dest: Path, mode: str = "link", contact_sheet: bool = False
+) -> ExportSummary:
+    """A folder per visible named person with links (or copies) of their photos, and with
+    ``contact_sheet`` a printable grid of their faces in it."""
     if mode not in ("link", "copy"):
         raise LibraryError(f"unknown export mode {mode!r}: use link or copy")
+    check_destination(db, dest)
     rows = exports.named_person_photos(db)
     summary = ExportSummary(dest=str(dest))
-    dest.mkdir(parents=True, exist_ok=True)
+    _folder(dest)
     folders: dict[int, Path] = {}
     used: set[Path] = set()
-    for pid, name, path in rows:
+    for pid, name, stored in rows:
+        path = os_path(stored)
         if pid not in folders:
             folder = dest / folder_name(name)
             if folder in folders.values():
                 folder = dest / f"{folder_name(name)} ({pid})"
-            folder.mkdir(exist_ok=True)
+            check_destination(db, folder)
+            _folder(folder)
+            (folder / EXPORT_MARK).write_text("FaceOrganizer export: scans skip this folder.\n")
             folders[pid] = folder
             summary.folders += 1
         target = folders[pid] / os.path.basename(path)
@@ -70,17 +110,43 @@ def export_by_person(db: Database, dest: Path, mode: str = "link") -> ExportSumm
         summary.files += 1
         summary.linked += done == "linked"
         summary.copied += done == "copied"
+    if contact_sheet:
+        names = {pid: name for pid, name, _path in rows}
+        for pid, folder in folders.items():
+            summary.sheets += len(_contact_sheet(db, folder, pid, names[pid]))
     return summary
 
 
-def export_table(db: Database, dest: Path, fmt: str) -> ExportSummary:
-    """Write every face (photo path, box, person) as CSV or JSON to ``dest`` (a file)."""
+def _contact_sheet(db: Database, folder: Path, person_id: int, name: str) -> list[Path]:
+    from faceorganizer.services.contact_sheet import SheetFace, write_sheets
+    from faceorganizer.storage import faces
+
+    rows = exports.person_sheet_faces(db, person_id)
+    sheet_faces = [
+        SheetFace(
+            fid, os_path(path), (x1, y1, x2, y2), w, h, (taken or "")[:10] or os.path.basename(path)
+        )
+        for fid, path, x1, y1, x2, y2, w, h, taken in rows
+    ]
+    return write_sheets(
+        folder, folder_name(name), name, sheet_faces, lambda f: faces.thumbnail(db, f)
+    )
+
+
+def export_table(db: Database, dest: Path, fmt: str, force: bool = False) -> ExportSummary:
+    """Write every face (photo path, box, person) as CSV or JSON to ``dest`` (a file, or
+    ``faces.csv|json`` in a folder); an existing file is replaced only with ``force``."""
     if fmt not in ("csv", "json"):
         raise LibraryError(f"unknown export format {fmt!r}: use csv or json")
-    records = exports.face_records(db)
     if dest.is_dir():
         dest = dest / f"faces.{fmt}"
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    check_destination(db, dest)
+    if os.path.lexists(dest) and (dest.is_dir() or not force):
+        what = "a folder" if dest.is_dir() else "a file"
+        hint = "" if dest.is_dir() else "; use --force to replace it"
+        raise LibraryError(f"{dest} already exists ({what}){hint}")
+    _folder(dest.parent)
+    records = exports.face_records(db)
     tmp = dest.with_name(dest.name + ".part")
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         if fmt == "csv":

@@ -1,14 +1,25 @@
 """Finding photo files under the library's folders, and the content hash that recognises a
-moved or renamed file."""
+moved or renamed file.
+
+The walk opens nothing: it lists folders and reads ``stat``. Only regular files are photos;
+pipes, sockets, devices, broken links, link loops and folders that cannot be listed are entries
+with a ``problem`` (listed with the photos that failed, never opened: a pipe named ``x.jpg``
+would block a reader forever). Folder links are followed once, by the folder they lead to, after
+every real folder; a linked or hard-linked file is the same photo as its target; a RAW beside
+its JPEG is that photo's companion. Folders holding ``EXPORT_MARK`` are our own exports.
+"""
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
+import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from faceorganizer.core.images import SUPPORTED_EXTENSIONS
+from faceorganizer.core.raw_images import RAW_EXTENSIONS
 
 SYSTEM_FOLDERS = frozenset(
     {
@@ -22,52 +33,234 @@ SYSTEM_FOLDERS = frozenset(
     }
 )
 
+# Written into every folder an export creates: a later scan never takes our own links or
+# copies for new photos.
+EXPORT_MARK = ".faceorganizer-export"
+
+# A name's undecodable bytes arrive as Python's surrogate escapes U+DC80-U+DCFF, which SQLite
+# cannot store; the library stores them as the private-use characters U+EF80-U+EFFF instead
+# (the OPTU-8 convention) and maps them back to open the file.
+_TO_STORED = {c: c + 0x1300 for c in range(0xDC80, 0xDD00)}
+_TO_OS = {v: k for k, v in _TO_STORED.items()}
+
+# When a camera saves RAW+JPEG (IMG_0001.CR2 beside IMG_0001.JPG), the processed image is the
+# photo and the RAW its second file: one shot, its faces counted once. Preferred first.
+PAIRED_MAIN_EXTENSIONS = (".jpg", ".jpeg", ".heic", ".heif", ".hif", ".jxl", ".avif", ".tif")
+
 
 @dataclass(frozen=True)
 class FileEntry:
-    path: str  # absolute, normalised
+    path: str  # absolute, normalised, as the library stores it (printable)
     size: int
     mtime: float
+    companions: tuple[str, ...] = ()  # other files of the same shot (a RAW beside its JPEG)
+    problem: str | None = None  # why this entry is listed and never opened
+    os_path: str = ""  # the path to open: differs from ``path`` only for non-UTF-8 names
+
+    def __post_init__(self) -> None:
+        if not self.os_path:
+            object.__setattr__(self, "os_path", self.path)
 
 
 def normalise(path: str | os.PathLike[str]) -> str:
     return os.path.normpath(os.path.abspath(os.fspath(path)))
 
 
+def stored_path(path: str) -> str | None:
+    """``path`` as the library stores it, or None when even that cannot hold the name."""
+    text = path.translate(_TO_STORED)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return text
+
+
+def os_path(stored: str) -> str:
+    """The path to open for a path the library stored."""
+    return stored.translate(_TO_OS)
+
+
+def printable(path: str) -> str:
+    """A path that cannot be stored, as text that can (undecodable bytes as ``\\xNN``)."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def _skipped_dir(name: str) -> bool:
     return name.startswith(".") or name.lower() in SYSTEM_FOLDERS
 
 
-def walk(folders: Iterable[str | os.PathLike[str]]) -> Iterator[FileEntry]:
-    """Every supported photo under ``folders``, recursively, skipping hidden and system
-    folders and hidden files; unreadable folders are skipped, never fatal."""
-    exts = {e.lower() for e in SUPPORTED_EXTENSIONS}
-    seen: set[str] = set()
-    stack = [normalise(f) for f in folders]
-    while stack:
-        folder = stack.pop()
+def _kind(mode: int) -> str:
+    if stat.S_ISFIFO(mode):
+        return "a pipe (FIFO)"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+class Walk:
+    """Every photo (and every problem) under ``folders``, recursively, skipping hidden and
+    system folders and hidden files. Iterate once; afterwards ``unlisted`` holds the folders
+    that could not be listed (what the library knows under them is kept, not removed)."""
+
+    def __init__(self, folders: Iterable[str | os.PathLike[str]]) -> None:
+        self.roots = [normalise(f) for f in folders]
+        self.unlisted: list[str] = []
+        self._exts = {e.lower() for e in SUPPORTED_EXTENSIONS}
+        self._dirs: set[tuple[int, int]] = set()
+        self._files: set[tuple[int, int]] = set()
+        self._linked_dirs: list[str] = []
+        self._linked_files: list[tuple[str, os.stat_result]] = []
+
+    def __iter__(self) -> Iterator[FileEntry]:
+        stack: list[str] = []
+        for root in reversed(self.roots):
+            key = self._dir_key(root)
+            if key is None or key not in self._dirs:
+                stack.append(root)
+                if key is not None:
+                    self._dirs.add(key)
+        while stack or self._linked_dirs:
+            if not stack:
+                folder = self._linked_dirs.pop(0)
+                key = self._dir_key(folder)
+                if key is None or key in self._dirs:
+                    continue
+                self._dirs.add(key)
+                stack.append(folder)
+            folder = stack.pop()
+            subdirs: list[str] = []
+            yield from self._folder(folder, subdirs)
+            stack.extend(reversed(subdirs))
+        for path, st in self._linked_files:
+            if (st.st_dev, st.st_ino) not in self._files:
+                self._files.add((st.st_dev, st.st_ino))
+                yield _entry(path, st)
+
+    @staticmethod
+    def _dir_key(path: str) -> tuple[int, int] | None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        return (st.st_dev, st.st_ino)
+
+    def _folder(self, folder: str, subdirs: list[str]) -> Iterator[FileEntry]:
         try:
             with os.scandir(folder) as it:
                 entries = sorted(it, key=lambda e: e.name)
-        except OSError:
-            continue
-        subdirs = []
+        except OSError as exc:
+            self.unlisted.append(folder)
+            yield _problem(folder, _folder_reason(exc))
+            return
+        if any(e.name == EXPORT_MARK for e in entries):
+            return
+        regular: list[tuple[str, str, os.stat_result]] = []
         for e in entries:
-            try:
-                if e.is_dir():
-                    if not _skipped_dir(e.name):
-                        subdirs.append(e.path)
-                    continue
-                if e.name.startswith(".") or os.path.splitext(e.name)[1].lower() not in exts:
-                    continue
-                st = e.stat()
-            except OSError:
+            if e.name.startswith("."):
                 continue
             path = normalise(e.path)
-            if path not in seen:
-                seen.add(path)
-                yield FileEntry(path, st.st_size, st.st_mtime)
-        stack.extend(reversed(subdirs))
+            try:
+                is_link = e.is_symlink()
+                st = os.stat(path)
+            except OSError as exc:
+                if _photo_name(e.name, self._exts):
+                    yield _problem(path, _link_reason(exc))
+                continue
+            if stat.S_ISDIR(st.st_mode):
+                if _skipped_dir(e.name):
+                    continue
+                if is_link:
+                    self._linked_dirs.append(path)
+                elif (st.st_dev, st.st_ino) not in self._dirs:
+                    self._dirs.add((st.st_dev, st.st_ino))
+                    subdirs.append(path)
+                continue
+            if os.path.splitext(e.name)[1].lower() not in self._exts:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                yield _problem(path, f"{_kind(st.st_mode)}, not a photo file", st)
+            elif is_link:
+                self._linked_files.append((path, st))
+            elif (st.st_dev, st.st_ino) not in self._files:
+                self._files.add((st.st_dev, st.st_ino))
+                regular.append((e.name, path, st))
+        pairs = raw_companions([name for name, _, _ in regular])
+        paired_raws = set(pairs.values())
+        for name, path, st in regular:
+            if name in paired_raws:
+                continue  # yielded as the companion of its JPEG
+            raw = pairs.get(name)
+            yield _entry(path, st, (normalise(os.path.join(folder, raw)),) if raw else ())
+
+
+def walk(folders: Iterable[str | os.PathLike[str]]) -> Iterator[FileEntry]:
+    """Every photo (and problem entry) under ``folders``; see ``Walk``."""
+    return iter(Walk(folders))
+
+
+def _photo_name(name: str, exts: set[str]) -> bool:
+    return os.path.splitext(name)[1].lower() in exts
+
+
+def _entry(path: str, st: os.stat_result, companions: tuple[str, ...] = ()) -> FileEntry:
+    stored = stored_path(path)
+    if stored is None:
+        return _problem(path, "the file name is not valid text; rename the file to scan it", st)
+    others = tuple(stored_path(c) or printable(c) for c in companions)
+    return FileEntry(stored, st.st_size, st.st_mtime, others, os_path=path)
+
+
+def _problem(path: str, reason: str, st: os.stat_result | None = None) -> FileEntry:
+    if st is None:
+        try:
+            st = os.lstat(path)
+        except OSError:
+            st = None
+    stored = stored_path(path) or printable(path)
+    size, mtime = (st.st_size, st.st_mtime) if st is not None else (0, 0.0)
+    return FileEntry(stored, size, mtime, problem=reason, os_path=path)
+
+
+def _folder_reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "folder not found (is its drive connected?); its photos are kept"
+    if isinstance(exc, NotADirectoryError):
+        return "not a folder"
+    if isinstance(exc, PermissionError):
+        return "folder cannot be read: permission denied"
+    return f"folder cannot be read: {(exc.strerror or str(exc)).lower()}"
+
+
+def _link_reason(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "broken link: its target does not exist"
+    if exc.errno == errno.ELOOP:
+        return "link loop: the link leads back to itself"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    return (exc.strerror or str(exc)).lower()
+
+
+def raw_companions(names: Iterable[str]) -> dict[str, str]:
+    """Within one folder's file names: the processed file of each RAW+JPEG pair (same name but
+    for the extension, any case) -> its RAW file."""
+    by_stem: dict[str, list[str]] = {}
+    for name in names:
+        by_stem.setdefault(os.path.splitext(name)[0].lower(), []).append(name)
+    pairs: dict[str, str] = {}
+    for group in by_stem.values():
+        raws = sorted(n for n in group if os.path.splitext(n)[1].lower() in RAW_EXTENSIONS)
+        rank = {ext: i for i, ext in enumerate(PAIRED_MAIN_EXTENSIONS)}
+        mains = sorted(
+            (n for n in group if os.path.splitext(n)[1].lower() in rank),
+            key=lambda n: rank[os.path.splitext(n)[1].lower()],
+        )
+        if raws and mains:
+            pairs[mains[0]] = raws[0]
+    return pairs
 
 
 def content_hash(path: str) -> str:

@@ -8,6 +8,7 @@ engine is shared by every Library of the process (``services.engines``).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -20,9 +21,11 @@ import platformdirs
 from sqlite_utils import Database
 
 from faceorganizer import config
-from faceorganizer.services import edits, engines, people, scanner
-from faceorganizer.services.errors import LibraryCorruptError, LibraryError, NotFoundError
+from faceorganizer.services import edits, engines, library_file, people, scanner, xmp_sync
+from faceorganizer.services.errors import LibraryError, NotFoundError
 from faceorganizer.services.files import normalise
+from faceorganizer.services.library_maintenance import MaintenanceMethods
+from faceorganizer.services.library_xmp import XmpMethods
 from faceorganizer.services.query_faces import QueryFaces
 from faceorganizer.services.similar import LibrarySearch
 from faceorganizer.services.types import (
@@ -37,8 +40,8 @@ from faceorganizer.services.types import (
     ScanSummary,
     SearchHit,
 )
-from faceorganizer.storage import faces, migrations, persons, photos, settings
-from faceorganizer.storage.db import BUSY_TIMEOUT_S, connect, known_errors, transaction
+from faceorganizer.storage import faces, locks, persons, photos, settings, sidecars
+from faceorganizer.storage.db import BUSY_TIMEOUT_S, transaction
 from faceorganizer.storage.faces import FaceRow
 from faceorganizer.storage.persons import PersonSummary
 
@@ -65,7 +68,7 @@ def _guarded(method: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(method)
     def wrapper(self: Library, *args: Any, **kwargs: Any) -> T:
-        with known_errors(self.path):
+        with self._known_errors():
             return method(self, *args, **kwargs)
 
     return wrapper
@@ -84,14 +87,22 @@ def _person_info(s: PersonSummary) -> PersonInfo:
     )  # fmt: skip
 
 
-class Library:
+class Library(XmpMethods, MaintenanceMethods):
     """One photo library (one SQLite file). Not thread-safe: one thread per instance."""
 
-    def __init__(self, path: Path, db: Database, read_only: bool, device: str = "auto") -> None:
+    def __init__(
+        self,
+        path: Path,
+        db: Database,
+        read_only: bool,
+        device: str = "auto",
+        session: locks.SessionLock | None = None,
+    ) -> None:
         self.path = path
         self.db = db
         self.read_only = read_only
         self.device = device
+        self._session = session
         self._search: LibrarySearch | None = None
         self._queries = QueryFaces()
 
@@ -102,49 +113,28 @@ class Library:
         read_only: bool = False,
         busy_timeout: float = BUSY_TIMEOUT_S,
         device: str = "auto",
+        create: bool = True,
     ) -> Library:
-        """Open (create, upgrade in place) the library at ``path`` or the default location.
+        """Open (upgrade in place; create only with ``create``, else ``NotFoundError``) the
+        library at ``path`` or the default location; one marked damaged opens only read-only.
 
         ``busy_timeout``: seconds a write waits for another writer before ``LibraryLockedError``;
         ``device``: where scans, searches and clustering run (``auto|cpu|cuda|mps``).
         """
         p = Path(path).expanduser() if path is not None else default_library_path()
-        if read_only:
-            if not p.exists() or cls._needs_upgrade(p):
-                cls.open(p, busy_timeout=busy_timeout).close()
-            db = connect(p, read_only=True, timeout=busy_timeout)
-            with known_errors(p):
-                migrations.check_not_newer(db)
-            return cls(p, db, True, device)
-        db = connect(p, timeout=busy_timeout)
-        try:
-            with known_errors(p):
-                cls._check_is_library(db, p)
-                migrations.upgrade(db)
-        except BaseException:
-            db.close()
-            raise
-        return cls(p, db, False, device)
+        db, session = library_file.open_database(
+            p, read_only=read_only, create=create, busy_timeout=busy_timeout
+        )
+        return cls(p, db, read_only, device, session)
 
-    @staticmethod
-    def _needs_upgrade(p: Path) -> bool:
-        db = connect(p, read_only=True)
-        try:
-            with known_errors(p):
-                return migrations.needs_upgrade(db)
-        finally:
-            db.close()
-
-    @staticmethod
-    def _check_is_library(db: Database, p: Path) -> None:
-        tables = set(db.table_names())
-        ours = "_sqlite_migrations" in tables and migrations.applied_names(db)
-        if tables and not ours:
-            raise LibraryCorruptError(f"{p} is an SQLite file but not a FaceOrganizer library")
+    def _known_errors(self) -> contextlib.AbstractContextManager[None]:
+        return library_file.known_errors(self.path)
 
     def close(self) -> None:
         self._search = None
         self.db.close()
+        if self._session is not None:
+            self._session.release()
 
     def __enter__(self) -> Library:
         return self
@@ -242,20 +232,26 @@ class Library:
         if not roots:
             raise LibraryError("no folders to scan: add a folder first")
         cancel = cancel or threading.Event()
-        summary = scanner.run_scan(
-            self.db,
-            roots,
-            engine if engine is not None else self.engine,
-            self.model_id,
-            progress=progress,
-            cancel=cancel,
-            pause=pause,
-        )
-        if cluster and not summary.cancelled:
-            if progress is not None:
-                progress(ScanProgress(phase="clustering"))
-            changes = self.cluster(source="Scan", run_id=run_id or uuid.uuid4().hex)
-            summary.placed = changes.edit.description if changes.edit else None
+        source = self._engine_source(engine)
+        with locks.scan_lock(self.path):
+            library_file.check_now(self.db, self.path)
+            summary = scanner.run_scan(
+                self.db, roots, source, self.model_id, progress=progress, cancel=cancel, pause=pause
+            )
+            if not summary.cancelled and settings.get(self.db, "xmp_import_on_scan"):
+                rows = xmp_sync.photos_under(self.db, roots, changed_only=True)
+
+                def names(done: int, total: int) -> None:
+                    if progress is not None:
+                        progress(ScanProgress(total=total, done=done, phase="names"))
+
+                summary.xmp = xmp_sync.import_regions(self.db, rows, source, names, cancel)
+                summary.cancelled = cancel.is_set()
+            if cluster and not summary.cancelled:
+                if progress is not None:
+                    progress(ScanProgress(phase="clustering"))
+                changes = self._cluster(False, "Scan", run_id or uuid.uuid4().hex)
+                summary.placed = changes.edit.description if changes.edit else None
         if progress is not None:
             progress(ScanProgress(phase="done"))
         return summary
@@ -265,10 +261,20 @@ class Library:
         self, dry_run: bool = False, source: str = "Regroup", run_id: str | None = None
     ) -> ClusterChanges:
         """Place new and unassigned faces into people (faces in a person never move), as one
-        history entry named by ``source``; see ``services.people``."""
-        return people.apply_clustering(
+        history entry named by ``source``; see ``services.people``. Checked for damage first
+        unless ``dry_run``."""
+        if not dry_run:
+            library_file.check_now(self.db, self.path)
+        return self._cluster(dry_run, source, run_id)
+
+    def _cluster(self, dry_run: bool, source: str, run_id: str | None) -> ClusterChanges:
+        changes = people.apply_clustering(
             self.db, dry_run, device=self.torch_device(), source=source, run_id=run_id
         )
+        if not dry_run and self._sidecars_on():
+            moved = [f for ids in (*changes.joined.values(), *changes.left.values()) for f in ids]
+            self._write_sidecars(sidecars.photos_of_faces(self.db, moved))
+        return changes
 
     # reading
 
@@ -362,8 +368,10 @@ class Library:
     # edits (each one undoable edit-log entry)
 
     def _edit(self, fn: Callable[..., EditInfo], *args: Any) -> EditInfo:
-        with known_errors(self.path):
-            return fn(self.db, *args)
+        with self._known_errors():
+            info = fn(self.db, *args)
+            self._sync_edit(info)
+            return info
 
     def name_person(self, person: int | str, name: str | None) -> EditInfo:
         return self._edit(edits.name_person, person, name)
@@ -404,11 +412,15 @@ class Library:
 
     @_guarded
     def undo(self) -> EditInfo | None:
-        return edits.undo(self.db)
+        info = edits.undo(self.db)
+        self._sync_edit(info)
+        return info
 
     @_guarded
     def redo(self) -> EditInfo | None:
-        return edits.redo(self.db)
+        info = edits.redo(self.db)
+        self._sync_edit(info)
+        return info
 
     @_guarded
     def history(self, limit: int | None = 50) -> list[EditInfo]:
@@ -489,11 +501,15 @@ class Library:
         by_person: bool = True,
         mode: str = "link",
         fmt: str | None = None,
+        force: bool = False,
+        contact_sheet: bool = False,
     ) -> ExportSummary:
+        """Person folders, or a faces table (``fmt``; replacing a file only with ``force``);
+        never inside the library's folders or onto a photo."""
         from faceorganizer.services import export
 
         if fmt is not None:
-            return export.export_table(self.db, Path(dest), fmt)
+            return export.export_table(self.db, Path(dest).expanduser(), fmt, force)
         if not by_person:
             raise LibraryError("choose --by-person or --format csv|json")
-        return export.export_by_person(self.db, Path(dest), mode)
+        return export.export_by_person(self.db, Path(dest).expanduser(), mode, contact_sheet)

@@ -18,6 +18,10 @@ class LibraryLockedError(LibraryError):
     """Another process holds the write lock for longer than we wait."""
 
 
+class ScanRunningError(LibraryLockedError):
+    """Another scan of the same library is running (in this or another process)."""
+
+
 class LibraryCorruptError(LibraryError):
     """The file is not a FaceOrganizer library, or SQLite found it damaged."""
 

@@ -239,6 +239,12 @@ def embedding_of(db: Database, face_id: int) -> tuple[np.ndarray, str] | None:
     return None if row is None else (np.frombuffer(row[0], np.float32), str(row[1]))
 
 
+def vectors_of(db: Database, face_ids: Iterable[int]) -> dict[int, tuple[np.ndarray, str]]:
+    """Embeddings (and the model that made each) of these faces, by face id."""
+    found = rows_where_in(db, "SELECT id, embedding, model_id FROM faces", "id", face_ids)
+    return {int(f): (np.frombuffer(e, np.float32), str(m)) for f, e, m in found}
+
+
 def ids_of_model(db: Database, model_id: str) -> set[int]:
     """The searchable faces of a model (not those the user said are not faces)."""
     sql = "SELECT id FROM faces WHERE model_id = ? AND not_face = 0"

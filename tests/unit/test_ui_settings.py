@@ -66,8 +66,9 @@ def test_device_setting_reaches_every_worker(qtbot, window: MainWindow) -> None:
     window.settings.apply_settings({"device": "cpu"})
     assert window.machine.get("device") == "cpu"
     seen: list[str] = []
-    for handle in (window.engine, window.editor, window.lister):
+    for n, handle in enumerate((window.engine, window.editor, window.lister), 1):
         assert handle is not None
-        with qtbot.waitSignal(handle.job_done, timeout=10_000):
-            handle.submit("which device", lambda lib: lib.device, seen.append)
+        # other jobs (the startup refresh) may finish first: wait for our answer
+        handle.submit("which device", lambda lib: lib.device, seen.append)
+        qtbot.waitUntil(lambda n=n: len(seen) == n, timeout=10_000)
     assert seen == ["cpu", "cpu", "cpu"]

@@ -59,7 +59,8 @@ class ModelSpec:
 class Embedder(ABC):
     """A loaded model: prepares face chips from a photo and embeds them in batches.
 
-    Not thread-safe; one engine thread owns it.
+    ``prepare`` and ``embed`` may run in several threads at once (the engine's CPU workers, one
+    photo each, under the engine's lock): keep no state between calls.
     """
 
     spec: ModelSpec

@@ -209,7 +209,7 @@ class DlibResnetEmbedder(Embedder):
     """The default model: dlib's 5-point alignment to 150x150 chips, then the ported ResNet.
 
     ``prepare`` runs on the CPU (it may run in decode threads); ``embed`` runs on ``device``.
-    Not thread-safe; one engine thread owns ``embed``.
+    Safe in several threads at once (no state between calls).
     """
 
     def __init__(

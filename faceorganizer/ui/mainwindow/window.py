@@ -4,7 +4,7 @@ controllers, shows messages and closes cleanly.
 
 Each feature lives in its own controller module, reached from the window as
 ``window.navigation``, ``.refresher``, ``.selection``, ``.search``, ``.edits``, ``.scans``,
-``.watching`` and ``.settings``.
+``.watching``, ``.settings`` and ``.sharing``.
 
 Threading contract: the window reads through its own read-only ``Library`` on the GUI thread
 (cheap paged queries). Everything that writes or computes goes to a worker thread: ``engine``
@@ -60,6 +60,7 @@ from faceorganizer.ui.mainwindow.scanning import Scans, dropped_folders
 from faceorganizer.ui.mainwindow.search import Search
 from faceorganizer.ui.mainwindow.selection import Selection
 from faceorganizer.ui.mainwindow.settings import Settings
+from faceorganizer.ui.mainwindow.sharing import Sharing
 from faceorganizer.ui.mainwindow.watching import Watching
 from faceorganizer.ui.people_model import PeopleModel
 from faceorganizer.ui.photo_view import PhotoView
@@ -96,7 +97,7 @@ class MainWindow(QMainWindow):
         qsettings: QSettings | None = None,
     ) -> None:
         super().__init__()
-        self.setWindowTitle("FaceOrganizer")
+        self.setWindowTitle("")  # Qt appends the application's display name
         self.setObjectName("FaceOrganizerMain")
         self.setAcceptDrops(True)
         self.qsettings = qsettings or QSettings("FaceOrganizer", "FaceOrganizer")
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
         self.scans = Scans(self)
         self.watching = Watching(self)
         self.settings = Settings(self)
+        self.sharing = Sharing(self)
         self.help = Help(self)
         self.selection = Selection(self)
         connect_actions(ACTIONS, self._actions, self)
@@ -243,7 +245,7 @@ class MainWindow(QMainWindow):
         self.similar.set_same_person_at(float(reader.settings()["threshold_percent"]))
         self.navigation.clear_history()
         self.stack.setCurrentIndex(PEOPLE_PAGE)
-        self.setWindowTitle(f"FaceOrganizer — {Path(lib_path).stem}")
+        self.setWindowTitle(Path(lib_path).stem)  # shown as "<library> — FaceOrganizer"
         self.watching.watch_folders()
         self.refresher.refresh()
         return True

@@ -1,0 +1,136 @@
+"""Opening a library file: created only when asked, upgraded in place, checked after an unclean
+shutdown, and never written to while it is marked damaged.
+
+Threading: called on the thread that will own the returned connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from faceorganizer.services.errors import LibraryCorruptError, NotFoundError
+from faceorganizer.storage import integrity, migrations
+from faceorganizer.storage.db import connect
+from faceorganizer.storage.db import known_errors as _sqlite_known_errors
+from faceorganizer.storage.locks import SessionLock
+
+log = logging.getLogger(__name__)
+
+
+def damaged_error(path: Path, recorded: str) -> LibraryCorruptError:
+    """The message for a library marked damaged: what was found and how to recover."""
+    lines = recorded.splitlines()
+    found = lines[1] if len(lines) > 1 else lines[0] if lines else "unknown damage"
+    return LibraryCorruptError(
+        f"the library {path} is damaged ({found}); to protect it, nothing more is written to "
+        f"it. To recover, run `faceorganizer library recover NEW_FILE --library {path}` "
+        "(it copies everything still readable into a new library), or copy a backup over it; "
+        "then `faceorganizer library check` clears this state"
+    )
+
+
+@contextlib.contextmanager
+def known_errors(path: Path) -> Iterator[None]:
+    """Known failures as ``LibraryError``s; damage SQLite reports on the way marks the library,
+    so that no later writer adds to it."""
+    try:
+        with _sqlite_known_errors(path):
+            yield
+    except LibraryCorruptError as exc:
+        if not isinstance(exc.__cause__, sqlite3.DatabaseError):
+            raise
+        integrity.mark_damaged(path, [str(exc.__cause__)])
+        raise damaged_error(path, "\n" + str(exc.__cause__)) from exc
+
+
+def check_now(db: Database, path: Path) -> None:
+    """``quick_check`` before a write-heavy job; a damaged file is marked and refused."""
+    with known_errors(path):
+        problems = integrity.quick_check(db)
+    if problems:
+        log.error("library %s is damaged: %s", path, "; ".join(problems))
+        integrity.mark_damaged(path, problems)
+        raise damaged_error(path, integrity.recorded_damage(path) or "\n" + problems[0])
+
+
+def _wal_has_data(path: Path) -> bool:
+    try:
+        return path.with_name(path.name + "-wal").stat().st_size > 0
+    except OSError:
+        return False
+
+
+def open_database(
+    path: Path, *, read_only: bool, create: bool, busy_timeout: float
+) -> tuple[Database, SessionLock]:
+    """The library's connection and the session lock the ``Library`` holds while open."""
+    exists = path.exists()
+    if not exists and not create:
+        raise NotFoundError(
+            f"no library at {path}; a scan creates one (faceorganizer scan FOLDER --library {path})"
+        )
+    recorded = integrity.recorded_damage(path)
+    if recorded is not None and not read_only:
+        raise damaged_error(path, recorded)
+    unclean = _wal_has_data(path)
+    if read_only and (not exists or _needs_upgrade(path, busy_timeout)):
+        _writable(path, busy_timeout).close()
+    db = connect(path, read_only=True, timeout=busy_timeout) if read_only else None
+    db = db or _writable(path, busy_timeout)
+    session = SessionLock(path)
+    try:
+        with known_errors(path):
+            migrations.check_not_newer(db)
+        if session.acquire() and unclean:
+            log.info("library %s was not closed cleanly: checking it", path)
+            if read_only:
+                _check_and_mark(db, path)
+            else:
+                check_now(db, path)
+    except BaseException:
+        session.release()
+        db.close()
+        raise
+    return db, session
+
+
+def _check_and_mark(db: Database, path: Path) -> None:
+    """``check_now`` for a reader: the damage is recorded, reading goes on."""
+    try:
+        check_now(db, path)
+    except LibraryCorruptError as exc:
+        log.warning("%s", exc)
+
+
+def _writable(path: Path, busy_timeout: float) -> Database:
+    db = connect(path, timeout=busy_timeout)
+    try:
+        with known_errors(path):
+            _check_is_library(db, path)
+            migrations.upgrade(db)
+    except BaseException:
+        db.close()
+        raise
+    return db
+
+
+def _needs_upgrade(path: Path, busy_timeout: float) -> bool:
+    db = connect(path, read_only=True, timeout=busy_timeout)
+    try:
+        with known_errors(path):
+            return migrations.needs_upgrade(db)
+    finally:
+        db.close()
+
+
+def _check_is_library(db: Database, path: Path) -> None:
+    tables = set(db.table_names())
+    ours = "_sqlite_migrations" in tables and migrations.applied_names(db)
+    if tables and not ours:
+        raise LibraryCorruptError(f"{path} is an SQLite file but not a FaceOrganizer library")

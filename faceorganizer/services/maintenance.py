@@ -1,0 +1,108 @@
+"""Keeping a library whole: a full check, a backup while the app runs, and recovery of what is
+still readable from a damaged file.
+
+Threading: each call runs on the caller's thread with its own connections.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+from faceorganizer.services import library_file
+from faceorganizer.services.errors import LibraryError
+from faceorganizer.storage import integrity, salvage
+from faceorganizer.storage.db import BUSY_TIMEOUT_S, known_errors
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CheckReport:
+    library: str
+    problems: list[str] = field(default_factory=list)  # empty: the library is whole
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class BackupReport:
+    library: str
+    dest: str
+    size: int = 0
+
+
+@dataclass
+class RecoverReport:
+    source: str
+    dest: str
+    tables: dict[str, dict[str, int | None]] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)  # the new library's own check
+
+
+def check(db: Database, path: Path) -> CheckReport:
+    """SQLite's ``integrity_check`` and foreign keys; damage is marked (writers then refuse the
+    library), a clean result clears an earlier mark."""
+    with known_errors(path):
+        problems = integrity.full_check(db)
+    if problems:
+        log.error("library %s is damaged: %s", path, "; ".join(problems))
+        integrity.mark_damaged(path, problems)
+    else:
+        integrity.clear_damage(path)
+    return CheckReport(str(path), problems)
+
+
+def backup(db: Database, path: Path, dest: Path, force: bool = False) -> BackupReport:
+    """A checked copy of the open library at ``dest`` (a file, or a dated file in a folder);
+    another program's file is replaced only with ``force``, the library itself never."""
+    dest = dest.expanduser()
+    if dest.is_dir():
+        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+        dest = dest / f"{path.stem}-{stamp}{path.suffix or '.sqlite3'}"
+    if dest.exists() and os.path.samefile(dest, path):
+        raise LibraryError(f"{dest} is the library itself: choose another destination")
+    if os.path.lexists(dest) and not force:
+        raise LibraryError(f"{dest} already exists; use --force to replace it")
+    with known_errors(dest):
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        problems = integrity.backup(db, dest)
+    if problems:
+        raise LibraryError(
+            f"the copy did not pass its check ({problems[0]}); run `faceorganizer library check`"
+        )
+    return BackupReport(str(path), str(dest), dest.stat().st_size)
+
+
+def recover(source: Path, dest: Path) -> RecoverReport:
+    """Copy everything still readable of the (damaged) library ``source`` into a new library at
+    ``dest``; ``source`` is only read."""
+    dest = dest.expanduser()
+    if os.path.lexists(dest):
+        raise LibraryError(f"{dest} already exists: recover into a new file")
+    if not source.exists():
+        raise LibraryError(f"no library at {source}")
+    db, session = library_file.open_database(
+        dest, read_only=False, create=True, busy_timeout=BUSY_TIMEOUT_S
+    )
+    report = RecoverReport(str(source), str(dest))
+    try:
+        with known_errors(dest):
+            for item in salvage.salvage(source, db):
+                report.tables[item.table] = {
+                    "copied": item.copied,
+                    "dropped": item.dropped,
+                    "expected": item.expected,
+                }
+            report.problems = integrity.full_check(db)
+    finally:
+        db.close()
+        session.release()
+    return report

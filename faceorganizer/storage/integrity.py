@@ -1,0 +1,98 @@
+"""Is the library file whole? SQLite's own checks, a mark beside a damaged file, and backups.
+
+``quick_check`` (pages and b-trees, about 1 s per GB) runs where it is cheap next to the work:
+after an unclean shutdown and before a scan or a re-clustering; ``integrity_check`` (also every
+index against its table) and the foreign keys on ``library check``. A damaged library is marked
+by ``<library>.damaged`` (a text file with what was found) so that every later writer refuses
+it until a check passes again. Backups use SQLite's online backup API: a consistent copy while
+other connections read and write.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlite_utils import Database
+
+MAX_PROBLEMS = 20
+
+
+def quick_check(db: Database) -> list[str]:
+    """Problems SQLite's ``quick_check`` finds (empty when the file is whole)."""
+    return _pragma_check(db, "quick_check")
+
+
+def full_check(db: Database) -> list[str]:
+    """``integrity_check`` plus foreign keys that point nowhere (empty when all is well)."""
+    problems = _pragma_check(db, "integrity_check")
+    if problems:
+        return problems
+    rows = db.execute("PRAGMA foreign_key_check").fetchall()
+    for table, rowid, parent, _ in rows[:MAX_PROBLEMS]:
+        problems.append(f"row {rowid} of {table} points to a missing row of {parent}")
+    return problems
+
+
+def _pragma_check(db: Database, pragma: str) -> list[str]:
+    try:
+        rows = db.execute(f"PRAGMA {pragma}({MAX_PROBLEMS})").fetchall()
+    except sqlite3.DatabaseError as exc:  # the damage can stop the check itself
+        return [str(exc)]
+    found = [line for (text,) in rows for line in str(text).splitlines()]
+    return [] if found == ["ok"] else [p for p in found if not p.startswith("*** in database")]
+
+
+def damage_mark(library: Path) -> Path:
+    return library.with_name(library.name + ".damaged")
+
+
+def recorded_damage(library: Path) -> str | None:
+    """What a past check found, while the library is marked damaged."""
+    try:
+        return damage_mark(library).read_text(encoding="utf-8", errors="replace").strip() or "?"
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError:
+        return "unknown (the mark cannot be read)"
+
+
+def mark_damaged(library: Path, problems: list[str]) -> None:
+    """Record the damage beside the library (best effort: the disk may be full too)."""
+    when = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    text = f"{when}\n" + "\n".join(problems[:MAX_PROBLEMS]) + "\n"
+    with contextlib.suppress(OSError):
+        damage_mark(library).write_text(text, encoding="utf-8")
+
+
+def clear_damage(library: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        damage_mark(library).unlink()
+
+
+def backup(db: Database, dest: Path) -> list[str]:
+    """Copy the open library to ``dest`` with SQLite's online backup (one consistent snapshot,
+    other connections keep working), check the copy, and only then move it into place.
+
+    Returns the copy's ``quick_check`` problems; a copy with problems is left beside ``dest``
+    as ``<dest>.part`` for inspection, never in its place.
+    """
+    part = dest.with_name(dest.name + ".part")
+    with contextlib.suppress(FileNotFoundError):
+        part.unlink()
+    target = sqlite3.connect(part)
+    try:
+        db.conn.backup(target)
+        target.execute("PRAGMA journal_mode = DELETE")
+        problems = _pragma_check(Database(target), "quick_check")
+    finally:
+        target.close()
+    if problems:
+        return problems
+    with open(part, "rb") as f:
+        os.fsync(f.fileno())
+    os.replace(part, dest)
+    return []
