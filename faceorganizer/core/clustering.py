@@ -72,9 +72,10 @@ class ClusterInput:
     ``person``: the face's current person id or -1. ``pinned``: the user put it there.
     ``rejected``: (row, person id) pairs the user said "not this person" to.
     ``locked_persons``: persons never dissolved, merged or renamed (named or user-touched);
-    persons holding a pinned face are treated as locked too. The cosine defaults are those of
-    ``dlib-resnet-v1`` (97 % / 99.4 % / 99.75 % calibrated); ``cluster_thresholds`` gives any
-    model's.
+    persons holding a pinned face are treated as locked too. ``cannot_link``: (row, row) pairs
+    of faces the user said are not one person, never put in one group. The cosine defaults are
+    those of ``dlib-resnet-v1`` (97 % / 99.4 % / 99.75 % calibrated); ``cluster_thresholds``
+    gives any model's.
     """
 
     embeddings: np.ndarray
@@ -82,6 +83,7 @@ class ClusterInput:
     pinned: np.ndarray
     photo: np.ndarray
     rejected: Sequence[tuple[int, int]] = ()
+    cannot_link: Sequence[tuple[int, int]] = ()
     locked_persons: set[int] = field(default_factory=set)
     join_cosine: float = 0.9355
     join_margin: float = 0.02
@@ -456,6 +458,7 @@ def recluster(inp: ClusterInput, device: torch.device | None = None) -> ClusterO
         for r, p in rejected:
             if r in pos:
                 cannot.update((pos[r], m) for m in by_person.get(p, ()))
+        cannot.update((pos[a], pos[b]) for a, b in inp.cannot_link if a in pos and b in pos)
         local = group_faces(
             inp.embeddings[rows],
             inp.photo[rows],

@@ -10,14 +10,14 @@ unnamed persons left empty are removed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlite_utils import Database
 
 from faceorganizer.services.types import ClusterChanges
-from faceorganizer.storage import faces, persons, settings
+from faceorganizer.storage import faces, not_same, persons, settings
 from faceorganizer.storage.db import transaction
 
 if TYPE_CHECKING:  # clustering pulls in torch and scipy: loaded when first used
@@ -37,6 +37,8 @@ class LibraryFaces:
     pinned: np.ndarray  # bool (n,): the user put the face where it is
     rejections: set[tuple[int, int]]  # (face id, person id) pairs never to assign
     named: set[int]  # ids of persons with a name
+    not_same_persons: set[tuple[int, int]] = field(default_factory=set)  # "Not the same"
+    not_same_faces: set[tuple[int, int]] = field(default_factory=set)
     scores: np.ndarray | None = None  # float (n,): detection score
 
 
@@ -51,6 +53,8 @@ def load_faces(db: Database, model_id: str) -> LibraryFaces:
         rejections=faces.all_rejections(db),
         named=persons.named_ids(db),
         scores=found.scores,
+        not_same_persons=not_same.all_persons(db),
+        not_same_faces=not_same.all_faces(db),
     )
 
 
@@ -112,8 +116,9 @@ def write_assignments(
 
 
 def cluster_input(data: LibraryFaces, model_id: str) -> ClusterInput:
-    """The library's faces as ``core.clustering``'s input: named persons are locked, and the
-    thresholds are the model's calibrated ones, so every model clusters equally strictly."""
+    """The library's faces as ``core.clustering``'s input: named persons, and persons the user
+    said are "not the same" as another, are locked; "not the same" faces are cannot-links; and
+    the thresholds are the model's calibrated ones, so every model clusters equally strictly."""
     from faceorganizer.core.clustering import ClusterInput, cluster_thresholds
     from faceorganizer.core.models.registry import calibration_for
 
@@ -125,7 +130,12 @@ def cluster_input(data: LibraryFaces, model_id: str) -> ClusterInput:
         pinned=data.pinned,
         photo=data.photo_ids,
         rejected=[(row_of[f], p) for f, p in sorted(data.rejections) if f in row_of],
-        locked_persons=set(data.named),
+        cannot_link=[
+            (row_of[a], row_of[b])
+            for a, b in sorted(data.not_same_faces)
+            if a in row_of and b in row_of
+        ],  # fmt: skip
+        locked_persons=set(data.named) | {p for pair in data.not_same_persons for p in pair},
         score=data.scores,
         join_cosine=t["join_cosine"],
         cluster_cosine=t["cluster_cosine"],
