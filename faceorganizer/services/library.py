@@ -34,6 +34,7 @@ from faceorganizer.services.types import (
     ScanProgress,
     ScanSummary,
     SearchHit,
+    Suggestion,
 )
 from faceorganizer.storage import faces, migrations, persons, photos, settings
 from faceorganizer.storage.db import BUSY_TIMEOUT_S, connect, known_errors, transaction
@@ -396,6 +397,30 @@ class Library:
     @_guarded
     def next_redo(self) -> EditInfo | None:
         return edits.next_redo(self.db)
+
+    # the review queue (``services.review``)
+
+    @_guarded
+    def review_queue(
+        self, limit: int | None = None, skipped: Iterable[str] = ()
+    ) -> list[Suggestion]:
+        """The review questions to ask now, best first (``skipped`` ids left out)."""
+        from faceorganizer.services import review
+
+        found = review.pending(self.db, self.torch_device(), skipped)
+        return found[:limit] if limit is not None else found
+
+    def review_accept(self, suggestion_id: str, excluded: Sequence[int] = ()) -> EditInfo:
+        """Do what the question proposes (``excluded`` faces: "not this person"); one edit."""
+        from faceorganizer.services import review
+
+        return self._edit(review.accept, suggestion_id, excluded)
+
+    def review_reject(self, suggestion_id: str) -> EditInfo:
+        """Record the opposite of what the question proposes, for good; one edit."""
+        from faceorganizer.services import review
+
+        return self._edit(review.reject, suggestion_id)
 
     # search
 
