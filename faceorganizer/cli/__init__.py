@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "faceorganizer.cli.engine_commands",
     "faceorganizer.cli.models_commands",
     "faceorganizer.cli.library_commands",
+    "faceorganizer.cli.review_commands",
     "faceorganizer.cli.gui_command",
 )
 
