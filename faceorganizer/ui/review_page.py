@@ -10,6 +10,7 @@ Threading contract: GUI thread only; decoding runs on a ``QThreadPool`` and come
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject, QRect, QRunnable, QSize, Qt, QThreadPool, Signal, Slot
@@ -67,13 +68,26 @@ class Question:
 
 
 class _Relay(QObject):
-    decoded = Signal(int, object)  # face id, QImage or None
+    """One per process, never deleted: a crop finishing after its page is gone has somewhere
+    to go (each loader takes only its own crops)."""
+
+    decoded = Signal(int, int, object)  # loader id, face id, QImage or None
+
+
+_relay: _Relay | None = None
+
+
+def _the_relay() -> _Relay:
+    global _relay
+    if _relay is None:
+        _relay = _Relay()
+    return _relay
 
 
 class _CropFace(QRunnable):
-    def __init__(self, face: FaceInfo, relay: _Relay) -> None:
+    def __init__(self, face: FaceInfo, loader: int) -> None:
         super().__init__()
-        self.face, self.relay = face, relay
+        self.face, self.loader = face, loader
 
     def run(self) -> None:
         from faceorganizer.core.images import load_image
@@ -84,22 +98,23 @@ class _CropFace(QRunnable):
             box = tuple(v / loaded.scale for v in self.face.box)
             data = face_thumbnail(loaded.rgb, box, size=2 * TILE)  # type: ignore[arg-type]
         except Exception:  # an unreadable photo keeps its stored thumbnail
-            self.relay.decoded.emit(self.face.face_id, None)
+            _the_relay().decoded.emit(self.loader, self.face.face_id, None)
             return
         image = QImage.fromData(data, "JPEG")  # type: ignore[arg-type]
-        self.relay.decoded.emit(self.face.face_id, None if image.isNull() else image)
+        _the_relay().decoded.emit(self.loader, self.face.face_id, None if image.isNull() else image)
 
 
 class LargeFaceLoader(QObject):
     """Sharp face crops from the photos, decoded on the pool and kept for a few questions."""
 
     ready = Signal(int, QPixmap)  # face id, pixmap
+    _ids = itertools.count(1)
 
     def __init__(self, pool: QThreadPool | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._pool = pool or QThreadPool.globalInstance()
-        self._relay = _Relay(self)
-        self._relay.decoded.connect(self._on_decoded)
+        self._id = next(self._ids)
+        _the_relay().decoded.connect(self._on_decoded)
         self._cache: dict[int, QPixmap] = {}
         self._pending: set[int] = set()
 
@@ -107,7 +122,7 @@ class LargeFaceLoader(QObject):
         pixmap = self._cache.get(face.face_id)
         if pixmap is None and face.face_id not in self._pending:
             self._pending.add(face.face_id)
-            self._pool.start(_CropFace(face, self._relay))
+            self._pool.start(_CropFace(face, self._id))
         return pixmap
 
     def clear(self) -> None:
@@ -116,8 +131,10 @@ class LargeFaceLoader(QObject):
     def busy(self) -> bool:
         return bool(self._pending)
 
-    @Slot(int, object)
-    def _on_decoded(self, face_id: int, image: QImage | None) -> None:
+    @Slot(int, int, object)
+    def _on_decoded(self, loader: int, face_id: int, image: QImage | None) -> None:
+        if loader != self._id:
+            return
         self._pending.discard(face_id)
         if image is None:
             return

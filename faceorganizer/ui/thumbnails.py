@@ -7,12 +7,13 @@ the decoding runs on a ``QThreadPool`` and the result comes back as a queued sig
 
 from __future__ import annotations
 
+import contextlib
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, SignalInstance, Slot
 from PySide6.QtGui import QImage, QPixmap
 
 
@@ -21,6 +22,13 @@ class _Relay(QObject):
 
     decoded = Signal(object, object)  # key, QImage or None
     failed = Signal(object, str)  # key, human reason
+
+
+def deliver(signal: SignalInstance, *args: object) -> None:
+    """Emit a result from a pool thread; when its receiver is gone (the window closed while the
+    decode ran) the result is dropped."""
+    with contextlib.suppress(RuntimeError):  # "Signal source has been deleted"
+        signal.emit(*args)
 
 
 class _DecodeBytes(QRunnable):
@@ -32,7 +40,7 @@ class _DecodeBytes(QRunnable):
         image = QImage.fromData(self.data, "JPEG")  # type: ignore[arg-type]  # stub says bytes
         if image.isNull():
             image = QImage.fromData(self.data)
-        self.relay.decoded.emit(self.key, None if image.isNull() else image)
+        deliver(self.relay.decoded, self.key, None if image.isNull() else image)
 
 
 def array_to_qimage(rgb: np.ndarray) -> QImage:
@@ -53,9 +61,9 @@ class _DecodePhoto(QRunnable):
         try:
             loaded = load_image(Path(self.path), max_side=self.max_side)
         except Exception as exc:  # ImageLoadError and friends: shown, never raised
-            self.relay.failed.emit(self.key, str(getattr(exc, "reason", exc)))
+            deliver(self.relay.failed, self.key, str(getattr(exc, "reason", exc)))
             return
-        self.relay.decoded.emit(self.key, array_to_qimage(loaded.rgb))
+        deliver(self.relay.decoded, self.key, array_to_qimage(loaded.rgb))
 
 
 class ThumbnailCache(QObject):

@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from faceorganizer import config
+
 CHUNK_ROWS = 4096
 
 
@@ -93,7 +95,7 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "new": ("likeness", "margin"),
     "odd": ("likeness", "other", "nearest", "pair"),
 }
-FALLBACK_MODEL = "dlib-resnet-v1"
+FALLBACK_MODEL = config.DEFAULT_MODEL_ID
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -342,6 +342,7 @@ class MainWindow(QMainWindow):
         self.watching.stop()
         self._stop_workers()
         self.scans.scanning = False
+        QThreadPool.globalInstance().waitForDone(5000)  # decodes in flight report to this window
         self.people_model.set_library(None, load=False)
         self.faces_model.set_library(None)
         if self.reader is not None:
