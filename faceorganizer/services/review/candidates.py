@@ -6,10 +6,11 @@ k-nearest-neighbour search over every visible face feeds them all (the nearest f
 persons, a loose face's runner-up); person-level likeness is the mean cosine to a person's faces
 or the cosine to its centroid (``scoring``).
 
-Only clear faces are asked about (quality >= ``MIN_QUALITY``: a face of about 50 px or more,
-surely detected), and only persons most of whose faces are clear: small faces embed poorly, so
-likeness says little about them (they gather into groups of strangers' blurred faces), and a
-user can hardly tell who they are either. What the user answered is left out: "Not the same" pairs,
+Only clear faces are asked about (surely detected, ``CLEAR_FACE_SCORE`` as grouping asks of a
+new group, and quality >= ``MIN_QUALITY``: about 50 px or more), and only persons at least half
+of whose faces are clear: small or doubtful faces embed poorly, so likeness says little about
+them (they gather into groups of strangers' blurred faces, hair, the backs of heads), and a user
+can hardly tell who they are either. What the user answered is left out: "Not the same" pairs,
 rejected (face, person) pairs, pinned faces (placed or confirmed by the user), hidden persons;
 so are proposals that cannot be right (two persons with faces in one photo, a face joining a
 person that has its photo, persons named differently).
@@ -37,6 +38,7 @@ MERGE_K = 5  # persons compared with each person by centroid
 WHO_K = 3  # persons considered for a loose face
 SAMPLE = 64  # faces of a person compared face to face, when no nearest-face link is known
 MIN_QUALITY = 0.5
+CLEAR_FACE_SCORE = 0.99
 
 
 @dataclass
@@ -88,7 +90,7 @@ def prepare(data: ReviewData, pair: Calibration, device: torch.device | None = N
         if p >= 0:
             members[p].append(r)
             photos[p].add(ph)
-    clear = data.quality >= MIN_QUALITY
+    clear = (data.quality >= MIN_QUALITY) & (data.scores >= CLEAR_FACE_SCORE)
     clear_persons = {p for p, rows in members.items() if 2 * int(clear[rows].sum()) >= len(rows)}
     if len(data.embeddings) > 1:
         index, sims = knn(data.embeddings, KNN_K, device=device)
