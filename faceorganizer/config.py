@@ -101,6 +101,20 @@ SETTINGS: dict[str, Setting] = {
         ),
         Setting("folders", list, [], "library", "the photo folders the library scans"),
         Setting(
+            "xmp_import_on_scan",
+            bool,
+            True,
+            "library",
+            "read face names from XMP (photo.jpg.xmp, photo.xmp and the photo) on every scan",
+        ),
+        Setting(
+            "xmp_write_sidecars",
+            bool,
+            False,
+            "library",
+            "keep XMP sidecars (photo.jpg.xmp) up to date with face names after every edit",
+        ),
+        Setting(
             "device",
             str,
             "auto",

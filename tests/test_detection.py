@@ -95,7 +95,8 @@ def test_coordinates_are_those_of_the_given_array(detector: det.Detector, faces_
 
 
 def test_padded_batches_match_one_at_a_time(detector: det.Detector, faces_dir: Path) -> None:
-    """The GPU path (zero-padded batches of mixed sizes) gives the CPU path's faces."""
+    """The GPU path (zero-padded batches of mixed sizes) gives the CPU path's faces (padding
+    changes each pyramid level's size a little, so boxes move by a few pixels)."""
     names = [
         "photos/face_recognition_examples/_group/two_people.jpg",
         "photos/facenet_pytorch/_group/multiface.jpg",
@@ -110,7 +111,14 @@ def test_padded_batches_match_one_at_a_time(detector: det.Detector, faces_dir: P
     for a_faces, b_faces in zip(one, many, strict=True):
         left_first = (sorted(f, key=lambda d: d.box[0]) for f in (a_faces, b_faces))
         for a, b in zip(*left_first, strict=True):
-            assert np.allclose(a.box, b.box, atol=0.1 * a.size)
+            assert _iou(a.box, b.box) >= 0.75, (a.box, b.box)
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
+    return ix * iy / union
 
 
 def test_no_image_gives_no_result(detector: det.Detector) -> None:

@@ -194,7 +194,7 @@ def test_missing_file_and_folder(tmp_path: Path) -> None:
 
 
 def test_unsupported_format(tmp_path: Path) -> None:
-    path = tmp_path / "raw.cr2"
+    path = tmp_path / "drawing.xcf"  # CR2 was the example before RAW files became readable
     path.write_bytes(b"\x00\x01 not a picture PIL knows" * 10)
     with pytest.raises(ImageLoadError, match="unsupported format"):
         load_image(path)

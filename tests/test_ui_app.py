@@ -396,14 +396,17 @@ def test_library_error_is_a_message_not_a_traceback(qtbot, tmp_path):
 
 
 def test_window_layout_is_remembered(qtbot, window, tmp_path):
+    """Size and docks come back; the similarity slider starts at the library's "same person at"
+    setting (a moved slider is a look around, the setting is what the user decided)."""
     window.resize(900, 600)  # the offscreen screen is 800 px wide: only the height is free
     window.similar_dock.show()
     window.similar.slider.setValue(72)
     window.close()
-    again = make_window(tmp_path, Path(window.qsettings.value("library")))
+    again = make_window(tmp_path, Path(window.machine.get("library")))
     qtbot.addWidget(again)
     assert again.size().height() == 600
-    assert again.similar.slider.value() == 72
+    assert again.reader is not None
+    assert again.similar.slider.value() == round(again.reader.settings()["threshold_percent"])
     assert again.similar_dock.isVisible()
     again.close()
 

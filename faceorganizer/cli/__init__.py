@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "faceorganizer.cli.models_commands",
     "faceorganizer.cli.library_commands",
     "faceorganizer.cli.review_commands",
+    "faceorganizer.cli.xmp_commands",
     "faceorganizer.cli.gui_command",
 )
 

@@ -75,6 +75,9 @@ class _Bar:
             if p.phase == "clustering" and self.enabled:
                 self.close()
                 print("grouping faces into people…", file=sys.stderr)
+            elif p.phase == "names" and p.done == 0 and self.enabled:
+                self.close()
+                print(f"reading face names from XMP ({p.total} photos)…", file=sys.stderr)
             return
         if self.bar is None:
             from tqdm import tqdm
@@ -99,6 +102,10 @@ def _summary_text(s: ScanSummary) -> str:
         lines.append(f"  cannot read {path}: {reason}")
     if len(s.errors) > 10:
         lines.append(f"  … {len(s.errors) - 10} more: faceorganizer photos --errors")
+    if s.xmp is not None and s.xmp.with_regions:
+        from faceorganizer.cli.xmp_commands import import_text
+
+        lines.append(import_text(s.xmp))
     return "\n".join(lines)
 
 
@@ -274,10 +281,12 @@ def cmd_export(args: argparse.Namespace, lib: Library) -> int:
         result = lib.export(args.dest, fmt=args.format)
         human = f"wrote {result.files} faces to {result.dest}"
     else:
-        result = lib.export(args.dest, by_person=True, mode="copy" if args.copy else "link")
+        mode = "copy" if args.copy else "link"
+        result = lib.export(args.dest, mode=mode, contact_sheet=args.contact_sheet)
         human = (
             f"{result.folders} person folder(s), {result.files} photo(s) "
             f"({result.linked} linked, {result.copied} copied) in {result.dest}"
+            + (f"; {result.sheets} contact sheet page(s)" if args.contact_sheet else "")
         )
     emit(args, asdict(result), human)
     return 0
@@ -374,3 +383,6 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     how.add_argument("--link", action="store_true", help="symlinks (default)")
     how.add_argument("--copy", action="store_true", help="copies")
     p.add_argument("--format", choices=("csv", "json"), help="faces table instead of folders")
+    p.add_argument(
+        "--contact-sheet", action="store_true", help="and a JPEG grid of faces in each folder"
+    )

@@ -1,21 +1,35 @@
-"""Face detection: facenet-pytorch's MTCNN behind our own small interface.
+"""Face detection: MTCNN (our own port, facenet-pytorch's weights) behind a small interface.
 
-Defaults chosen by measurement on ``../shared/data/faces`` (``benchmarks/detection_recall.py``;
-every run with MTCNN's stage thresholds 0.6/0.7/0.7, all 199 photos, 6 groups, 9 no-face,
-13 EXIF-rotated images and a fixed sample of 300 LFW crops):
+Defaults chosen by measurement (issue 11: every face >= 60 px in 4032x3024 phone photos, and
+the shared photos as before).
+
+Phone photos (``benchmarks/detection_levers.py``, generated 4032x3024 photos with pasted LFW
+faces 60-600 px, decoded at 1600 px as the engine does): a face is lost when it is under the
+pyramid's first size, so the smallest face searched is a share of the long side,
+``min_face_ratio`` 1.5 % (60 px of 4032), never under ``min_face_size`` (20 px, which keeps
+small images as before); the old default (800 px, 20 px = 101 px of 4032) found 0 of the faces
+under 100 px. Levers, one at a time, against facenet-pytorch's ``detect_face`` at the same
+settings (12 photos, 37 faces, every configuration 37/37; wall and CPU-time ratios on the shared
+machine at load 6-8): batched crops from summed-area tables and numpy NMS x1.98 / x1.82; PIL BOX
+pyramid x1.96 / x1.90; channels-last networks x2.17 / x2.01; cascaded pyramid x2.31 / x2.12;
+P-Net threshold 0.7 x2.30 / x2.11 (in a one-thread CPU-time run: candidates reaching R-Net
+349 -> 257, detection 438 -> 353 ms per photo); detection side 1344 x2.58 / x2.39 (1200: x2.52 /
+x2.43 but 20 px of 1200 is 67 px of 4032). P-Net's first level is 800 px long whatever the side;
+a smaller side shrinks the pyramid's source and the summed-area tables. So: ``detect_side``
+1344 (= 4032 / 3, 1.5 % = 20 px), thresholds 0.7/0.7/0.7, cascaded pyramid.
+
+Shared photos (``benchmarks/detection_recall.py``, 199 photos, 6 groups, 9 no-face, 13
+EXIF-rotated, 300 LFW crops), earlier defaults (800 px, 20 px, thresholds 0.6/0.7/0.7):
 
 - detect_side 640 or 800 with min_face_size 20, min_score 0.7: photo 199/199, lfw 300/300,
   group 6/6 (faces >= named people), no_face 9/9 empty, exif_rotated 13/13 at the same place.
 - min_score 0.8 or 0.9 loses one photo (Madonna, hand over mouth, best score 0.73-0.80),
   198/199; no image without a face gives any detection even at 0.7.
-- detect_side 1024 with min_face_size 20 and min_score 0.9 (the first guess): photo 198/199,
-  lfw 200/200 (sample), no_face 9/9, exif 13/13. Timings on the shared, loaded 2-core
-  machine were too noisy to rank 640 against 800 by speed; the pyramid's resizing cost grows
-  with the square of the side, so the smaller side that keeps the margin below won.
 - The labelled faces are at least 6 % of the photo's long side (smallest: a Friends cast
-  member, 72 px of 1200); 20 px of 800 (2.5 %) keeps a margin for bigger groups than ours.
+  member, 72 px of 1200).
 
-So: detect_side 800, min_face_size 20, min_score 0.7 (MTCNN's own last-stage threshold).
+Now (1344 px, 1.5 % / 20 px, thresholds 0.7/0.7/0.7, cascade; 1600 px the same): photo
+199/199, lfw 300/300, group 6/6, no_face 9/9 empty, exif_rotated 13/13.
 """
 
 from __future__ import annotations
@@ -25,17 +39,21 @@ from collections.abc import Sequence
 
 import numpy as np
 import torch
-from facenet_pytorch import MTCNN
-from facenet_pytorch.models.utils.detect_face import detect_face
 from PIL import Image
 
+from faceorganizer.core.mtcnn import StageTimes, detect_batch
+from faceorganizer.core.mtcnn_nets import load_nets
 from faceorganizer.core.types import Detection
 
 DEFAULT_MIN_FACE_SIZE = 20
-DEFAULT_THRESHOLDS = (0.6, 0.7, 0.7)
+DEFAULT_MIN_FACE_RATIO = 0.015
+# A face found a little under the size the pyramid starts at is kept (MTCNN still finds some).
+KEEP_UNDER_MIN = 0.8
+DEFAULT_THRESHOLDS = (0.7, 0.7, 0.7)
 DEFAULT_MIN_SCORE = 0.7
-DEFAULT_DETECT_SIDE = 800
+DEFAULT_DETECT_SIDE = 1344
 DEFAULT_FACTOR = 0.709
+DEFAULT_CASCADE = True
 
 
 class Detector:
@@ -60,9 +78,13 @@ class Detector:
         factor: float = DEFAULT_FACTOR,
         batch_size: int | None = None,
         pad_to: int | None = None,
+        min_face_ratio: float = DEFAULT_MIN_FACE_RATIO,
+        cascade: bool = DEFAULT_CASCADE,
     ) -> None:
         self.device = torch.device(device)
         self.min_face_size = int(min_face_size)
+        self.min_face_ratio = float(min_face_ratio)
+        self.cascade = bool(cascade)
         self.thresholds = [float(t) for t in thresholds]
         self.detect_side = detect_side
         self.min_score = float(min_score)
@@ -70,9 +92,8 @@ class Detector:
         on_cpu = self.device.type == "cpu"
         self.batch_size = max(1, int(batch_size or (1 if on_cpu else 16)))
         self.pad_to = pad_to if pad_to is not None else (None if on_cpu else 256)
-        mtcnn = MTCNN(keep_all=True, device=self.device)
-        mtcnn.eval()
-        self._nets = (mtcnn.pnet, mtcnn.rnet, mtcnn.onet)
+        self._nets = load_nets(self.device)
+        self.times = StageTimes()
 
     def detect(self, images: list[np.ndarray]) -> list[list[Detection]]:
         """Faces in each image, most confident first, in that image's pixel coordinates."""
@@ -88,9 +109,15 @@ class Detector:
                 for row, i in enumerate(chunk):
                     arr = prepared[i][0]
                     batch[row, : arr.shape[0], : arr.shape[1]] = arr
-                for i, found in zip(chunk, self._run(batch), strict=True):
-                    results[i] = self._finish(found, prepared[i][1], images[i].shape)
+                min_face = self.min_face(shape)
+                for i, found in zip(chunk, self._run(batch, min_face), strict=True):
+                    results[i] = self._finish(found, prepared[i][1], images[i].shape, min_face)
         return results
+
+    def min_face(self, shape: tuple[int, ...]) -> float:
+        """The smallest face searched for in a detection image of ``shape``, in its pixels:
+        ``min_face_size``, or ``min_face_ratio`` of its long side when that is more."""
+        return max(float(self.min_face_size), self.min_face_ratio * max(shape[:2]))
 
     def _padded_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
         if not self.pad_to or self.batch_size == 1:
@@ -110,28 +137,24 @@ class Detector:
         small = Image.fromarray(img).resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
         return np.asarray(small), img.shape[1] / size[0]
 
-    def _run(self, batch: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        pnet, rnet, onet = self._nets
-        with torch.inference_mode():
-            boxes, points = detect_face(
-                batch,
-                self.min_face_size,
-                pnet,
-                rnet,
-                onet,
-                self.thresholds,
-                self.factor,
-                self.device,
-            )
-        out = []
-        for b, p in zip(boxes, points, strict=True):
-            b = np.asarray(b, dtype=np.float64).reshape(-1, 5)
-            p = np.asarray(p, dtype=np.float64).reshape(-1, 5, 2)
-            out.append((b, p))
-        return out
+    def _run(self, batch: np.ndarray, min_face: float) -> list[tuple[np.ndarray, np.ndarray]]:
+        return detect_batch(
+            self._nets,
+            batch,
+            min_face,
+            self.thresholds,
+            self.factor,
+            self.device,
+            self.times,
+            cascade=self.cascade,
+        )
 
     def _finish(
-        self, found: tuple[np.ndarray, np.ndarray], ratio: float, shape: tuple[int, ...]
+        self,
+        found: tuple[np.ndarray, np.ndarray],
+        ratio: float,
+        shape: tuple[int, ...],
+        min_face: float,
     ) -> list[Detection]:
         boxes, points = found
         h, w = shape[:2]
@@ -141,7 +164,7 @@ class Detector:
             if score < self.min_score or not np.all(np.isfinite(box)):
                 continue
             x0, y0, x1, y1 = (float(v) * ratio for v in box[:4])
-            if min(x1 - x0, y1 - y0) < self.min_face_size * ratio:
+            if min(x1 - x0, y1 - y0) < KEEP_UNDER_MIN * min_face * ratio:
                 continue
             x0, y0, x1, y1 = max(0.0, x0), max(0.0, y0), min(float(w), x1), min(float(h), y1)
             if x1 <= x0 or y1 <= y0:

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
+from faceorganizer.core.raw_images import RAW_EXTENSIONS, load_raw, raw_reason
+
 try:
     import pillow_heif
 
@@ -24,13 +26,24 @@ try:
 except ImportError:  # pragma: no cover - pillow-heif is a dependency
     HEIF_AVAILABLE = False
 
+try:
+    import pillow_jxl  # noqa: F401  (registers the JPEG XL plugin with Pillow)
+
+    JXL_AVAILABLE = True
+except ImportError:  # pragma: no cover - pillow-jxl-plugin is a dependency
+    JXL_AVAILABLE = False
+
 SUPPORTED_EXTENSIONS: frozenset[str] = frozenset(
     {
         ".jpg", ".jpeg", ".jpe", ".jfif",
         ".png", ".webp", ".tif", ".tiff", ".bmp", ".gif",
-        ".heic", ".heif", ".hif", ".avif",
+        ".heic", ".heif", ".hif", ".avif", ".jxl",
     }
+    | RAW_EXTENSIONS
 )  # fmt: skip
+# JPEG and its multi-picture variant (Ultra HDR photos with a gain map, MPO) decode with DCT
+# scaling; the first picture is the photo.
+DCT_SCALED_FORMATS = frozenset({"JPEG", "MPO"})
 
 # A 200 MP phone photo still opens (JPEG decodes it at 1/8 scale); larger is refused as a
 # likely decompression bomb. Checked on the declared size, before any pixel is decoded.
@@ -82,12 +95,14 @@ def _load(path: str, max_side: int | None) -> LoadedImage:
         raise ImageLoadError(path, "is a folder, not an image")
     if os.path.getsize(path) == 0:
         raise ImageLoadError(path, "empty file")
+    if Path(path).suffix.lower() in RAW_EXTENSIONS:
+        return _load_raw(path, max_side)
     with open(path, "rb") as fp, _open_unchecked(fp, path) as im:
         fmt = im.format or ""
         stored_w, stored_h = im.size
         if stored_w * stored_h > MAX_PIXELS:
             raise ImageLoadError(path, f"too large: {stored_w}x{stored_h}")
-        if max_side and fmt == "JPEG" and max(im.size) > max_side:
+        if max_side and fmt in DCT_SCALED_FORMATS and max(im.size) > max_side:
             ratio = max_side / max(im.size)
             im.draft("RGB", (max(1, round(stored_w * ratio)), max(1, round(stored_h * ratio))))
         im.load()
@@ -104,6 +119,26 @@ def _load(path: str, max_side: int | None) -> LoadedImage:
             scale = width / rgb_img.width
         rgb = np.array(rgb_img, dtype=np.uint8)
     return LoadedImage(path=path, rgb=rgb, scale=scale, width=width, height=height, format=fmt)
+
+
+def _load_raw(path: str, max_side: int | None) -> LoadedImage:
+    """A camera RAW file: its full-size JPEG preview when there is one, else demosaiced."""
+    raw = load_raw(path, max_side)
+    rgb_img = _to_rgb(raw.image)
+    if max_side and max(rgb_img.size) > max_side:
+        ratio = max_side / max(rgb_img.size)
+        new_size = (max(1, round(rgb_img.width * ratio)), max(1, round(rgb_img.height * ratio)))
+        rgb_img = rgb_img.resize(new_size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+    rgb = np.array(rgb_img, dtype=np.uint8)
+    fmt = f"{Path(path).suffix.lstrip('.').upper()} ({raw.source})"
+    return LoadedImage(
+        path=path,
+        rgb=rgb,
+        scale=raw.width / rgb_img.width,
+        width=raw.width,
+        height=raw.height,
+        format=fmt,
+    )
 
 
 def _open_unchecked(fp: object, path: str) -> ImageFile.ImageFile:
@@ -174,6 +209,8 @@ def _reason(path: str, exc: BaseException) -> str:
     )
     if isinstance(exc, FileNotFoundError):
         return "file not found"
+    if ext in RAW_EXTENSIONS and (raw := raw_reason(exc)) is not None:
+        return raw
     if isinstance(exc, PermissionError):
         return "permission denied"
     if isinstance(exc, IsADirectoryError):

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -95,6 +95,40 @@ class FaceEngine:
     def embed_image(self, path: str | os.PathLike[str]) -> PhotoFaces:
         """Faces of one photo (for a search by photo, or ``compare``)."""
         return next(iter(self.process([path])))
+
+    def embed_boxes(
+        self, path: str | os.PathLike[str], boxes: Sequence[tuple[float, float, float, float]]
+    ) -> PhotoFaces:
+        """Faces cut from ``boxes`` (pixels of the upright original) of one photo, embedded by
+        this engine's model: regions drawn by a person or another app that detection missed
+        (``core.region_faces``). An unreadable photo gives ``PhotoFaces.error``."""
+        from faceorganizer.core.region_faces import detections_for_boxes
+
+        result = PhotoFaces(path=str(path))
+        try:
+            image = load_image(path, max_side=self.decode_side)
+        except ImageLoadError as exc:
+            result.error = exc.reason
+            return result
+        result.width, result.height = image.width, image.height
+        s = image.scale
+        scaled = [(b[0] / s, b[1] / s, b[2] / s, b[3] / s) for b in boxes]
+        with self._models_lock:
+            found = detections_for_boxes(self.detector, image.rgb, scaled)
+            chips = self.embedder.prepare(image.rgb, found)
+            vectors = self.embedder.embed(chips) if len(found) else np.empty((0, 0), np.float32)
+        for d, vector in zip(found, vectors, strict=True):
+            original = _to_original(d, s)
+            result.faces.append(
+                EmbeddedFace(
+                    detection=original,
+                    embedding=vector,
+                    model_id=self.model_id,
+                    quality=face_quality(original),
+                    thumbnail=face_thumbnail(image.rgb, d.box),
+                )
+            )
+        return result
 
     def process(
         self, paths: Iterable[str | os.PathLike[str]], cancel: threading.Event | None = None

@@ -37,7 +37,11 @@ def _place(src: str, target: Path, mode: str) -> str:
     return "copied"
 
 
-def export_by_person(db: Database, dest: Path, mode: str = "link") -> ExportSummary:
+def export_by_person(
+    db: Database, dest: Path, mode: str = "link", contact_sheet: bool = False
+) -> ExportSummary:
+    """A folder per visible named person with links (or copies) of their photos, and with
+    ``contact_sheet`` a printable grid of their faces in it."""
     if mode not in ("link", "copy"):
         raise LibraryError(f"unknown export mode {mode!r}: use link or copy")
     rows = exports.named_person_photos(db)
@@ -70,7 +74,25 @@ def export_by_person(db: Database, dest: Path, mode: str = "link") -> ExportSumm
         summary.files += 1
         summary.linked += done == "linked"
         summary.copied += done == "copied"
+    if contact_sheet:
+        names = {pid: name for pid, name, _path in rows}
+        for pid, folder in folders.items():
+            summary.sheets += len(_contact_sheet(db, folder, pid, names[pid]))
     return summary
+
+
+def _contact_sheet(db: Database, folder: Path, person_id: int, name: str) -> list[Path]:
+    from faceorganizer.services.contact_sheet import SheetFace, write_sheets
+    from faceorganizer.storage import faces
+
+    rows = exports.person_sheet_faces(db, person_id)
+    sheet_faces = [
+        SheetFace(fid, path, (x1, y1, x2, y2), w, h, (taken or "")[:10] or os.path.basename(path))
+        for fid, path, x1, y1, x2, y2, w, h, taken in rows
+    ]
+    return write_sheets(
+        folder, folder_name(name), name, sheet_faces, lambda f: faces.thumbnail(db, f)
+    )
 
 
 def export_table(db: Database, dest: Path, fmt: str) -> ExportSummary:

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from faceorganizer.core.images import SUPPORTED_EXTENSIONS
+from faceorganizer.core.raw_images import RAW_EXTENSIONS
 
 SYSTEM_FOLDERS = frozenset(
     {
@@ -23,11 +24,17 @@ SYSTEM_FOLDERS = frozenset(
 )
 
 
+# When a camera saves RAW+JPEG (IMG_0001.CR2 beside IMG_0001.JPG), the processed image is the
+# photo and the RAW its second file: one shot, its faces counted once. Preferred first.
+PAIRED_MAIN_EXTENSIONS = (".jpg", ".jpeg", ".heic", ".heif", ".hif", ".jxl", ".avif", ".tif")
+
+
 @dataclass(frozen=True)
 class FileEntry:
     path: str  # absolute, normalised
     size: int
     mtime: float
+    companions: tuple[str, ...] = ()  # other files of the same shot (a RAW beside its JPEG)
 
 
 def normalise(path: str | os.PathLike[str]) -> str:
@@ -52,6 +59,7 @@ def walk(folders: Iterable[str | os.PathLike[str]]) -> Iterator[FileEntry]:
         except OSError:
             continue
         subdirs = []
+        files: list[tuple[os.DirEntry[str], os.stat_result]] = []
         for e in entries:
             try:
                 if e.is_dir():
@@ -60,14 +68,39 @@ def walk(folders: Iterable[str | os.PathLike[str]]) -> Iterator[FileEntry]:
                     continue
                 if e.name.startswith(".") or os.path.splitext(e.name)[1].lower() not in exts:
                     continue
-                st = e.stat()
+                files.append((e, e.stat()))
             except OSError:
                 continue
+        companions = raw_companions([e.name for e, _ in files])
+        for e, st in files:
+            if e.name in companions.values():
+                continue  # yielded as the companion of its JPEG
             path = normalise(e.path)
             if path not in seen:
                 seen.add(path)
-                yield FileEntry(path, st.st_size, st.st_mtime)
+                raw = companions.get(e.name)
+                extra = (normalise(os.path.join(folder, raw)),) if raw else ()
+                yield FileEntry(path, st.st_size, st.st_mtime, extra)
         stack.extend(reversed(subdirs))
+
+
+def raw_companions(names: Iterable[str]) -> dict[str, str]:
+    """Within one folder's file names: the processed file of each RAW+JPEG pair (same name but
+    for the extension, any case) -> its RAW file."""
+    by_stem: dict[str, list[str]] = {}
+    for name in names:
+        by_stem.setdefault(os.path.splitext(name)[0].lower(), []).append(name)
+    pairs: dict[str, str] = {}
+    for group in by_stem.values():
+        raws = sorted(n for n in group if os.path.splitext(n)[1].lower() in RAW_EXTENSIONS)
+        rank = {ext: i for i, ext in enumerate(PAIRED_MAIN_EXTENSIONS)}
+        mains = sorted(
+            (n for n in group if os.path.splitext(n)[1].lower() in rank),
+            key=lambda n: rank[os.path.splitext(n)[1].lower()],
+        )
+        if raws and mains:
+            pairs[mains[0]] = raws[0]
+    return pairs
 
 
 def content_hash(path: str) -> str:

@@ -20,9 +20,11 @@ import platformdirs
 from sqlite_utils import Database
 
 from faceorganizer import config
-from faceorganizer.services import edits, engines, people, scanner
+from faceorganizer.services import edits, engines, people, scanner, xmp_sync
 from faceorganizer.services.errors import LibraryCorruptError, LibraryError, NotFoundError
 from faceorganizer.services.files import normalise
+from faceorganizer.services.library_review import ReviewMethods
+from faceorganizer.services.library_xmp import XmpMethods
 from faceorganizer.services.similar import LibrarySearch
 from faceorganizer.services.types import (
     ClusterChanges,
@@ -34,9 +36,8 @@ from faceorganizer.services.types import (
     ScanProgress,
     ScanSummary,
     SearchHit,
-    Suggestion,
 )
-from faceorganizer.storage import faces, migrations, persons, photos, settings
+from faceorganizer.storage import faces, migrations, persons, photos, settings, sidecars
 from faceorganizer.storage.db import BUSY_TIMEOUT_S, connect, known_errors, transaction
 from faceorganizer.storage.faces import FaceRow
 from faceorganizer.storage.persons import PersonSummary
@@ -83,7 +84,7 @@ def _person_info(s: PersonSummary) -> PersonInfo:
     )  # fmt: skip
 
 
-class Library:
+class Library(XmpMethods, ReviewMethods):
     """One photo library (one SQLite file). Not thread-safe: one thread per instance."""
 
     def __init__(self, path: Path, db: Database, read_only: bool, device: str = "auto") -> None:
@@ -238,15 +239,19 @@ class Library:
         if not roots:
             raise LibraryError("no folders to scan: add a folder first")
         cancel = cancel or threading.Event()
+        source = self._engine_source(engine)
         summary = scanner.run_scan(
-            self.db,
-            roots,
-            engine if engine is not None else self.engine,
-            self.model_id,
-            progress=progress,
-            cancel=cancel,
-            pause=pause,
+            self.db, roots, source, self.model_id, progress=progress, cancel=cancel, pause=pause
         )
+        if not summary.cancelled and settings.get(self.db, "xmp_import_on_scan"):
+            rows = xmp_sync.photos_under(self.db, roots, changed_only=True)
+
+            def names(done: int, total: int) -> None:
+                if progress is not None:
+                    progress(ScanProgress(total=total, done=done, phase="names"))
+
+            summary.xmp = xmp_sync.import_regions(self.db, rows, source, names, cancel)
+            summary.cancelled = cancel.is_set()
         if cluster and not summary.cancelled:
             if progress is not None:
                 progress(ScanProgress(phase="clustering"))
@@ -257,7 +262,11 @@ class Library:
 
     @_guarded
     def cluster(self, dry_run: bool = False) -> ClusterChanges:
-        return people.apply_clustering(self.db, dry_run, device=self.torch_device())
+        changes = people.apply_clustering(self.db, dry_run, device=self.torch_device())
+        if not dry_run and self._sidecars_on():
+            moved = [f for ids in (*changes.joined.values(), *changes.left.values()) for f in ids]
+            self._write_sidecars(sidecars.photos_of_faces(self.db, moved))
+        return changes
 
     # reading
 
@@ -352,7 +361,9 @@ class Library:
 
     def _edit(self, fn: Callable[..., EditInfo], *args: Any) -> EditInfo:
         with known_errors(self.path):
-            return fn(self.db, *args)
+            info = fn(self.db, *args)
+            self._sync_edit(info)
+            return info
 
     def name_person(self, person: int | str, name: str | None) -> EditInfo:
         return self._edit(edits.name_person, person, name)
@@ -380,11 +391,15 @@ class Library:
 
     @_guarded
     def undo(self) -> EditInfo | None:
-        return edits.undo(self.db)
+        info = edits.undo(self.db)
+        self._sync_edit(info)
+        return info
 
     @_guarded
     def redo(self) -> EditInfo | None:
-        return edits.redo(self.db)
+        info = edits.redo(self.db)
+        self._sync_edit(info)
+        return info
 
     @_guarded
     def history(self, limit: int | None = 50) -> list[EditInfo]:
@@ -397,30 +412,6 @@ class Library:
     @_guarded
     def next_redo(self) -> EditInfo | None:
         return edits.next_redo(self.db)
-
-    # the review queue (``services.review``)
-
-    @_guarded
-    def review_queue(
-        self, limit: int | None = None, skipped: Iterable[str] = ()
-    ) -> list[Suggestion]:
-        """The review questions to ask now, best first (``skipped`` ids left out)."""
-        from faceorganizer.services import review
-
-        found = review.pending(self.db, self.torch_device(), skipped)
-        return found[:limit] if limit is not None else found
-
-    def review_accept(self, suggestion_id: str, excluded: Sequence[int] = ()) -> EditInfo:
-        """Do what the question proposes (``excluded`` faces: "not this person"); one edit."""
-        from faceorganizer.services import review
-
-        return self._edit(review.accept, suggestion_id, excluded)
-
-    def review_reject(self, suggestion_id: str) -> EditInfo:
-        """Record the opposite of what the question proposes, for good; one edit."""
-        from faceorganizer.services import review
-
-        return self._edit(review.reject, suggestion_id)
 
     # search
 
@@ -499,6 +490,7 @@ class Library:
         by_person: bool = True,
         mode: str = "link",
         fmt: str | None = None,
+        contact_sheet: bool = False,
     ) -> ExportSummary:
         from faceorganizer.services import export
 
@@ -506,4 +498,4 @@ class Library:
             return export.export_table(self.db, Path(dest), fmt)
         if not by_person:
             raise LibraryError("choose --by-person or --format csv|json")
-        return export.export_by_person(self.db, Path(dest), mode)
+        return export.export_by_person(self.db, Path(dest), mode, contact_sheet)

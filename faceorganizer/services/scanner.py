@@ -54,7 +54,13 @@ class Plan:
 
 
 def plan_scan(db: Database, roots: Sequence[str], model_id: str) -> Plan:
-    """Compare the files on disk with the library; hash only files whose size/mtime changed."""
+    """Compare the files on disk with the library; hash only files whose size/mtime changed.
+
+    A RAW+JPEG pair is one photo (the JPEG, with the RAW as its companion). When a pair forms
+    or breaks (a JPEG appears beside a RAW already scanned, or the JPEG of a pair is deleted),
+    the file that now stands for the shot takes over the existing photo, so its faces keep
+    their people.
+    """
     known = {p.path: p for p in photos.all_photos(db)}
     recipe = recipe_of(model_id)
     plan = Plan()
@@ -65,7 +71,11 @@ def plan_scan(db: Database, roots: Sequence[str], model_id: str) -> Plan:
         row = known.get(entry.path)
         if row is None:
             candidates.append(entry)
-        elif (row.size, row.mtime) == (entry.size, entry.mtime) and _current(row, model_id, recipe):
+        elif (
+            (row.size, row.mtime) == (entry.size, entry.mtime)
+            and row.companion_paths == entry.companions
+            and _current(row, model_id, recipe)
+        ):
             plan.unchanged += 1
         else:
             digest = _hash(entry.path)
@@ -75,25 +85,33 @@ def plan_scan(db: Database, roots: Sequence[str], model_id: str) -> Plan:
             else:
                 plan.jobs.append(Job(entry, digest, row.id))
                 plan.changed += 1
-    missing = {
-        p.hash: p
-        for p in known.values()
-        if p.path not in seen and under(p.path, roots) and p.hash and p.status == "ok"
-    }
+    gone = [p for p in known.values() if p.path not in seen and under(p.path, roots)]
+    same_shot = {p.path: p for p in gone}
+    same_shot.update({c: p for p in gone for c in p.companion_paths})
+    taken_over: set[int] = set()
+    missing = {p.hash: p for p in gone if p.hash and p.status == "ok"}
     for entry in candidates:
         digest = _hash(entry.path)
-        gone = missing.pop(digest, None) if digest else None
-        if gone is not None:
-            plan.moves.append((gone.id, entry))
+        shot = next(
+            (
+                same_shot[path]
+                for path in (entry.path, *entry.companions)
+                if path in same_shot and same_shot[path].id not in taken_over
+            ),
+            None,
+        )
+        moved = missing.pop(digest, None) if digest and shot is None else None
+        if shot is not None:
+            taken_over.add(shot.id)
+            plan.jobs.append(Job(entry, digest, shot.id))
+            plan.changed += 1
+        elif moved is not None:
+            plan.moves.append((moved.id, entry))
         else:
             plan.jobs.append(Job(entry, digest))
             plan.new += 1
-    moved_ids = {pid for pid, _ in plan.moves}
-    plan.removed = [
-        p.id
-        for p in known.values()
-        if p.path not in seen and under(p.path, roots) and p.id not in moved_ids
-    ]
+    kept = {pid for pid, _ in plan.moves} | taken_over
+    plan.removed = [p.id for p in gone if p.id not in kept]
     plan.jobs.sort(key=lambda j: j.entry.path)
     return plan
 
@@ -114,9 +132,22 @@ def _hash(path: str) -> str | None:
 def apply_moves_and_removals(db: Database, plan: Plan) -> None:
     with transaction(db):
         for photo_id, entry in plan.moves:
-            photos.update(db, photo_id, path=entry.path, size=entry.size, mtime=entry.mtime)
+            photos.update(
+                db,
+                photo_id,
+                path=entry.path,
+                size=entry.size,
+                mtime=entry.mtime,
+                companions=photos.join_paths(entry.companions),
+            )
         for photo_id, entry in plan.touched:
-            photos.update(db, photo_id, size=entry.size, mtime=entry.mtime)
+            photos.update(
+                db,
+                photo_id,
+                size=entry.size,
+                mtime=entry.mtime,
+                companions=photos.join_paths(entry.companions),
+            )
         affected: set[int] = set()
         for photo_id in plan.removed:
             old = faces.of_photo(db, photo_id)
@@ -161,13 +192,14 @@ def store_result(db: Database, job: Job, result: PhotoFaces, model_id: str) -> i
         error=result.error,
         model_id=model_id,
         recipe=recipe_of(model_id),
+        companions=photos.join_paths(e.companions),
     )
     old = faces.of_photo(db, job.photo_id) if job.photo_id is not None else []
     if job.photo_id is None:
         photo_id = photos.insert(db, path=e.path, taken_at=_taken_at(e.path), **values)
     else:
         photo_id = job.photo_id
-        photos.update(db, photo_id, **values)
+        photos.update(db, photo_id, path=e.path, **values)
     new_ids = [faces.insert(db, photo_id, f) for f in result.faces]
     if old:
         _carry_over(db, old, new_ids, [f.detection.box for f in result.faces])
@@ -306,6 +338,8 @@ def _process(
             if item is _DONE:
                 break
             batch.append(item)
+            for stage, seconds in item.timings.items():
+                summary.stages[stage] = summary.stages.get(stage, 0.0) + seconds
             state.done += 1
             state.faces += len(item.faces)
             state.failed += bool(item.error)

@@ -57,7 +57,7 @@ class ScanProgress:
     rate: float = 0.0  # photos / s
     eta_s: float | None = None
     current: str = ""
-    phase: str = "walking"  # walking | scanning | clustering | done
+    phase: str = "walking"  # walking | scanning | names (XMP) | clustering | done
 
 
 @dataclass
@@ -72,6 +72,8 @@ class ScanSummary:
     cancelled: bool = False
     seconds: float = 0.0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    xmp: XmpImportSummary | None = None  # face names read from XMP after the photos were stored
+    stages: dict[str, float] = field(default_factory=dict)  # engine seconds per stage, summed
 
 
 @dataclass
@@ -104,6 +106,47 @@ class ExportSummary:
     linked: int = 0
     copied: int = 0
     format: str | None = None  # None: folders by person; "csv" | "json": a faces table
+    sheets: int = 0  # contact sheet pages written (one JPEG grid of faces per person and page)
+
+
+@dataclass(frozen=True)
+class NameConflict:
+    """An XMP region whose name the library does not take: the face is named otherwise there,
+    or the user said it is not that person. Reported, never applied."""
+
+    photo: str
+    face_id: int
+    xmp_name: str
+    library_name: str | None
+    reason: str
+
+
+@dataclass
+class XmpImportSummary:
+    """What reading face regions from XMP did; ``edit_id`` is the one undoable history entry
+    that named the faces (None when no name changed)."""
+
+    photos: int = 0  # photos whose XMP was read
+    with_regions: int = 0  # of those, photos with face regions
+    named: int = 0  # faces given a name (moved into a named person, confirmed)
+    confirmed: int = 0  # faces already in the person of that name, now confirmed
+    cut: int = 0  # faces cut from regions the detector had not found
+    conflicts: list[NameConflict] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    edit_id: int | None = None
+
+
+@dataclass
+class XmpWriteSummary:
+    """What writing sidecars did; ``replaced``: regions of other apps on our faces whose names
+    we replaced, as (sidecar, their name)."""
+
+    photos: int = 0
+    written: int = 0  # sidecars created or changed
+    unchanged: int = 0  # sidecars that already held exactly this
+    faces: int = 0  # named faces written
+    replaced: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
 
 @dataclass(frozen=True)

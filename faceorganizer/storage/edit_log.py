@@ -52,6 +52,11 @@ def next_redo(db: Database) -> EditRow | None:
     return _row(r) if r else None
 
 
+def get(db: Database, edit_id: int) -> EditRow | None:
+    r = db.execute(f"SELECT {COLUMNS} FROM edits WHERE id = ?", [edit_id]).fetchone()
+    return _row(r) if r else None
+
+
 def set_undone(db: Database, edit_id: int, undone: bool) -> None:
     db.execute("UPDATE edits SET undone = ? WHERE id = ?", [int(undone), edit_id])
 

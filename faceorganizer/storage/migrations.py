@@ -104,6 +104,28 @@ def _photo_recipe(db: Database) -> None:
     db.execute("ALTER TABLE photos ADD COLUMN recipe INTEGER NOT NULL DEFAULT 1")
 
 
+@migrations(name="0005_photo_companions")
+def _photo_companions(db: Database) -> None:
+    """Other files of the same shot (the RAW beside a camera's JPEG), newline-separated: the
+    pair is one photo, so its faces are found and counted once."""
+    db.execute("ALTER TABLE photos ADD COLUMN companions TEXT")
+
+
+@migrations(name="0008_xmp_sync")
+def _xmp_sync(db: Database) -> None:
+    """What each photo's XMP looked like when its face regions were last imported or written
+    (photo hash, model and recipe, sidecar sizes and times): a scan re-reads only what changed."""
+    db.executescript(
+        """
+        CREATE TABLE xmp_sync (
+            photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+            signature TEXT NOT NULL,
+            checked_at TEXT NOT NULL
+        );
+        """
+    )
+
+
 @migrations(name="0009_not_same_person")
 def _not_same_person(db: Database) -> None:
     """The user's "Not the same" answers: two persons (or two faces without a person) that are

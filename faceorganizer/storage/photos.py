@@ -9,7 +9,10 @@ from sqlite_utils import Database
 
 from faceorganizer.storage.db import row_id
 
-COLUMNS = "id, path, size, mtime, hash, width, height, status, error, model_id, taken_at, recipe"
+COLUMNS = (
+    "id, path, size, mtime, hash, width, height, status, error, model_id, taken_at, recipe,"
+    " companions"
+)
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,16 @@ class PhotoRow:
     model_id: str | None
     taken_at: str | None
     recipe: int = 1
+    companions: str | None = None  # newline-separated paths of the shot's other files
+
+    @property
+    def companion_paths(self) -> tuple[str, ...]:
+        return tuple(self.companions.split("\n")) if self.companions else ()
+
+
+def join_paths(paths: tuple[str, ...] | list[str]) -> str | None:
+    """The ``companions`` column's value for these paths."""
+    return "\n".join(paths) if paths else None
 
 
 def now() -> str:
@@ -68,12 +81,16 @@ def insert(
     model_id: str | None,
     taken_at: str | None = None,
     recipe: int = 1,
+    companions: str | None = None,
 ) -> int:
     cur = db.execute(
         "INSERT INTO photos(path, size, mtime, hash, width, height, status, error, model_id,"
-        " taken_at, recipe, scanned_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
-        [path, size, mtime, hash, width, height, status, error, model_id, taken_at, recipe, now()],
-    )
+        " taken_at, recipe, companions, scanned_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        [
+            path, size, mtime, hash, width, height, status, error, model_id, taken_at, recipe,
+            companions, now(),
+        ],
+    )  # fmt: skip
     return row_id(cur)
 
 

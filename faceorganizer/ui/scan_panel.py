@@ -37,6 +37,8 @@ def format_eta(seconds: float | None) -> str:
 def describe_progress(p: ScanProgress) -> str:
     if p.phase == "walking":
         return "Looking for photos…"
+    if p.phase == "names":
+        return f"Reading face names from XMP… {p.done:,} / {p.total:,} photos"
     if p.phase == "clustering":
         return f"Grouping {p.faces} faces into people…"
     if p.phase == "done":
@@ -61,7 +63,12 @@ def describe_summary(s: ScanSummary) -> str:
         parts.append(f"{s.removed} removed")
     if s.failed:
         parts.append(f"{s.failed} could not be read")
-    return f"{head}: {', '.join(parts)} — {s.faces_added} faces added"
+    text = f"{head}: {', '.join(parts)} — {s.faces_added} faces added"
+    if s.xmp is not None and (s.xmp.named or s.xmp.conflicts):
+        text += f"; {s.xmp.named} face names read from XMP"
+        if s.xmp.conflicts:
+            text += f", {len(s.xmp.conflicts)} not applied (they disagree with your names)"
+    return text
 
 
 class ErrorsDialog(QDialog):
@@ -131,7 +138,7 @@ class ScanPanel(QWidget):
 
     def update_progress(self, p: ScanProgress) -> None:
         self.last = p
-        if p.total > 0 and p.phase == "scanning":
+        if p.total > 0 and p.phase in ("scanning", "names"):
             self.bar.setRange(0, p.total)
             self.bar.setValue(min(p.done, p.total))
         elif p.phase != "scanning":

@@ -1,5 +1,6 @@
 """Settings: recognition model (download or import its weights), device, thresholds, minimum
-face size, and where the library lives. Returns the changes; the window applies them."""
+face size, face names in XMP, and where the library lives. Returns the changes; the window
+applies them."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -123,6 +125,19 @@ class SettingsDialog(QDialog):
         self.min_face.setValue(int(settings.get("min_face_size") or 0))
         self.min_face.setToolTip("Faces smaller than this are ignored by the next scan")
 
+        self.xmp_import = QCheckBox("Read face names from XMP on every scan")
+        self.xmp_import.setChecked(bool(self._setting("xmp_import_on_scan")))
+        self.xmp_import.setToolTip(
+            "Names that digiKam, Lightroom or exiftool wrote (photo.jpg.xmp, photo.xmp or the "
+            "photo) arrive as your decisions; names that disagree are reported, not applied"
+        )
+        self.xmp_write = QCheckBox("Keep XMP sidecars up to date with names")
+        self.xmp_write.setChecked(bool(self._setting("xmp_write_sidecars")))
+        self.xmp_write.setToolTip(
+            "After every edit, undo and redo, write the names into photo.jpg.xmp sidecars "
+            "(photos are never changed)"
+        )
+
         self.library_edit = QLineEdit(self._initial_library)
         browse = QPushButton("Choose…")
         browse.clicked.connect(self._choose_library)
@@ -136,6 +151,8 @@ class SettingsDialog(QDialog):
         form.addRow("Run on", self.device_combo)
         form.addRow("Same person at", self.threshold)
         form.addRow("Smallest face", self.min_face)
+        form.addRow("Face names in XMP", self.xmp_import)
+        form.addRow("", self.xmp_write)
         form.addRow("Library file", lib_row)
 
         buttons = QDialogButtonBox(
@@ -227,6 +244,10 @@ class SettingsDialog(QDialog):
         if path:
             self._run_transfer(Path(path))
 
+    def _setting(self, key: str) -> Any:
+        """The value the dialog opened with (the library's settings name every one)."""
+        return self._initial[key]
+
     def changes(self) -> dict[str, Any]:
         """Only what differs from what the dialog opened with."""
         out: dict[str, Any] = {}
@@ -237,6 +258,12 @@ class SettingsDialog(QDialog):
         min_face = self.min_face.value() or None
         if min_face != self._initial.get("min_face_size"):
             out["min_face_size"] = min_face
+        for key, box in (
+            ("xmp_import_on_scan", self.xmp_import),
+            ("xmp_write_sidecars", self.xmp_write),
+        ):
+            if box.isChecked() != bool(self._setting(key)):
+                out[key] = box.isChecked()
         if self.device_combo.currentData() != self._initial_device:
             out["device"] = self.device_combo.currentData()
         if self.library_edit.text().strip() != self._initial_library:

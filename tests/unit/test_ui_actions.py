@@ -70,7 +70,8 @@ def test_menus_and_toolbar_read_as_before_the_table(window):
     the Help menu and Review added since)."""
     expected = {
         "file": "&Add folder… | &Scan for new photos | S&top scan | &Watch folders for new photos"
-        " | &Unreadable files… | - | Search with a &photo… | - | &Open library… | Se&ttings…"
+        " | &Unreadable files… | - | Search with a &photo… | - | &Export people…"
+        " | &Write names to XMP sidecars | &Read names from XMP | - | &Open library… | Se&ttings…"
         " | - | &Quit",
         "edit": "&Undo | &Redo | - | Re&name… | &Merge | Mo&ve to… | New &person"
         " | &Not this person | &Confirm | Use as &cover | &Hide | Un&hide | - | Re&group people",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from facenet_pytorch import InceptionResnetV1, fixed_image_standardization
+from facenet_pytorch import InceptionResnetV1
 
 from faceorganizer.core.alignment import box_crop
 from faceorganizer.core.models.base import Embedder, ModelSpec
@@ -24,6 +24,11 @@ from faceorganizer.core.weights import WeightsVerifyError
 LOGITS_KEYS = ("logits.weight", "logits.bias")
 # facenet-pytorch's own LFW evaluation crops with margin 14 (pixels of the 160 px output).
 DEFAULT_MARGIN = 14.0
+
+
+def fixed_image_standardization(chips: torch.Tensor) -> torch.Tensor:
+    """Pixels 0..255 to about -1..1, as facenet-pytorch's models were trained."""
+    return (chips - 127.5) / 128.0
 
 
 def build_network() -> InceptionResnetV1:

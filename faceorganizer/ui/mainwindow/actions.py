@@ -124,6 +124,16 @@ ACTIONS: tuple[ActionSpec, ...] = (
       where=("file/search", "toolbar/search")),
     A("similar_panel", "&Similar faces panel", made_by="similar_dock.toggleViewAction",
       shortcuts=("Ctrl+F",), where=("view", "toolbar/search")),
+    # sharing.py
+    A("export_people", "&Export people…", "sharing.export_people", ("Ctrl+E",),
+      "A folder per named person with their photos and a contact sheet of their faces",
+      where=("file/share",), enabled_if=sel.has_library),
+    A("write_xmp", "&Write names to XMP sidecars", "sharing.write_xmp", (),
+      "Put the names into photo.jpg.xmp sidecars, where digiKam, Lightroom and darktable see them",
+      where=("file/share",), enabled_if=sel.has_library),
+    A("import_xmp", "&Read names from XMP", "sharing.import_xmp", (),
+      "Take the names other apps wrote into the photos or their sidecars",
+      where=("file/share",), enabled_if=sel.can_scan),
     # settings.py, window.py
     A("open_library", "&Open library…", "settings.choose_library", ("Ctrl+Shift+O",),
       where=("file/library",)),

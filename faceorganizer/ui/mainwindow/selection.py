@@ -61,6 +61,10 @@ def can_go_back(s: SelectionState) -> bool:
     return s.has_history or s.page != PEOPLE_PAGE
 
 
+def has_library(s: SelectionState) -> bool:
+    return s.has_library
+
+
 def can_scan(s: SelectionState) -> bool:
     return s.has_library and not s.scanning
 

@@ -4,7 +4,7 @@ controllers, shows messages and closes cleanly.
 
 Each feature lives in its own controller module, reached from the window as
 ``window.navigation``, ``.refresher``, ``.selection``, ``.search``, ``.edits``, ``.review``,
-``.scans``, ``.watching`` and ``.settings``.
+``.scans``, ``.watching``, ``.settings`` and ``.sharing``.
 
 Threading contract: the window reads through its own read-only ``Library`` on the GUI thread
 (cheap paged queries). Everything that writes or computes goes to a worker thread: ``engine``
@@ -63,6 +63,7 @@ from faceorganizer.ui.mainwindow.scanning import Scans, dropped_folders
 from faceorganizer.ui.mainwindow.search import Search
 from faceorganizer.ui.mainwindow.selection import Selection
 from faceorganizer.ui.mainwindow.settings import Settings
+from faceorganizer.ui.mainwindow.sharing import Sharing
 from faceorganizer.ui.mainwindow.watching import Watching
 from faceorganizer.ui.people_model import PeopleModel
 from faceorganizer.ui.photo_view import PhotoView
@@ -133,6 +134,7 @@ class MainWindow(QMainWindow):
         self.scans = Scans(self)
         self.watching = Watching(self)
         self.settings = Settings(self)
+        self.sharing = Sharing(self)
         self.help = Help(self)
         self.selection = Selection(self)
         connect_actions(ACTIONS, self._actions, self)
