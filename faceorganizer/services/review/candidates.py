@@ -18,6 +18,8 @@ person that has its photo, persons named differently).
 
 from __future__ import annotations
 
+import hashlib
+import threading
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -76,9 +78,32 @@ class Library:
         return self.pair.slope * (np.asarray(cosine, np.float64) - self.pair.midpoint)
 
 
-def prepare(data: ReviewData, pair: Calibration, device: torch.device | None = None) -> Library:
+_knn_lock = threading.Lock()
+_knn_last: tuple[bytes, np.ndarray, np.ndarray] | None = None
+
+
+def _nearest_faces(
+    face_ids: np.ndarray, embeddings: np.ndarray, device: torch.device | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every face's ``KNN_K`` nearest faces. Answers change persons, never faces: the last
+    result is kept (keyed by the faces and their vectors) for the next queue."""
+    global _knn_last
     from faceorganizer.core.knn import knn
 
+    n = len(face_ids)
+    if n < 2:
+        return np.full((n, 0), -1, np.int64), np.zeros((n, 0), np.float32)
+    key = hashlib.blake2b(face_ids.tobytes() + embeddings.tobytes(), digest_size=16).digest()
+    with _knn_lock:
+        if _knn_last is not None and _knn_last[0] == key:
+            return _knn_last[1], _knn_last[2]
+    index, sims = knn(embeddings, KNN_K, device=device)
+    with _knn_lock:
+        _knn_last = (key, index, sims)
+    return index, sims
+
+
+def prepare(data: ReviewData, pair: Calibration, device: torch.device | None = None) -> Library:
     visible = (data.person_ids >= 0) & ~np.isin(data.person_ids, list(data.hidden))
     person = np.where(visible, data.person_ids, -1)
     means = scoring.person_means(data.embeddings, person)
@@ -92,10 +117,7 @@ def prepare(data: ReviewData, pair: Calibration, device: torch.device | None = N
             photos[p].add(ph)
     clear = (data.quality >= MIN_QUALITY) & (data.scores >= CLEAR_FACE_SCORE)
     clear_persons = {p for p, rows in members.items() if 2 * int(clear[rows].sum()) >= len(rows)}
-    if len(data.embeddings) > 1:
-        index, sims = knn(data.embeddings, KNN_K, device=device)
-    else:
-        index, sims = np.full((len(data.embeddings), 0), -1), np.zeros((len(data.embeddings), 0))
+    index, sims = _nearest_faces(data.face_ids, data.embeddings, device)
     return Library(
         data, person, means, centroids, means.row_of(),
         {p: np.array(m, np.int64) for p, m in members.items()}, photos, clear, clear_persons,
@@ -152,15 +174,17 @@ def merges(lib: Library) -> Candidates:
         near = nearest.get((a, b))
         if near is None:
             near = _nearest_between(lib, a, b)
-        ra, rb = lib.at[a], lib.at[b]
-        size = min(int(lib.means.sizes[ra]), int(lib.means.sizes[rb]))
-        centroid = float(lib.centroids[ra] @ lib.centroids[rb])
         out_a.append(a)
         out_b.append(b)
-        feats.append((lib.units(centroid), lib.units(near), np.log(size)))
+        feats.append(near)
     if not feats:
         return Candidates.empty(3)
-    return Candidates(np.array(out_a), np.array(out_b), np.array(feats, np.float64))
+    ra = np.array([lib.at[a] for a in out_a])
+    rb = np.array([lib.at[b] for b in out_b])
+    centroid = np.einsum("ij,ij->i", lib.centroids[ra], lib.centroids[rb])
+    size = np.minimum(lib.means.sizes[ra], lib.means.sizes[rb])
+    features = np.column_stack([lib.units(centroid), lib.units(np.array(feats)), np.log(size)])
+    return Candidates(np.array(out_a), np.array(out_b), features)
 
 
 def who(lib: Library) -> Candidates:

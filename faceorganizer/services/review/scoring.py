@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from faceorganizer import config
 
@@ -45,8 +46,11 @@ def person_means(embeddings: np.ndarray, person: np.ndarray) -> PersonMeans:
     grouped = person >= 0
     ids, inverse = np.unique(person[grouped], return_inverse=True)
     dims = embeddings.shape[1] if embeddings.ndim == 2 else 0
-    sums = np.zeros((len(ids), dims), np.float64)
-    np.add.at(sums, inverse, embeddings[grouped])
+    rows = np.flatnonzero(grouped)
+    member = sparse.csr_matrix(
+        (np.ones(len(rows)), (inverse, np.arange(len(rows)))), shape=(len(ids), len(rows))
+    )
+    sums = np.asarray(member @ embeddings[rows].astype(np.float64)).reshape(len(ids), dims)
     sizes = np.bincount(inverse, minlength=len(ids)).astype(np.int64)
     means = (sums / np.maximum(sizes, 1)[:, None]).astype(np.float32)
     return PersonMeans(ids.astype(np.int64), means, sizes)
@@ -62,14 +66,16 @@ def top_rows(queries: np.ndarray, targets: np.ndarray, k: int) -> tuple[np.ndarr
     likeness = np.full((n, k), -2.0, np.float32)
     if not n or not k_eff:
         return index, likeness
-    for start in range(0, n, CHUNK_ROWS):
-        sims = queries[start : start + CHUNK_ROWS] @ targets.T
-        part = np.argpartition(-sims, k_eff - 1, axis=1)[:, :k_eff]
-        vals = np.take_along_axis(sims, part, axis=1)
-        order = np.argsort(-vals, axis=1)
-        stop = start + len(sims)
-        index[start:stop, :k_eff] = np.take_along_axis(part, order, axis=1)
-        likeness[start:stop, :k_eff] = np.take_along_axis(vals, order, axis=1)
+    import torch
+
+    target = torch.from_numpy(np.ascontiguousarray(targets, np.float32))
+    with torch.inference_mode():
+        for start in range(0, n, CHUNK_ROWS):
+            chunk = torch.from_numpy(np.ascontiguousarray(queries[start : start + CHUNK_ROWS]))
+            top = torch.topk(chunk.float() @ target.T, k_eff, dim=1)
+            stop = start + len(chunk)
+            index[start:stop, :k_eff] = top.indices.numpy()
+            likeness[start:stop, :k_eff] = top.values.numpy()
     return index, likeness
 
 
