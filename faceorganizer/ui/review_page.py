@@ -307,6 +307,7 @@ class ReviewPage(QWidget):
             shortcut.activated.connect(lambda a=answer: self._key(a))
             self.shortcuts[answer] = shortcut
         self.tiles: list[FaceTile] = []
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the keys reach the page once shown
         self.show_message("")
 
     def _key(self, answer: str) -> None:
