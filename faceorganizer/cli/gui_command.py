@@ -19,6 +19,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("folder", nargs="?", help="a folder of photos to add and scan")
     p.add_argument("--library", help="the library file (default: the last one used)")
+    # For tests of an installed app or a bundle: close the window after MS milliseconds.
+    p.add_argument("--quit-after", type=int, metavar="MS", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
 
 
@@ -26,11 +28,12 @@ def run(args: argparse.Namespace) -> int:
     if args.folder and not os.path.isdir(args.folder):
         raise CliError(f"not a folder: {args.folder}")
     _check_display()
+    _check_qt_libraries()
     try:
         from faceorganizer.ui.app import run_gui
     except ImportError as exc:
         raise CliError(f"the desktop app cannot start: {exc}") from exc
-    return run_gui(args.folder, args.library, device=args.device)
+    return run_gui(args.folder, args.library, device=args.device, quit_after_ms=args.quit_after)
 
 
 def _check_display() -> None:
@@ -42,3 +45,13 @@ def _check_display() -> None:
             "no display found: the desktop app needs a graphical session (or run it under "
             "xvfb-run); every other command works without one"
         )
+
+
+def _check_qt_libraries() -> None:
+    """Qt also aborts when its platform plugin lacks a system library, naming the wrong one:
+    name every missing library and its package first."""
+    from faceorganizer.ui.qt_libraries import check_qt_libraries
+
+    message = check_qt_libraries()
+    if message:
+        raise CliError(message)

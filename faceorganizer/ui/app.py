@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from importlib.resources import files
 from pathlib import Path
 
 from PySide6.QtCore import (
@@ -15,11 +16,14 @@ from PySide6.QtCore import (
     QtMsgType,
     qInstallMessageHandler,
 )
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from faceorganizer import __version__, logs
 
 APP_NAME = "FaceOrganizer"
+# The desktop entry's name (resources/APP_ID.desktop): Wayland matches windows to it by this id.
+APP_ID = "io.github.faceorganizer.FaceOrganizer"
 qt_log = logging.getLogger("faceorganizer.qt")
 _QT_LEVELS = {
     QtMsgType.QtDebugMsg: logging.DEBUG,
@@ -36,6 +40,11 @@ def qt_message_handler(mode: QtMsgType, context: QMessageLogContext, message: st
     qt_log.log(_QT_LEVELS.get(mode, logging.WARNING), "%s%s", message, where)
 
 
+def app_icon() -> QIcon:
+    """The app's icon, from the package data (also inside the bundle)."""
+    return QIcon(str(files("faceorganizer") / "resources" / "faceorganizer.svg"))
+
+
 def make_app(argv: list[str] | None = None) -> QApplication:
     """The QApplication (reused when one exists, as under pytest-qt)."""
     app = QApplication.instance()
@@ -45,6 +54,8 @@ def make_app(argv: list[str] | None = None) -> QApplication:
         app = QApplication(argv if argv is not None else sys.argv[:1])
         app.setApplicationVersion(__version__)
         app.setApplicationDisplayName(APP_NAME)
+        app.setDesktopFileName(APP_ID)
+        app.setWindowIcon(app_icon())
         app.setStyle("Fusion")
     return app  # type: ignore[return-value]
 
@@ -54,9 +65,10 @@ def run_gui(
     library: str | os.PathLike[str] | None = None,
     device: str = "auto",
     settings_file: str | None = None,
+    quit_after_ms: int | None = None,
 ) -> int:
     """Open the window (on ``library``, else the last one used) and scan ``folder`` if given;
-    returns the exit status when the window closes."""
+    returns the exit status when the window closes (by itself after ``quit_after_ms``)."""
     from faceorganizer.ui.mainwindow import MainWindow
 
     if not logs.configured():
@@ -73,4 +85,6 @@ def run_gui(
         QTimer.singleShot(0, lambda: window.scans.start_scan([path]))
     elif window.reader is not None and window.reader.folders() and window.watching.is_on():
         QTimer.singleShot(500, lambda: window.scans.start_scan())
+    if quit_after_ms is not None:
+        QTimer.singleShot(quit_after_ms, window.close)
     return int(app.exec())

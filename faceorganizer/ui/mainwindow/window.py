@@ -101,7 +101,7 @@ class MainWindow(QMainWindow):
         qsettings: QSettings | None = None,
     ) -> None:
         super().__init__()
-        self.setWindowTitle("FaceOrganizer")
+        self.setWindowTitle("")  # Qt appends the application's display name
         self.setObjectName("FaceOrganizerMain")
         self.setAcceptDrops(True)
         self.qsettings = qsettings or QSettings("FaceOrganizer", "FaceOrganizer")
@@ -255,7 +255,7 @@ class MainWindow(QMainWindow):
         self.similar.set_same_person_at(float(reader.settings()["threshold_percent"]))
         self.navigation.clear_history()
         self.stack.setCurrentIndex(PEOPLE_PAGE)
-        self.setWindowTitle(f"FaceOrganizer — {Path(lib_path).stem}")
+        self.setWindowTitle(Path(lib_path).stem)  # shown as "<library> — FaceOrganizer"
         self.watching.watch_folders()
         self.refresher.refresh()
         return True
