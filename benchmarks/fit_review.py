@@ -70,7 +70,8 @@ def collect(lib: candidates.Library, truth: Truth, into: Samples) -> None:
         if lab is not None:
             rest[lab] -= 1
         home = _home(+rest, truth)
-        add("odd", int(fid[r]), p, x, None if lab is None or home is None else lab != home)
+        if home is not None and (lab is not None or truth.is_not(int(fid[r]), home)):
+            add("odd", int(fid[r]), p, x, truth.is_not(int(fid[r]), home))
     found = candidates.who(lib)
     for r, p, x in zip(found.a.tolist(), found.b.tolist(), found.features, strict=True):
         lab, home = label(int(fid[r])), _home(homes.get(p), truth)

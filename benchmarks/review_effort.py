@@ -8,7 +8,8 @@ a user who knew where every error is. Then a simulated user who knows the truth 
 review queue in the app's order, one click per answer (a question showing several faces that is
 accepted whole is one click; each face unticked before accepting is one more), until the queue
 is empty. A face the truth does not know (not a photo's labelled face) is one the user cannot
-judge: such a question is skipped (one click) or the face unticked.
+judge, except that it is not the labelled person of its own photo: a question it cannot answer
+is skipped (one click), a face it cannot vouch for is unticked.
 
 DATASET is any folder of person sub-folders; a person with one photo is a stranger. The scanned
 library is cached (by model, recipe, the files and the engine's code) so a rerun only clusters
@@ -146,9 +147,9 @@ class SimulatedUser:
         if s.kind == "odd":
             fid = s.face_ids[0]
             rest = self._home(con, int(s.person_id or 0), skip=fid)
-            if label(fid) is None or rest is None:
+            if rest is None or (label(fid) is None and not self.truth.is_not(fid, rest)):
                 return self._click(s, "skip", 1)
-            if label(fid) != rest:
+            if self.truth.is_not(fid, rest):
                 lib.review_accept(s.suggestion_id)
                 return self._click(s, "accept", 1)
             lib.review_reject(s.suggestion_id)
@@ -162,6 +163,8 @@ class SimulatedUser:
             enough = best is not None and counts[best] >= 2
             right = [f for f in s.face_ids if enough and label(f) == best]
         if not right:
+            if s.kind == "who" and not all(self.truth.is_not(f, home) for f in s.face_ids):
+                return self._click(s, "skip", 1)  # faces it cannot tell about
             lib.review_reject(s.suggestion_id)
             return self._click(s, "reject", 1)
         wrong = [f for f in s.face_ids if f not in right]

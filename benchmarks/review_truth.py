@@ -20,13 +20,23 @@ import numpy as np
 
 @dataclass
 class Truth:
-    """The labelled faces of a library: face id -> person label, and who is a stranger."""
+    """The labelled faces of a library: face id -> person label, and who is a stranger; and
+    for every other face of a labelled photo, the person it is *not* (two faces of one photo
+    are two people)."""
 
     label: dict[int, str]
     strangers: set[str]
+    not_label: dict[int, str] = field(default_factory=dict)
 
     def known(self, face_id: int) -> bool:
         return face_id in self.label and self.label[face_id] not in self.strangers
+
+    def is_not(self, face_id: int, person: str | None) -> bool:
+        """Whether the truth says this face is not ``person``."""
+        lab = self.label.get(face_id)
+        if lab is not None:
+            return lab != person
+        return person is not None and self.not_label.get(face_id) == person
 
 
 def labelled_faces(con: sqlite3.Connection, person_of: dict[str, str]) -> Truth:
@@ -38,6 +48,7 @@ def labelled_faces(con: sqlite3.Connection, person_of: dict[str, str]) -> Truth:
     for fid, pid, x1, y1, x2, y2 in rows:
         by_photo[pid].append((fid, x1, y1, x2, y2))
     label: dict[int, str] = {}
+    not_label: dict[int, str] = {}
     for pid, path, width, height in con.execute("SELECT id, path, width, height FROM photos"):
         person = person_of.get(path)
         faces = by_photo.get(pid)
@@ -50,9 +61,13 @@ def labelled_faces(con: sqlite3.Connection, person_of: dict[str, str]) -> Truth:
             for (fid, x1, y1, x2, y2), size in zip(faces, sizes, strict=True)
             if size >= 0.5 * max(sizes)
         ]
-        label[min(candidates)[1]] = person
+        chosen = min(candidates)[1]
+        label[chosen] = person
+        for fid, *_box in faces:
+            if fid != chosen:
+                not_label[fid] = person
     counts = Counter(label.values())
-    return Truth(label, {p for p, n in counts.items() if n < 2})
+    return Truth(label, {p for p, n in counts.items() if n < 2}, not_label)
 
 
 @dataclass
