@@ -154,6 +154,39 @@ def test_same_faces_and_embeddings_as_the_venv(scanned: tuple[Path, Path]) -> No
     assert worst <= EMBEDDING_TOLERANCE
 
 
+def test_facenet_model_imports_scans_and_matches_the_venv(
+    generated_vggface2: Path, photos: Path, tmp_path: Path
+) -> None:
+    """The optional FaceNet models need neither torchvision nor facenet-pytorch (the bundle has
+    no torchvision): the bundle imports release-shaped weights (their strict architecture
+    check), scans with them, and gives the virtualenv's embeddings."""
+    libraries = {}
+    for name, run in (("bundle", run_bundle), ("venv", run_venv)):
+        home = tmp_path / f"{name}-home"
+        imported = run(home, "models", "import", "facenet-vggface2", str(generated_vggface2))
+        assert imported.returncode == 0, imported.stderr
+        libraries[name] = tmp_path / f"{name}.db"
+        scan = run(
+            home,
+            "scan",
+            "--model",
+            "facenet-vggface2",
+            "--library",
+            str(libraries[name]),
+            str(photos),
+        )
+        assert scan.returncode == 0, scan.stderr
+    found, expected = library_faces(libraries["bundle"]), library_faces(libraries["venv"])
+    assert found.keys() == expected.keys() == {p.name for p in photos.iterdir()}
+    worst = 0.0
+    for name, faces in found.items():
+        assert len(faces) == len(expected[name]), name
+        for (box, embedding), (ref_box, ref_embedding) in zip(faces, expected[name], strict=True):
+            assert embedding.shape == (512,) and np.allclose(box, ref_box, atol=0.5), name
+            worst = max(worst, float(np.abs(embedding - ref_embedding).max()))
+    assert worst <= EMBEDDING_TOLERANCE
+
+
 def test_names_round_trip_through_xmp_sidecars(photos: Path, tmp_path: Path) -> None:
     """exiv2 (a compiled library in the bundle) writes a named face into a sidecar and reads
     it back, on copies of the photos."""

@@ -3,6 +3,7 @@ the dev-time reference, on the shared photos; and the run-time path without torc
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -143,20 +144,40 @@ def test_weights_are_facenet_pytorch_package_data() -> None:
     assert {p.name for p in folder.glob("*.pt")} >= {"pnet.pt", "rnet.pt", "onet.pt"}
 
 
-def test_runtime_path_imports_neither_torchvision_nor_facenet_pytorch(faces_dir: Path) -> None:
-    """The desktop bundle's CPU-only torch cannot load torchvision: detection and the default
-    model's embedding must work without it (checked in a fresh interpreter)."""
+def test_runtime_path_imports_neither_torchvision_nor_facenet_pytorch(
+    faces_dir: Path, generated_vggface2: Path, tmp_path: Path
+) -> None:
+    """The desktop bundle's CPU-only torch cannot load torchvision: detection, the default
+    model's embedding, and a FaceNet model's import (its architecture check), load and
+    embedding must work without it (checked in a fresh interpreter, with its own model
+    folder)."""
     code = (
         "import sys\n"
+        "import numpy as np\n"
+        "from faceorganizer.core.models.registry import import_weights\n"
         "from faceorganizer.core.pipeline import FaceEngine\n"
-        f"r = FaceEngine(device='cpu').embed_image({str(faces_dir / PHOTOS[0])!r})\n"
+        f"photo = {str(faces_dir / PHOTOS[0])!r}\n"
+        "default = FaceEngine(device='cpu')\n"
+        "r = default.embed_image(photo)\n"
         "assert len(r.faces) == 2, r\n"
+        f"import_weights('facenet-vggface2', {str(generated_vggface2)!r})\n"
+        "facenet = FaceEngine('facenet-vggface2', 'cpu', detector=default.detector)\n"
+        "f = facenet.embed_image(photo)\n"
+        "vectors = np.stack([face.embedding for face in f.faces])\n"
+        "assert vectors.shape == (2, 512) and np.isfinite(vectors).all(), vectors.shape\n"
+        "assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)\n"
+        "assert not np.allclose(vectors[0], vectors[1])\n"
         "roots = ('torchvision', 'facenet_pytorch')\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in roots)\n"
         "assert not bad, bad\n"
         "print('ok')\n"
     )
+    env = dict(
+        os.environ,
+        FACEORGANIZER_MODELS_DIR=str(tmp_path / "models"),
+        TORCH_HOME=str(tmp_path / "torch"),
+    )
     out = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=600
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=600
     )
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
