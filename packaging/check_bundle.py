@@ -26,6 +26,7 @@ REQUIRED_DATA = (
     "facenet_pytorch/data/rnet.pt",
     "facenet_pytorch/data/onet.pt",
     "faceorganizer/core/calibration/dlib-resnet-v1.json",
+    "faceorganizer/core/calibration/dlib-resnet-v1.review.json",
     "faceorganizer/resources/faceorganizer.svg",
     "exiv2/_image.*.so",
     "PySide6/Qt/plugins/platforms/libqxcb.so",

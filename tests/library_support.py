@@ -150,7 +150,8 @@ def copy_library(folder: Path, db: Path, dest: Path) -> tuple[Path, Path]:
 
 
 def canonical_dump(db_path_or_con) -> dict[str, list]:  # type: ignore[no-untyped-def]
-    """Persons, face assignments and rejections, in a form two states can be compared by."""
+    """Persons, face assignments, rejections and "not the same" pairs, in a form two states can
+    be compared by."""
     con = (
         db_path_or_con
         if isinstance(db_path_or_con, sqlite3.Connection)
@@ -164,6 +165,8 @@ def canonical_dump(db_path_or_con) -> dict[str, list]:  # type: ignore[no-untype
             "SELECT id, photo_id, person_id, assigned_by, hidden FROM faces ORDER BY id"
         ).fetchall(),
         "rejections": con.execute("SELECT * FROM rejections ORDER BY 1, 2").fetchall(),
+        "not_same_persons": con.execute("SELECT * FROM not_same_persons ORDER BY 1, 2").fetchall(),
+        "not_same_faces": con.execute("SELECT * FROM not_same_faces ORDER BY 1, 2").fetchall(),
     }
 
 

@@ -1,6 +1,6 @@
-"""Random sequences of scans, edits, re-clusterings and undos on a real scanned library: every
-user decision survives every re-clustering and every rescan, and undo/redo return the exact state
-before/after an edit."""
+"""Random sequences of scans, edits, review answers, re-clusterings and undos on a real scanned
+library: every user decision survives every re-clustering and every rescan, and undo/redo return
+the exact state before/after an edit."""
 
 from __future__ import annotations
 
@@ -16,7 +16,8 @@ from faceorganizer.services.errors import LibraryError
 from faceorganizer.services.library import Library
 
 OPS = ("name", "merge", "move", "move_new", "reject", "confirm", "hide", "hide_face",
-       "cover", "cluster", "undo", "redo", "scan_move", "scan_delete", "scan_change")  # fmt: skip
+       "cover", "cluster", "undo", "redo", "scan_move", "scan_delete", "scan_change",
+       "review_accept", "review_reject")  # fmt: skip
 SCANS = ("scan_move", "scan_delete", "scan_change")
 
 
@@ -27,6 +28,28 @@ def _decisions(lib: Library) -> tuple[dict[int, int], set[tuple[int, int]], dict
     rejected = set(lib.db.execute("SELECT face_id, person_id FROM rejections").fetchall())
     names = dict(lib.db.execute("SELECT id, name FROM persons WHERE name IS NOT NULL").fetchall())
     return pinned, rejected, names
+
+
+def _apart(lib: Library) -> tuple[set[tuple[int, int]], set[tuple[int, int]]]:
+    """The "not the same" answers: pairs of persons, pairs of faces."""
+    persons = set(lib.db.execute("SELECT person_a, person_b FROM not_same_persons").fetchall())
+    faces = set(lib.db.execute("SELECT face_a, face_b FROM not_same_faces").fetchall())
+    return persons, faces
+
+
+def _review(lib: Library, accept: bool, pick: st.DataObject) -> None:
+    """Answer one question of the queue (any of it, not only the first)."""
+    queue = lib.review_queue()
+    if not queue:
+        raise LibraryError("nothing to review")
+    s = pick.draw(st.sampled_from(queue))
+    if accept:
+        left_out: list[int] = []
+        if s.kind in ("who", "new") and len(s.face_ids) > 1:
+            left_out = pick.draw(st.lists(st.sampled_from(s.face_ids), max_size=1))
+        lib.review_accept(s.suggestion_id, left_out)
+    else:
+        lib.review_reject(s.suggestion_id)
 
 
 def _apply(lib: Library, op: str, pick: st.DataObject) -> bool:
@@ -57,6 +80,9 @@ def _apply(lib: Library, op: str, pick: st.DataObject) -> bool:
             info = lib.set_cover(
                 person, lib.faces(person_id=person, include_hidden=True)[0].face_id
             )
+        elif op in ("review_accept", "review_reject"):
+            _review(lib, op == "review_accept", pick)
+            return True
         return info.changed  # an edit that changes nothing is not logged: nothing to undo
     except (LibraryError, IndexError):
         return False
@@ -115,11 +141,21 @@ def test_decisions_survive_reclustering_and_undo_restores_exactly(ops, pick) -> 
                     continue
                 if op == "cluster":
                     pinned, rejected, names = _decisions(lib)
+                    apart_persons, apart_faces = _apart(lib)
+                    was = dict(lib.db.execute("SELECT id, person_id FROM faces").fetchall())
                     lib.cluster()
                     now = dict(lib.db.execute("SELECT id, person_id FROM faces").fetchall())
                     assert all(now[f] == p for f, p in pinned.items())
                     assert not any(now.get(f) == p for f, p in rejected)
                     assert _decisions(lib)[2] == names
+                    assert _apart(lib) == (apart_persons, apart_faces)
+                    for a, b in apart_persons:  # grouping never joins persons said apart
+                        assert not any(
+                            {p, now.get(f)} == {a, b} for f, p in was.items() if p in (a, b)
+                        )
+                    for a, b in apart_faces:  # nor faces said apart
+                        together = was.get(a) is not None and was.get(a) == was.get(b)
+                        assert together or now.get(a) is None or now.get(a) != now.get(b)
                     continue
                 if op in ("undo", "redo"):
                     (lib.undo if op == "undo" else lib.redo)()

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "faceorganizer.cli.library_commands",
     "faceorganizer.cli.face_commands",
     "faceorganizer.cli.maintenance_commands",
+    "faceorganizer.cli.review_commands",
     "faceorganizer.cli.xmp_commands",
     "faceorganizer.cli.gui_command",
 )

@@ -72,9 +72,11 @@ class ClusterInput:
     """Everything clustering may look at, as parallel arrays with one row per face.
 
     ``person``: the face's current person id or -1. ``pinned``: the user put it there.
-    ``rejected``: (row, person id) pairs the user said "not this person" to. The cosine defaults
-    are those of ``dlib-resnet-v1`` (join 97.5 % for a large person to 99.75 % for a pair, cluster
-    97 %, pair 99.4 %, attach 99.75 % calibrated); ``cluster_thresholds`` gives any model's.
+    ``rejected``: (row, person id) pairs the user said "not this person" to. ``cannot_link``:
+    (row, row) pairs of faces the user said are not one person, never put in one new group. The
+    cosine defaults are those of ``dlib-resnet-v1`` (join 97.5 % for a large person to 99.75 % for
+    a pair, cluster 97 %, pair 99.4 %, attach 99.75 % calibrated); ``cluster_thresholds`` gives
+    any model's.
     """
 
     embeddings: np.ndarray
@@ -82,6 +84,7 @@ class ClusterInput:
     pinned: np.ndarray
     photo: np.ndarray
     rejected: Sequence[tuple[int, int]] = ()
+    cannot_link: Sequence[tuple[int, int]] = ()
     join_cosine: float = 0.9365
     join_pair_cosine: float = 0.9498
     cluster_cosine: float = 0.9355
@@ -228,11 +231,13 @@ def _group(
     """Step 3 (in place): new groups of ``rows`` get ids from ``first_id``; returns how many."""
     if len(rows) < 2:
         return 0
+    pos = {int(r): i for i, r in enumerate(rows.tolist())}
+    cannot = {(pos[a], pos[b]) for a, b in inp.cannot_link if a in pos and b in pos}
     local = group_faces(
         inp.embeddings[rows],
         inp.photo[rows],
         inp.cluster_cosine,
-        set(),
+        cannot,
         inp.min_group_size,
         device,
         inp.pair_cosine,

@@ -1,11 +1,11 @@
 """User edits of people, each one edit-log entry that undo and redo replay exactly.
 
-Every edit runs in one transaction: capture the state of the faces, persons and rejections it
-touches, change them, capture again, and log both. An edit that changes nothing is not logged:
-its ``EditInfo`` has ``changed=False``, ``edit_id`` 0 and says why, so the history holds only real
-edits (and a batch of edits from the GUI never stops halfway on one that had nothing to do).
-Undo writes the "before" state back, redo the "after" state; faces deleted since (a photo removed
-by a scan) are skipped, and counted in the ``EditInfo`` returned.
+Every edit runs in one transaction: capture the state of the faces, persons, rejections and
+"not the same" pairs it touches, change them, capture again, and log both. An edit that changes
+nothing is not logged: its ``EditInfo`` has ``changed=False``, ``edit_id`` 0 and says why, so the
+history holds only real edits (and a batch of edits from the GUI never stops halfway on one that
+had nothing to do). Undo writes the "before" state back, redo the "after" state; faces deleted
+since (a photo removed by a scan) are skipped, and counted in the ``EditInfo`` returned.
 
 Descriptions name people through ``{person:ID}`` (the person's name when the edit was made, else
 its name now, so a group named later is no longer "unnamed") and ``{was:ID}`` (its name when the
@@ -23,7 +23,7 @@ from sqlite_utils import Database
 
 from faceorganizer.services.errors import LibraryError, NotFoundError
 from faceorganizer.services.types import EditInfo
-from faceorganizer.storage import edit_log, faces, persons
+from faceorganizer.storage import edit_log, faces, not_same, persons
 from faceorganizer.storage.db import transaction
 from faceorganizer.storage.edit_log import EditRow
 from faceorganizer.storage.faces import FaceState
@@ -68,6 +68,8 @@ def capture(db: Database, face_ids: list[int], person_ids: set[int]) -> dict[str
         "faces": {str(f): asdict(s) for f, s in states.items()},
         "persons": {str(p): (asdict(r) if r else None) for p, r in rows.items()},
         "rejections": sorted(faces.rejections_of(db, face_ids)),
+        "not_same_persons": sorted(not_same.of_persons(db, pids)),
+        "not_same_faces": sorted(not_same.of_faces(db, face_ids)),
     }
 
 
@@ -82,6 +84,13 @@ def restore(db: Database, state: dict[str, Any]) -> None:
             faces.set_state(db, int(fid), FaceState(**s))
     faces.clear_rejections(db, alive)
     faces.add_rejections(db, [(f, p) for f, p in state["rejections"] if f in alive])
+    if "not_same_persons" in state:  # edits logged before migration 0009 have none
+        not_same.clear_persons(db, (int(p) for p in state["persons"]))
+        not_same.add_persons(db, state["not_same_persons"])
+        not_same.clear_faces(db, alive)
+        pairs = state["not_same_faces"]
+        present = set(faces.existing_ids(db, {f for pair in pairs for f in pair}))
+        not_same.add_faces(db, [(a, b) for a, b in pairs if a in present and b in present])
     for pid, row in state["persons"].items():
         if row is None:
             faces.clear_person(db, int(pid))
@@ -244,6 +253,7 @@ def merge_people(db: Database, target: int | str, others: Iterable[int | str]) -
         repointed = {(f, tid) for f, p in old if p in oids and f not in set(moved)}
         faces.remove_rejections(db, [(f, p) for f, p in old if p in oids or p == tid])
         faces.add_rejections(db, repointed)
+        not_same.merge_persons(db, tid, oids)
         for o in oids:
             persons.delete(db, o)
         return []

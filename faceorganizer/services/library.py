@@ -25,6 +25,7 @@ from faceorganizer.services import edits, engines, library_file, people, scanner
 from faceorganizer.services.errors import LibraryError, NotFoundError
 from faceorganizer.services.files import normalise
 from faceorganizer.services.library_maintenance import MaintenanceMethods
+from faceorganizer.services.library_review import ReviewMethods
 from faceorganizer.services.library_xmp import XmpMethods
 from faceorganizer.services.query_faces import QueryFaces
 from faceorganizer.services.similar import LibrarySearch
@@ -87,7 +88,7 @@ def _person_info(s: PersonSummary) -> PersonInfo:
     )  # fmt: skip
 
 
-class Library(XmpMethods, MaintenanceMethods):
+class Library(XmpMethods, MaintenanceMethods, ReviewMethods):
     """One photo library (one SQLite file). Not thread-safe: one thread per instance."""
 
     def __init__(

@@ -11,7 +11,7 @@ reverts (``services.auto_log``).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,7 +19,7 @@ from sqlite_utils import Database
 
 from faceorganizer.services import auto_log, edits
 from faceorganizer.services.types import ClusterChanges
-from faceorganizer.storage import faces, persons, settings
+from faceorganizer.storage import faces, not_same, persons, settings
 from faceorganizer.storage.db import transaction
 
 if TYPE_CHECKING:  # clustering pulls in torch and scipy: loaded when first used
@@ -38,6 +38,8 @@ class LibraryFaces:
     person_ids: np.ndarray  # int64 (n,), -1 where unassigned
     pinned: np.ndarray  # bool (n,): the user put the face where it is
     rejections: set[tuple[int, int]]  # (face id, person id) pairs never to assign
+    not_same_persons: set[tuple[int, int]] = field(default_factory=set)  # "Not the same"
+    not_same_faces: set[tuple[int, int]] = field(default_factory=set)
     scores: np.ndarray | None = None  # float (n,): detection score
 
 
@@ -51,6 +53,8 @@ def load_faces(db: Database, model_id: str) -> LibraryFaces:
         pinned=found.pinned,
         rejections=faces.all_rejections(db),
         scores=found.scores,
+        not_same_persons=not_same.all_persons(db),
+        not_same_faces=not_same.all_faces(db),
     )
 
 
@@ -143,8 +147,9 @@ def write_assignments(
 
 
 def cluster_input(data: LibraryFaces, model_id: str) -> ClusterInput:
-    """The library's faces as ``core.clustering``'s input, with the model's calibrated thresholds
-    so that every model clusters equally strictly."""
+    """The library's faces as ``core.clustering``'s input: "not the same" faces are cannot-links
+    (persons are never merged anyway, so persons said apart stay apart), and the thresholds are
+    the model's calibrated ones, so every model clusters equally strictly."""
     from faceorganizer.core.clustering import ClusterInput, cluster_thresholds
     from faceorganizer.core.models.registry import calibration_for
 
@@ -156,6 +161,11 @@ def cluster_input(data: LibraryFaces, model_id: str) -> ClusterInput:
         pinned=data.pinned,
         photo=data.photo_ids,
         rejected=[(row_of[f], p) for f, p in sorted(data.rejections) if f in row_of],
+        cannot_link=[
+            (row_of[a], row_of[b])
+            for a, b in sorted(data.not_same_faces)
+            if a in row_of and b in row_of
+        ],  # fmt: skip
         score=data.scores,
         join_cosine=t["join_cosine"],
         join_pair_cosine=t["join_pair_cosine"],

@@ -170,3 +170,24 @@ class XmpWriteSummary:
     faces: int = 0  # named faces written
     replaced: list[tuple[str, str]] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One question of the review queue; ``suggestion_id`` names what it proposes, so that it
+    can be answered later (``review accept ID``) and is refused once the library moved on.
+
+    ``kind``: ``merge`` (``other_person_id`` into ``person_id``), ``who`` (``face_ids`` are
+    ``person_id``), ``new`` (``face_ids`` are one new person) or ``odd`` (``face_ids[0]`` does
+    not belong to ``person_id``). Accepting does what it proposes; rejecting records the
+    opposite for good ("Not the same", "Not this person", "Keep").
+    """
+
+    suggestion_id: str
+    kind: str
+    question: str  # human: "Is this Madonna?"
+    person_id: int | None
+    other_person_id: int | None
+    face_ids: tuple[int, ...]
+    chance: float  # 0..1: how likely accepting is right
+    value: float  # chance x faces it puts right: the queue's order

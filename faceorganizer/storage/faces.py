@@ -137,6 +137,9 @@ def assign(db: Database, face_ids: Sequence[int], person_id: int | None, by: str
 
 def delete(db: Database, face_ids: Sequence[int]) -> None:
     db.conn.executemany("DELETE FROM rejections WHERE face_id = ?", [(f,) for f in face_ids])
+    db.conn.executemany(
+        "DELETE FROM not_same_faces WHERE face_a = ? OR face_b = ?", [(f, f) for f in face_ids]
+    )
     db.conn.executemany("DELETE FROM faces WHERE id = ?", [(f,) for f in face_ids])
 
 
@@ -289,6 +292,14 @@ def for_clustering(db: Database, model_id: str) -> ClusterRows:
         pinned=np.array([r[4] == "user" for r in found], bool),
         scores=np.array([r[5] for r in found], np.float64),
     )
+
+
+def quality_for_clustering(db: Database, model_id: str) -> np.ndarray:
+    """The quality of each face ``for_clustering`` lists, in its order."""
+    found = db.execute(
+        "SELECT quality FROM faces WHERE model_id = ? AND hidden = 0 ORDER BY id", [model_id]
+    ).fetchall()
+    return np.array([r[0] for r in found], np.float64)
 
 
 def clear_person(db: Database, person_id: int) -> None:

@@ -133,6 +133,31 @@ def _xmp_sync(db: Database) -> None:
     )
 
 
+@migrations(name="0009_not_same_person")
+def _not_same_person(db: Database) -> None:
+    """The user's "Not the same" answers: two persons (or two faces without a person) that are
+    different people, for good. Re-clustering never joins them and the review queue never asks
+    again. Each pair is stored once, smaller id first."""
+    db.executescript(
+        """
+        CREATE TABLE not_same_persons (
+            person_a INTEGER NOT NULL,
+            person_b INTEGER NOT NULL,
+            PRIMARY KEY (person_a, person_b),
+            CHECK (person_a < person_b)
+        );
+        CREATE INDEX not_same_persons_b ON not_same_persons(person_b);
+        CREATE TABLE not_same_faces (
+            face_a INTEGER NOT NULL,
+            face_b INTEGER NOT NULL,
+            PRIMARY KEY (face_a, face_b),
+            CHECK (face_a < face_b)
+        );
+        CREATE INDEX not_same_faces_b ON not_same_faces(face_b);
+        """
+    )
+
+
 KNOWN = [m.name for m in migrations.pending(Database(memory=True))]
 SCHEMA_VERSION = len(KNOWN)
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, SignalInstance, Slot
 from PySide6.QtGui import QImage, QPixmap
 
 
@@ -24,11 +24,11 @@ class _Relay(QObject):
     failed = Signal(object, str)  # key, human reason
 
 
-def _deliver(signal: object, *args: object) -> None:
-    """Emit from a pool thread; a relay deleted meanwhile (its window closed while the decode
-    ran) has no one left to tell, which is not an error."""
-    with contextlib.suppress(RuntimeError):
-        signal.emit(*args)  # type: ignore[attr-defined]
+def deliver(signal: SignalInstance, *args: object) -> None:
+    """Emit a result from a pool thread; when its receiver is gone (the window closed while the
+    decode ran) the result is dropped."""
+    with contextlib.suppress(RuntimeError):  # "Signal source has been deleted"
+        signal.emit(*args)
 
 
 class _DecodeBytes(QRunnable):
@@ -40,7 +40,7 @@ class _DecodeBytes(QRunnable):
         image = QImage.fromData(self.data, "JPEG")  # type: ignore[arg-type]  # stub says bytes
         if image.isNull():
             image = QImage.fromData(self.data)
-        _deliver(self.relay.decoded, self.key, None if image.isNull() else image)
+        deliver(self.relay.decoded, self.key, None if image.isNull() else image)
 
 
 def array_to_qimage(rgb: np.ndarray) -> QImage:
@@ -61,9 +61,9 @@ class _DecodePhoto(QRunnable):
         try:
             loaded = load_image(Path(self.path), max_side=self.max_side)
         except Exception as exc:  # ImageLoadError and friends: shown, never raised
-            _deliver(self.relay.failed, self.key, str(getattr(exc, "reason", exc)))
+            deliver(self.relay.failed, self.key, str(getattr(exc, "reason", exc)))
             return
-        _deliver(self.relay.decoded, self.key, array_to_qimage(loaded.rgb))
+        deliver(self.relay.decoded, self.key, array_to_qimage(loaded.rgb))
 
 
 class ThumbnailCache(QObject):

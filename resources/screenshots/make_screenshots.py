@@ -4,7 +4,7 @@
 
 Scans ``../shared/data/faces/photos`` into a library kept in /tmp (reused on later runs), names
 each person after the folder most of its faces come from (what a user would type), then grabs
-the people grid, a person's faces, the similar-faces panel and a group photo.
+the people grid, a person's faces, the similar-faces panel, a group photo and the Review page.
 """
 
 from __future__ import annotations
@@ -108,6 +108,14 @@ def main() -> int:
         spin(100)
     spin(800)
     w.grab().save(str(HERE / "photo.png"))
+
+    w.review.show_review()
+    for _ in range(600):
+        if w.review.current is not None and w.review_page.body.isVisible():
+            break
+        spin(100)
+    spin(2500)  # the sharp crops arrive
+    w.grab().save(str(HERE / "review.png"))
     w.close()
     app.processEvents()
     return 0

@@ -67,7 +67,7 @@ def test_every_row_appears_where_declared_once_and_nowhere_else(window):
 
 def test_menus_and_toolbar_read_as_before_the_table(window):
     """The layout users know (the menus of the single-class window this package replaced, and
-    the Help menu and "Not a face" added since)."""
+    the Help menu, "Not a face" and Review added since)."""
     expected = {
         "file": "&Add folder… | &Scan for new photos | S&top scan | &Watch folders for new photos"
         " | &Unreadable files… | - | Search with a &photo… | - | &Export people…"
@@ -76,9 +76,9 @@ def test_menus_and_toolbar_read_as_before_the_table(window):
         "edit": "&Undo | &Redo | - | Re&name… | &Merge | Mo&ve to… | New &person"
         " | &Not this person | Not a &face | &Confirm | Use as &cover | &Hide | Un&hide | -"
         " | Re&group people",
-        "view": "&Back | &People | Faces &without a person | &Similar faces panel",
+        "view": "&Back | &People | Faces &without a person | &Review | &Similar faces panel",
         "help": "Open &log folder | &About FaceOrganizer",
-        "toolbar": "&Back | &Add folder… | &Scan for new photos | - | &Undo | &Redo | -"
+        "toolbar": "&Back | &Review | &Add folder… | &Scan for new photos | - | &Undo | &Redo | -"
         " | Search with a &photo… | &Similar faces panel",
         "person_bar": "Re&name… | Mo&ve to… | New &person | &Not this person | Not a &face"
         " | &Confirm | Use as &cover | &Hide",

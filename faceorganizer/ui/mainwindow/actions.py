@@ -67,6 +67,10 @@ ACTIONS: tuple[ActionSpec, ...] = (
     A("people", "&People", "navigation.show_people", ("Ctrl+1",), where=("view",)),
     A("unassigned", "Faces &without a person", "navigation.show_unassigned", ("Ctrl+U",),
       where=("view",)),
+    # review.py
+    A("review", "&Review", "review.show_review", ("Ctrl+R",),
+      "Questions that put people right in a few answers",
+      where=("view", "toolbar/go")),
     # scanning.py, watching.py
     A("add_folder", "&Add folder…", "scans.choose_folder", ("Ctrl+O",),
       "Add a folder of photos and scan it",

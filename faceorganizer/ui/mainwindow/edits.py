@@ -41,8 +41,14 @@ class Edits(QObject):
         window.similar.assign_requested.connect(self.assign_faces)
         window.photo_view.name_requested.connect(self.name_face)
 
-    def edit(self, job: EditJob, then: Callable[[EditResult], None] | None = None) -> None:
-        """Run ``job`` on the editor thread; then refresh and tell (status bar, signal)."""
+    def edit(
+        self,
+        job: EditJob,
+        then: Callable[[EditResult], None] | None = None,
+        failed: Callable[[str], None] | None = None,
+    ) -> None:
+        """Run ``job`` on the editor thread; then refresh and tell (status bar, signal). A
+        failure goes to ``failed`` when given, else to a message box."""
         w = self.window
         if w.editor is None:
             return
@@ -56,7 +62,7 @@ class Edits(QObject):
                 w.statusBar().showMessage(info.description, 5000)
             w.refresher.refresh(lambda: w.edits_applied.emit(result))
 
-        w.editor.submit("edit", job, done, w.show_error)
+        w.editor.submit("edit", job, done, failed or w.show_error)
 
     def undo(self) -> None:
         self.edit(lambda lib: lib.undo())

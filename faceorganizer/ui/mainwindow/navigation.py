@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 
 from faceorganizer.ui.engine_worker import user_message
-from faceorganizer.ui.mainwindow.pages import PEOPLE_PAGE, PERSON_PAGE, PHOTO_PAGE
+from faceorganizer.ui.mainwindow.pages import PEOPLE_PAGE, PERSON_PAGE, PHOTO_PAGE, REVIEW_PAGE
 from faceorganizer.ui.people_model import display_name
 
 if TYPE_CHECKING:
@@ -61,6 +61,8 @@ class Navigation(QObject):
             self.open_person(int(state), push=False)
         elif page == PHOTO_PAGE and state is not None:
             self.open_photo(int(state), push=False)
+        elif page == REVIEW_PAGE:
+            self.window.review.show_review(push=False)
         else:
             self.show_people(push=False)
 
@@ -71,6 +73,15 @@ class Navigation(QObject):
         w.stack.setCurrentIndex(PEOPLE_PAGE)
         w.people_view.setFocus()
         w.refresher.refresh()
+
+    def show_review(self, push: bool = True) -> None:
+        """The Review page (``review.py`` fills it)."""
+        w = self.window
+        if push and w.stack.currentIndex() != REVIEW_PAGE:
+            self._push()
+        w.stack.setCurrentIndex(REVIEW_PAGE)
+        w.review_page.setFocus()
+        w.selection.update_actions()
 
     def open_person(self, person_id: int, push: bool = True) -> None:
         w = self.window

@@ -1,8 +1,8 @@
 """The pages of the window's central stack, each a plain widget that only lays itself out.
 
-To add a page: a widget class here, a ``*_PAGE`` index after the last one, the widget added in
-``MainWindow._build_pages`` (which checks the index) and a ``show_*`` method in
-``navigation.py``.
+To add a page: a widget class here (or in a module of its own, as ``ui/review_page.py``), a
+``*_PAGE`` index after the last one, the widget added in ``MainWindow._build_pages`` (which
+checks the index) and a ``show_*`` method in ``navigation.py``.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from faceorganizer.ui.faces_view import FacesView
 from faceorganizer.ui.people_model import PeopleModel
 from faceorganizer.ui.people_view import PeopleView
 
-PEOPLE_PAGE, PERSON_PAGE, PHOTO_PAGE = 0, 1, 2
+PEOPLE_PAGE, PERSON_PAGE, PHOTO_PAGE, REVIEW_PAGE = 0, 1, 2, 3
 
 NO_PHOTOS_TEXT = (
     "<h2>No photos yet</h2><p>Add a folder of photos to find the people in them,"

@@ -3,13 +3,14 @@
 controllers, shows messages and closes cleanly.
 
 Each feature lives in its own controller module, reached from the window as
-``window.navigation``, ``.refresher``, ``.selection``, ``.search``, ``.edits``, ``.scans``,
-``.watching``, ``.settings`` and ``.sharing``.
+``window.navigation``, ``.refresher``, ``.selection``, ``.search``, ``.edits``, ``.review``,
+``.scans``, ``.watching``, ``.settings`` and ``.sharing``.
 
 Threading contract: the window reads through its own read-only ``Library`` on the GUI thread
 (cheap paged queries). Everything that writes or computes goes to a worker thread: ``engine``
-(scans, re-clustering), ``editor`` (edits, undo/redo, search, interim grouping during a scan)
-and ``lister`` (the reads of a refresh), each with its own ``Library``. Results come back as
+(scans, re-clustering), ``editor`` (edits, undo/redo, search, interim grouping during a scan),
+``lister`` (the reads of a refresh) and ``reviewer`` (the review queue), each with its own
+``Library``. Results come back as
 signals; the views refresh.
 """
 
@@ -20,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QThreadPool, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -52,10 +53,12 @@ from faceorganizer.ui.mainwindow.pages import (
     PEOPLE_PAGE,
     PERSON_PAGE,
     PHOTO_PAGE,
+    REVIEW_PAGE,
     PeoplePage,
     PersonPage,
 )
 from faceorganizer.ui.mainwindow.refresh import Refresher
+from faceorganizer.ui.mainwindow.review import Review
 from faceorganizer.ui.mainwindow.scanning import Scans, dropped_folders
 from faceorganizer.ui.mainwindow.search import Search
 from faceorganizer.ui.mainwindow.selection import Selection
@@ -64,6 +67,7 @@ from faceorganizer.ui.mainwindow.sharing import Sharing
 from faceorganizer.ui.mainwindow.watching import Watching
 from faceorganizer.ui.people_model import PeopleModel
 from faceorganizer.ui.photo_view import PhotoView
+from faceorganizer.ui.review_page import ReviewPage
 from faceorganizer.ui.scan_panel import ScanPanel
 from faceorganizer.ui.similar_panel import SimilarPanel
 from faceorganizer.ui.thumbnails import ThumbnailCache
@@ -109,6 +113,7 @@ class MainWindow(QMainWindow):
         self.engine_ready = False
         self.editor: WorkerHandle | None = None
         self.lister: WorkerHandle | None = None
+        self.reviewer: WorkerHandle | None = None
         self.last_error = ""
         self._closing = False
         self.ask_before_quit = True  # False: close without asking, even during a scan
@@ -127,6 +132,7 @@ class MainWindow(QMainWindow):
         self.refresher = Refresher(self)
         self.search = Search(self)
         self.edits = Edits(self)
+        self.review = Review(self)
         self.scans = Scans(self)
         self.watching = Watching(self)
         self.settings = Settings(self)
@@ -151,11 +157,13 @@ class MainWindow(QMainWindow):
         self.faces_view = self.person_page.view
         self.person_title = self.person_page.title
         self.photo_view = PhotoView()
+        self.review_page = ReviewPage()
         self.stack = QStackedWidget()
         pages = (
             (PEOPLE_PAGE, self.people_page),
             (PERSON_PAGE, self.person_page),
             (PHOTO_PAGE, self.photo_view),
+            (REVIEW_PAGE, self.review_page),
         )
         for index, page in pages:
             added = self.stack.addWidget(page)
@@ -234,7 +242,11 @@ class MainWindow(QMainWindow):
         self.lister = WorkerHandle(
             lib_path, "faceorganizer-lister", read_only=True, parent=self, device=self.device
         )
+        self.reviewer = WorkerHandle(
+            lib_path, "faceorganizer-reviewer", read_only=True, parent=self, device=self.device
+        )
         self.refresher.reset()
+        self.review.reset()
         self.engine.progress.connect(self.scans.on_progress)
         self.engine_ready = False
         self.engine.submit("warm-up", _warm_up, self._on_warmed_up, lambda _m: None)
@@ -263,17 +275,17 @@ class MainWindow(QMainWindow):
     def set_device(self, device: str) -> None:
         """Compute on ``device`` from now on: scans, searches, search by photo, grouping."""
         self.device = device
-        for handle in (self.engine, self.editor, self.lister):
+        for handle in (self.engine, self.editor, self.lister, self.reviewer):
             if handle is not None:
                 handle.set_device(device)
 
     def _stop_workers(self) -> bool:
         ok = True
-        for handle in (self.engine, self.editor, self.lister):
+        for handle in (self.engine, self.editor, self.lister, self.reviewer):
             if handle is not None:
                 ok = handle.stop() and ok
                 handle.deleteLater()
-        self.engine = self.editor = self.lister = None
+        self.engine = self.editor = self.lister = self.reviewer = None
         return ok
 
     # folders dropped on the window
@@ -338,9 +350,11 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage("Stopping the scan…")
             QApplication.processEvents()
         self.refresher.stop()
+        self.review.timer.stop()
         self.watching.stop()
         self._stop_workers()
         self.scans.scanning = False
+        QThreadPool.globalInstance().waitForDone(5000)  # decodes in flight report to this window
         self.people_model.set_library(None, load=False)
         self.faces_model.set_library(None)
         if self.reader is not None:

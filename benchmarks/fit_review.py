@@ -1,0 +1,172 @@
+"""Fit the review queue's calibration (``services.review.scoring``): per kind of question, a
+logistic model from its features to the chance that "yes" is right.
+
+The candidates of every kind, with the truth, are taken from a library-shaped benchmark (the
+dataset scanned and grouped as ``review_effort.py`` does) at the start and after each answer of
+a simulated review, itself run with a first fit on the start alone. Prints each kind's candidates
+and right ones, and writes ``faceorganizer/core/calibration/<model>.review.json`` (``--out``
+elsewhere, ``--dry-run`` not at all).
+
+    .venv/bin/python benchmarks/fit_review.py [DATASET] [--model ID] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import shutil
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from review_effort import REPO, SimulatedUser, roots_of, scan_folders, scanned_library
+from review_truth import Truth, dataset_photos, labelled_faces
+from sklearn.linear_model import LogisticRegression
+
+from faceorganizer.core.models.registry import calibration_for
+from faceorganizer.services.library import Library
+from faceorganizer.services.review import candidates, queue, scoring
+
+GATHER_CHANCE = 0.2  # the second pass asks down to this chance, to see beyond the first fit
+Key = tuple[str, int, int]
+Samples = dict[Key, tuple[np.ndarray, bool]]
+
+
+def _homes(lib: candidates.Library, truth: Truth) -> dict[int, Counter[str]]:
+    labels: dict[int, Counter[str]] = {}
+    for r, p in enumerate(lib.person.tolist()):
+        lab = truth.label.get(int(lib.data.face_ids[r]))
+        if p >= 0 and lab is not None:
+            labels.setdefault(p, Counter())[lab] += 1
+    return labels
+
+
+def _home(counts: Counter[str] | None, truth: Truth) -> str | None:
+    if not counts:
+        return None
+    return max(counts, key=lambda lab: (counts[lab], lab not in truth.strangers, lab))
+
+
+def collect(lib: candidates.Library, truth: Truth, into: Samples) -> None:
+    """Every candidate of the library's state with its truth (where the truth knows), first
+    sight of each kept."""
+    homes = _homes(lib, truth)
+    fid = lib.data.face_ids
+    label = truth.label.get
+
+    def add(kind: str, a: int, b: int, x: np.ndarray, right: bool | None) -> None:
+        if right is not None and (kind, a, b) not in into:
+            into[(kind, a, b)] = (x, right)
+
+    found = candidates.merges(lib)
+    for a, b, x in zip(found.a.tolist(), found.b.tolist(), found.features, strict=True):
+        ha, hb = _home(homes.get(a), truth), _home(homes.get(b), truth)
+        add("merge", a, b, x, None if ha is None or hb is None else ha == hb)
+    found = candidates.odd(lib)
+    for r, p, x in zip(found.a.tolist(), found.b.tolist(), found.features, strict=True):
+        lab = label(int(fid[r]))
+        rest = Counter(homes.get(p, Counter()))
+        if lab is not None:
+            rest[lab] -= 1
+        home = _home(+rest, truth)
+        if home is not None and (lab is not None or truth.is_not(int(fid[r]), home)):
+            add("odd", int(fid[r]), p, x, truth.is_not(int(fid[r]), home))
+    found = candidates.who(lib)
+    for r, p, x in zip(found.a.tolist(), found.b.tolist(), found.features, strict=True):
+        lab, home = label(int(fid[r])), _home(homes.get(p), truth)
+        add("who", int(fid[r]), p, x, None if lab is None or home is None else lab == home)
+    loose = np.flatnonzero((lib.data.person_ids < 0) & lib.clear)
+    found = candidates.new_pairs(lib, loose, queue.NEW_K)
+    for a, b, x in zip(found.a.tolist(), found.b.tolist(), found.features, strict=True):
+        la, lb = label(int(fid[a])), label(int(fid[b]))
+        add("new", int(fid[a]), int(fid[b]), x, None if la is None or lb is None else la == lb)
+
+
+def fit(samples: Samples, info: dict) -> scoring.ReviewCalibration:
+    coef: dict[str, tuple[float, ...]] = {}
+    intercept: dict[str, float] = {}
+    counts = {}
+    for kind in scoring.FEATURES:
+        rows = [(x, y) for (k, _, _), (x, y) in samples.items() if k == kind]
+        x = np.array([r[0] for r in rows], np.float64).reshape(-1, len(scoring.FEATURES[kind]))
+        y = np.array([r[1] for r in rows], bool)
+        counts[kind] = {"candidates": len(y), "right": int(y.sum())}
+        print(f"  {kind:5s} {len(y):6d} candidates, {int(y.sum()):4d} right")
+        if y.sum() < 2 or (~y).sum() < 2:
+            coef[kind] = tuple(0.0 for _ in scoring.FEATURES[kind])
+            intercept[kind] = -10.0  # too little to fit: never ask
+            continue
+        model = LogisticRegression(C=1.0, max_iter=5000).fit(x, y)
+        coef[kind] = tuple(float(c) for c in model.coef_[0])
+        intercept[kind] = float(model.intercept_[0])
+    return scoring.ReviewCalibration(coef, intercept, {**info, "samples": counts})
+
+
+def gather(
+    lib_path: Path,
+    person_of: dict[str, str],
+    model: str,
+    device: str,
+    calibration: scoring.ReviewCalibration | None,
+) -> Samples:
+    """Candidates at the start and, with ``calibration``, after each simulated answer."""
+    samples: Samples = {}
+    pair = calibration_for(model)
+    with tempfile.TemporaryDirectory(prefix="fit-review-") as tmp:
+        db = Path(tmp) / "library.sqlite3"
+        shutil.copyfile(lib_path, db)
+        with Library.open(db, device=device) as lib:
+            lib.cluster()
+            truth = labelled_faces(lib.db.conn, person_of)
+            user = SimulatedUser(truth)
+            skipped: list[str] = []
+            while True:
+                data = queue.load(lib.db)
+                prepared = candidates.prepare(data, pair, lib.torch_device())
+                collect(prepared, truth, samples)
+                if calibration is None:
+                    break
+                found = queue.without(queue.build(data, pair, calibration), skipped)
+                found = [s for s in found if s.chance >= GATHER_CHANCE]
+                if not found or sum(user.clicks.values()) > 2000:
+                    break
+                if user.answer(lib, found[0]) == "skip":
+                    skipped.append(found[0].suggestion_id)
+            print(f"  {sum(user.clicks.values())} simulated clicks")
+    return samples
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("dataset", nargs="?", type=Path, help="folder of person sub-folders")
+    ap.add_argument("--model", default="dlib-resnet-v1")
+    ap.add_argument("--device", default="auto")
+    ap.add_argument("--out", type=Path, help="where to write (default: the shipped file)")
+    ap.add_argument("--dry-run", action="store_true")
+    args = ap.parse_args()
+
+    roots = roots_of(args.dataset)
+    person_of = dataset_photos(roots)
+    scanned = scanned_library(
+        person_of, scan_folders(person_of, roots), args.model, args.device, rescan=False
+    )
+    info = {
+        "fitted_on": f"benchmarks/fit_review.py on {args.dataset or 'the default dataset'}",
+        "fitted_at": datetime.date.today().isoformat(),
+    }
+    print("first fit, on the grouped library")
+    first = fit(gather(scanned, person_of, args.model, args.device, None), info)
+    print("second fit, on the start and every state of a review answered with the first")
+    queue.MIN_CHANCE = GATHER_CHANCE
+    samples = gather(scanned, person_of, args.model, args.device, first)
+    final = fit(samples, info)
+    print(final.to_json())
+    if not args.dry_run:
+        out = args.out or REPO / "faceorganizer/core/calibration" / f"{args.model}.review.json"
+        scoring.write(out, final)
+        print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
