@@ -168,6 +168,20 @@ def decisions(db: Path) -> dict[str, object]:
         con.close()
 
 
+def _kept(earlier: dict[str, object], now: dict[str, object]) -> bool:
+    """Every earlier decision and history entry is as it was; new entries are only what a scan or
+    a regroup placed (kind ``auto``: a killed run keeps the placements it committed)."""
+    old_edits = {row[0]: row for row in earlier["edits"]}  # type: ignore[attr-defined]
+    new_edits = {row[0]: row for row in now["edits"]}  # type: ignore[attr-defined]
+    if any(new_edits.get(i) != row for i, row in old_edits.items()):
+        return False
+    if any(row[1] != "auto" for i, row in new_edits.items() if i not in old_edits):
+        return False
+    return {k: v for k, v in earlier.items() if k != "edits"} == {
+        k: v for k, v in now.items() if k != "edits"
+    }
+
+
 def tree_hashes(folder: Path) -> dict[str, str]:
     return {
         str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
@@ -240,7 +254,7 @@ class Battery:
     def _after(self, job: str, earlier: dict[str, object] | None) -> None:
         for problem in consistency_problems(self.db):
             self.figures.lost.append(f"after a kill of {job}: {problem}")
-        if earlier is not None and decisions(self.db) != earlier:
+        if earlier is not None and not _kept(earlier, decisions(self.db)):
             self.figures.lost.append(f"after a kill of {job}: earlier edits changed")
 
     def _edit_once(self) -> None:

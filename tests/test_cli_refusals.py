@@ -69,23 +69,23 @@ def test_reject_of_a_face_not_in_the_person_says_what_it_does_and_only_once(run)
     assert run("people")[1][:2] == [a, b]  # nobody lost or gained a face
     status, out, _ = run("reject", str(stranger), "--from", str(a["person_id"]))
     assert status == 1 and out["error"].startswith("nothing to change: the faces are already")
-    assert [e["kind"] for e in run("history")[1]] == ["reject"]
+    assert [e["kind"] for e in run("history")[1]] == ["reject", "auto"]  # newest first: the scan's
     status, out, _ = run("reject", str(stranger), "--from", str(b["person_id"]))
-    assert status == 0 and out["description"] == f"1 face not person {b['person_id']}"
+    assert status == 0 and out["description"] == "Take 1 face out of an unnamed person"
 
 
 def test_unhide_of_a_visible_person_and_other_no_ops_leave_no_history(run) -> None:
     a, _ = _two_people(run)
     pid = str(a["person_id"])
     status, out, _ = run("unhide", pid)
-    assert status == 1 and out["error"] == f"nothing to change: person {pid} is not hidden"
+    assert status == 1 and out["error"] == "nothing to change: an unnamed person is not hidden"
     assert run("name", pid, "Ann")[0] == 0
     status, out, _ = run("name", pid, "Ann")
     assert status == 1 and "is already named 'Ann'" in out["error"]
     assert run("hide", pid)[0] == 0
     status, out, _ = run("hide", pid)
     assert status == 1 and "is already hidden" in out["error"]
-    assert [e["kind"] for e in run("history")[1]] == ["hide", "name"]
+    assert [e["kind"] for e in run("history")[1]] == ["hide", "name", "auto"]
 
 
 def test_undo_of_a_move_whose_photo_was_deleted_says_so(run) -> None:
@@ -98,4 +98,5 @@ def test_undo_of_a_move_whose_photo_was_deleted_says_so(run) -> None:
         assert lib.scan(engine=shared_engine(), cluster=False).removed == 1
     status, out, _ = run("undo")
     assert status == 1 and out["missing_faces"] == 1 and out["changed"] is False
-    assert run("undo")[0] == 1  # nothing older to undo: the move was the only edit
+    status, out, _ = run("undo")  # the next older entry: the scan's placements, not the move again
+    assert status == 0 and out["kind"] == "auto"

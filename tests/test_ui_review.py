@@ -137,7 +137,8 @@ def test_review_page_answers_by_keyboard_and_undoes(qtbot, window) -> None:
         w.review_page.undo_button.click()
     assert not answered_in_db(db, second, accepted=False)
     assert answered_in_db(db, first, accepted=True)
-    assert [undone for _, undone in state(db)["edits"]] == [0, 1]  # type: ignore[union-attr]
+    answers = [undone for kind, undone in state(db)["edits"] if kind != "auto"]  # type: ignore[union-attr]
+    assert answers == [0, 1]  # the scan's own entry left out
     asked_again = wait_question(qtbot, w)
     assert asked_again.suggestion_id != first.suggestion_id
 
