@@ -82,7 +82,7 @@ def main() -> int:
     w.grab().save(str(HERE / "people.png"))
 
     people = [p for p in w.people_model.people() if p.name]
-    person = people[0]
+    person = max(people, key=lambda p: p.face_count)  # named people come first by name now
     w.navigation.open_person(person.person_id)
     spin(1500)
     w.grab().save(str(HERE / "person.png"))
