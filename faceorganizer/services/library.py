@@ -26,25 +26,23 @@ from faceorganizer.services.errors import LibraryError, NotFoundError
 from faceorganizer.services.files import normalise
 from faceorganizer.services.library_maintenance import MaintenanceMethods
 from faceorganizer.services.library_review import ReviewMethods
+from faceorganizer.services.library_search import SearchMethods
 from faceorganizer.services.library_xmp import XmpMethods
 from faceorganizer.services.query_faces import QueryFaces
+from faceorganizer.services.rows import face_info, person_info
 from faceorganizer.services.similar import LibrarySearch
 from faceorganizer.services.types import (
     ClusterChanges,
     EditInfo,
     ExportSummary,
     FaceInfo,
-    ImageFace,
     PersonInfo,
     PhotoInfo,
     ScanProgress,
     ScanSummary,
-    SearchHit,
 )
 from faceorganizer.storage import faces, locks, persons, photos, settings, sidecars
 from faceorganizer.storage.db import BUSY_TIMEOUT_S, transaction
-from faceorganizer.storage.faces import FaceRow
-from faceorganizer.storage.persons import PersonSummary
 
 if TYPE_CHECKING:  # torch loads in seconds: the engine only when a scan or search needs it
     import torch
@@ -75,20 +73,7 @@ def _guarded(method: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-def _face_info(r: FaceRow) -> FaceInfo:
-    return FaceInfo(
-        r.id, r.photo_id, r.photo_path, r.box, r.score, r.person_id, r.person_name,
-        r.assigned_by, bool(r.hidden), bool(r.not_face),
-    )  # fmt: skip
-
-
-def _person_info(s: PersonSummary) -> PersonInfo:
-    return PersonInfo(
-        s.id, s.name, s.face_count, s.photo_count, s.cover_face_id, bool(s.hidden)
-    )  # fmt: skip
-
-
-class Library(XmpMethods, MaintenanceMethods, ReviewMethods):
+class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
     """One photo library (one SQLite file). Not thread-safe: one thread per instance."""
 
     def __init__(
@@ -295,14 +280,14 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods):
         self, include_hidden: bool = False, name_filter: str | None = None
     ) -> list[PersonInfo]:
         found = persons.summaries(self.db, include_hidden, name_filter)
-        return [_person_info(s) for s in found]
+        return [person_info(s) for s in found]
 
     @_guarded
     def person(self, ref: int | str) -> PersonInfo:
         pid = edits.resolve_person(self.db, ref)
         found = persons.summaries(self.db, person_id=pid)
         if found:
-            return _person_info(found[0])
+            return person_info(found[0])
         row = persons.get(self.db, pid)
         assert row is not None
         return PersonInfo(pid, row.name, 0, 0, None, bool(row.hidden))
@@ -321,7 +306,7 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods):
     ) -> list[FaceInfo]:
         pid = self._person_id(person_id)
         found = faces.listing(self.db, pid, unassigned, include_hidden, limit, offset)
-        return [_face_info(r) for r in found]
+        return [face_info(r) for r in found]
 
     @_guarded
     def face_count(
@@ -338,7 +323,7 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods):
         row = faces.get(self.db, int(face_id))
         if row is None:
             raise NotFoundError(f"no face with id {face_id}")
-        return _face_info(row)
+        return face_info(row)
 
     @_guarded
     def face_thumbnail(self, face_id: int) -> bytes:
@@ -357,7 +342,7 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods):
 
     @_guarded
     def photo_faces(self, photo_id: int) -> list[FaceInfo]:
-        return [_face_info(r) for r in faces.of_photo(self.db, int(photo_id)) if not r.not_face]
+        return [face_info(r) for r in faces.of_photo(self.db, int(photo_id)) if not r.not_face]
 
     @_guarded
     def photo_errors(self) -> list[PhotoInfo]:
@@ -434,64 +419,6 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods):
     @_guarded
     def next_redo(self) -> EditInfo | None:
         return edits.next_redo(self.db)
-
-    # search
-
-    @_guarded
-    def image_faces(self, image: str | os.PathLike[str]) -> list[ImageFace]:
-        """The faces found in a photo from outside the library, to choose one to search with
-        (``search(image=..., face_index=...)``); ``largest`` marks the one used by default."""
-        return self._queries.image_faces(image, self.model_id, self.engine)
-
-    @_guarded
-    def search(
-        self,
-        face_id: int | None = None,
-        image: str | os.PathLike[str] | None = None,
-        face_index: int | None = None,
-        threshold: float | None = None,
-        limit: int | None = None,
-        person: int | str | None = None,
-        like_person: int | str | None = None,
-    ) -> list[SearchHit]:
-        """Faces ranked by the chance that each is the query's person, scored with person-level
-        evidence (``core.person_search``): those at or above ``threshold`` percent (default: the
-        library's "same person at" setting), best first, the query's own face(s) left out.
-
-        The query is a library face (``face_id``), a face in ``image`` (the largest, or
-        ``face_index``), or a whole person (``like_person``: "faces like this person").
-        ``person`` keeps only the results in that person.
-        """
-        if threshold is None:
-            threshold = float(settings.get(self.db, "threshold_percent"))
-        pid = edits.resolve_person(self.db, person) if person is not None else None
-        device = self.torch_device()
-        if self._search is None or (self._search.model_id, self._search.device) != (
-            self.model_id,
-            device,
-        ):
-            self._search = LibrarySearch(self.model_id, device)
-        most = limit if pid is None else None  # a person filter comes after the ranking
-        if like_person is not None:
-            query_person = edits.resolve_person(self.db, like_person)
-            found = self._search.by_person(self.db, query_person, threshold, most)
-        elif face_id is not None:
-            vector = self._queries.face_vector(self.db, face_id, self.model_id)
-            found = self._search.by_face(self.db, vector, face_id, threshold, most)
-        elif image is not None:
-            vector = self._queries.image_vector(image, face_index, self.model_id, self.engine)
-            found = self._search.by_face(self.db, vector, None, threshold, most)
-        else:
-            raise LibraryError("search needs a face id, an image or a person")
-        hits = []
-        for fid, percent, cos in found:
-            row = faces.get(self.db, fid)
-            if row is None or (pid is not None and row.person_id != pid):
-                continue
-            hits.append(SearchHit(_face_info(row), percent, cos))
-            if limit is not None and len(hits) >= limit:
-                break
-        return hits
 
     # export
 

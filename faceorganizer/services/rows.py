@@ -1,0 +1,20 @@
+"""Storage rows as the service results the CLI and the GUI see."""
+
+from __future__ import annotations
+
+from faceorganizer.services.types import FaceInfo, PersonInfo
+from faceorganizer.storage.faces import FaceRow
+from faceorganizer.storage.persons import PersonSummary
+
+
+def face_info(r: FaceRow) -> FaceInfo:
+    return FaceInfo(
+        r.id, r.photo_id, r.photo_path, r.box, r.score, r.person_id, r.person_name,
+        r.assigned_by, bool(r.hidden), bool(r.not_face),
+    )  # fmt: skip
+
+
+def person_info(s: PersonSummary) -> PersonInfo:
+    return PersonInfo(
+        s.id, s.name, s.face_count, s.photo_count, s.cover_face_id, bool(s.hidden)
+    )  # fmt: skip
