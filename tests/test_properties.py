@@ -126,7 +126,17 @@ def _scan(lib: Library, folder: Path, op: str, pick: st.DataObject) -> None:
         if op == "scan_delete" and ph == photo:
             assert ph not in now
         else:
-            assert now.get(ph) == decided, (op, ph)
+            assert _same_places(now.get(ph, set()), decided), (op, ph, now.get(ph), decided)
+
+
+def _same_places(now: set[tuple[int, int]], decided: set[tuple[int, int]]) -> bool:
+    """The same persons at the same places, a box centre allowed to move by one rounding step
+    (a re-encoded photo's face is found a pixel or two away)."""
+    left = sorted(now, key=lambda t: (str(t[0]), t[1]))
+    right = sorted(decided, key=lambda t: (str(t[0]), t[1]))
+    return len(left) == len(right) and all(
+        a[0] == b[0] and abs(a[1] - b[1]) <= 1 for a, b in zip(left, right, strict=True)
+    )
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
