@@ -27,6 +27,7 @@ from sklearn.linear_model import LogisticRegression
 from faceorganizer.core.models.registry import calibration_for
 from faceorganizer.services.library import Library
 from faceorganizer.services.review import candidates, queue, scoring
+from faceorganizer.services.review.data import load as load_review_data
 
 GATHER_CHANCE = 0.2  # the second pass asks down to this chance, to see beyond the first fit
 Key = tuple[str, int, int]
@@ -122,7 +123,7 @@ def gather(
             user = SimulatedUser(truth)
             skipped: list[str] = []
             while True:
-                data = queue.load(lib.db)
+                data = load_review_data(lib.db)
                 prepared = candidates.prepare(data, pair, lib.torch_device())
                 collect(prepared, truth, samples)
                 if calibration is None:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from faceorganizer.cli.library_commands import _edit_done, _run
+from faceorganizer.cli.library_access import edit_done, run_with
 from faceorganizer.services.library import Library
 
 
 def cmd_not_face(args: argparse.Namespace, lib: Library) -> int:
-    return _edit_done(args, lib.mark_not_face(args.faces, not args.restore), "")
+    return edit_done(args, lib.mark_not_face(args.faces, not args.restore), "")
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -24,4 +24,4 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p = sub.add_parser("not-face", parents=[common, lib], help=text, description=text)
     p.add_argument("faces", nargs="+", type=int, metavar="FACE")
     p.add_argument("--restore", action="store_true", help="they are faces after all")
-    p.set_defaults(func=_run(cmd_not_face))
+    p.set_defaults(func=run_with(cmd_not_face))

@@ -6,49 +6,21 @@ import argparse
 import signal
 import sys
 import threading
-from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import asdict
 from typing import Any
 
 from faceorganizer.cli.arguments import index, percent, positive_int
+from faceorganizer.cli.library_access import (
+    Handler,
+    ReadOnly,
+    edit_done,
+    person_ref,
+    run_with,
+)
 from faceorganizer.cli.output import CliError, emit
-from faceorganizer.services.errors import LibraryError
+from faceorganizer.cli.xmp_commands import import_text
 from faceorganizer.services.library import Library
 from faceorganizer.services.types import EditInfo, FaceInfo, ScanProgress, ScanSummary
-
-Handler = Callable[[argparse.Namespace, Library], int | None]
-
-
-@contextmanager
-def _opened(args: argparse.Namespace, read_only: bool = False, create: bool = False):
-    """The library of ``--library``; only a scan creates a missing one."""
-    try:
-        lib = Library.open(args.library, read_only=read_only, device=args.device, create=create)
-    except LibraryError as exc:
-        raise CliError(str(exc)) from exc
-    try:
-        yield lib
-    except LibraryError as exc:
-        raise CliError(str(exc)) from exc
-    finally:
-        lib.close()
-
-
-ReadOnly = bool | Callable[[argparse.Namespace], bool]
-
-
-def _run(handler: Handler, read_only: ReadOnly = False) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        ro = read_only(args) if callable(read_only) else read_only
-        with _opened(args, ro, create=handler is cmd_scan) as lib:
-            return int(handler(args, lib) or 0)
-
-    return run
-
-
-def _person_ref(text: str) -> int | str:
-    return int(text) if text.strip().isdigit() else text
 
 
 def _face_line(f: FaceInfo) -> str:
@@ -56,16 +28,6 @@ def _face_line(f: FaceInfo) -> str:
     pin = " (confirmed)" if f.assigned_by == "user" else ""
     box = ",".join(f"{v:.0f}" for v in f.box)
     return f"{f.face_id:>7}  {who}{pin}  [{box}]  {f.photo_path}"
-
-
-def _edit_done(args: argparse.Namespace, info: EditInfo | None, empty: str) -> int:
-    if info is None:
-        emit(args, None, empty)
-        return 1
-    if not info.changed:
-        raise CliError(info.description)  # "nothing to change: …", and no history entry
-    emit(args, asdict(info), f"{info.description} (edit {info.edit_id})")
-    return 0
 
 
 # scan
@@ -115,8 +77,6 @@ def _summary_text(s: ScanSummary) -> str:
     for path, what in s.decisions_dropped:
         lines.append(f"  {path}: {what}")
     if s.xmp is not None and s.xmp.with_regions:
-        from faceorganizer.cli.xmp_commands import import_text
-
         lines.append(import_text(s.xmp))
     return "\n".join(lines)
 
@@ -182,7 +142,7 @@ def cmd_people(args: argparse.Namespace, lib: Library) -> int:
 
 
 def cmd_faces(args: argparse.Namespace, lib: Library) -> int:
-    person = _person_ref(args.person) if args.person else None
+    person = person_ref(args.person) if args.person else None
     found = lib.faces(person, unassigned=args.unassigned, include_hidden=args.all, limit=args.limit)
     emit(args, [asdict(f) for f in found], "\n".join(_face_line(f) for f in found) or "no faces")
     return 0
@@ -213,8 +173,8 @@ def cmd_history(args: argparse.Namespace, lib: Library) -> int:
 
 
 def cmd_name(args: argparse.Namespace, lib: Library) -> int:
-    pid = lib.person(_person_ref(args.person)).person_id
-    status = _edit_done(args, lib.name_person(pid, args.name), "")
+    pid = lib.person(person_ref(args.person)).person_id
+    status = edit_done(args, lib.name_person(pid, args.name), "")
     same = lib.people_named(args.name, exclude=pid) if args.name.strip() else []
     if same and not args.json:
         first = same[0].person_id
@@ -224,36 +184,36 @@ def cmd_name(args: argparse.Namespace, lib: Library) -> int:
 
 
 def cmd_merge(args: argparse.Namespace, lib: Library) -> int:
-    refs = [_person_ref(p) for p in args.persons]
-    return _edit_done(args, lib.merge_people(refs[0], refs[1:]), "")
+    refs = [person_ref(p) for p in args.persons]
+    return edit_done(args, lib.merge_people(refs[0], refs[1:]), "")
 
 
 def cmd_move(args: argparse.Namespace, lib: Library) -> int:
-    to = None if args.new else _person_ref(args.to)
-    return _edit_done(args, lib.move_faces(args.faces, to), "")
+    to = None if args.new else person_ref(args.to)
+    return edit_done(args, lib.move_faces(args.faces, to), "")
 
 
 def cmd_reject(args: argparse.Namespace, lib: Library) -> int:
-    return _edit_done(args, lib.reject_faces(args.faces, _person_ref(args.from_person)), "")
+    return edit_done(args, lib.reject_faces(args.faces, person_ref(args.from_person)), "")
 
 
 def cmd_confirm(args: argparse.Namespace, lib: Library) -> int:
-    return _edit_done(args, lib.confirm_faces(args.faces), "")
+    return edit_done(args, lib.confirm_faces(args.faces), "")
 
 
 def _hide(hidden: bool) -> Handler:
     def handler(args: argparse.Namespace, lib: Library) -> int:
         if args.face:
-            return _edit_done(args, lib.hide_faces(args.face, hidden), "")
+            return edit_done(args, lib.hide_faces(args.face, hidden), "")
         if not args.person:
             raise CliError("give a PERSON or --face ID...")
-        return _edit_done(args, lib.hide_person(_person_ref(args.person), hidden), "")
+        return edit_done(args, lib.hide_person(person_ref(args.person), hidden), "")
 
     return handler
 
 
 def cmd_cover(args: argparse.Namespace, lib: Library) -> int:
-    return _edit_done(args, lib.set_cover(_person_ref(args.person), args.face), "")
+    return edit_done(args, lib.set_cover(person_ref(args.person), args.face), "")
 
 
 def cmd_undo(args: argparse.Namespace, lib: Library) -> int:
@@ -294,13 +254,13 @@ def cmd_search(args: argparse.Namespace, lib: Library) -> int:
         face_index=args.face_index,
         threshold=args.threshold,
         limit=args.limit,
-        person=_person_ref(args.person) if args.person else None,
-        like_person=_person_ref(args.like_person) if args.like_person else None,
+        person=person_ref(args.person) if args.person else None,
+        like_person=person_ref(args.like_person) if args.like_person else None,
     )
     lines = [f"{h.percent:5.1f} %  {_face_line(h.face)}" for h in hits]
     data: dict[str, Any] = {"hits": [asdict(h) for h in hits]}
     if args.move_to and hits:
-        info = lib.move_faces([h.face.face_id for h in hits], _person_ref(args.move_to))
+        info = lib.move_faces([h.face.face_id for h in hits], person_ref(args.move_to))
         data["edit"] = asdict(info)
         lines.append(
             f"{info.description} (edit {info.edit_id})" if info.changed else info.description
@@ -337,7 +297,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
     def add(name: str, handler: Handler, help: str, read_only: ReadOnly = False):
         p = sub.add_parser(name, parents=parents, help=help, description=help)
-        p.set_defaults(func=_run(handler, read_only))
+        p.set_defaults(func=run_with(handler, read_only, create=handler is cmd_scan))
         return p
 
     p = add("scan", cmd_scan, "find faces in folders (incremental) and group them into people")

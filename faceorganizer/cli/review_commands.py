@@ -8,7 +8,7 @@ import argparse
 from dataclasses import asdict
 from typing import Any
 
-from faceorganizer.cli.library_commands import _edit_done, _run
+from faceorganizer.cli.library_access import edit_done, run_with
 from faceorganizer.cli.output import emit
 from faceorganizer.services.library import Library
 from faceorganizer.services.types import Suggestion
@@ -55,11 +55,11 @@ def cmd_review(args: argparse.Namespace, lib: Library) -> int:
 
 
 def cmd_accept(args: argparse.Namespace, lib: Library) -> int:
-    return _edit_done(args, lib.review_accept(args.id, args.excluded or ()), "")
+    return edit_done(args, lib.review_accept(args.id, args.excluded or ()), "")
 
 
 def cmd_reject(args: argparse.Namespace, lib: Library) -> int:
-    return _edit_done(args, lib.review_reject(args.id), "")
+    return edit_done(args, lib.review_reject(args.id), "")
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -76,7 +76,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     answer_parents = [common, lib_again]
     help_text = "questions that put people right in a few answers, best first"
     p = sub.add_parser("review", parents=parents, help=help_text, description=help_text)
-    p.set_defaults(func=_run(cmd_review, read_only=True))
+    p.set_defaults(func=run_with(cmd_review, read_only=True))
     p.add_argument("--limit", type=int, help="list at most this many")
     answers = p.add_subparsers(dest="answer", metavar="ANSWER")
     a = answers.add_parser(
@@ -88,10 +88,10 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
         "--except", dest="excluded", type=int, nargs="+", metavar="FACE",
         help="faces of the question that are not the person (recorded as such)",
     )  # fmt: skip
-    a.set_defaults(func=_run(cmd_accept))
+    a.set_defaults(func=run_with(cmd_accept))
     r = answers.add_parser(
         "reject", parents=answer_parents, help="record the opposite, for good",
         description="record that the question is wrong, so it is never asked again (one edit)",
     )  # fmt: skip
     r.add_argument("id", metavar="ID")
-    r.set_defaults(func=_run(cmd_reject))
+    r.set_defaults(func=run_with(cmd_reject))

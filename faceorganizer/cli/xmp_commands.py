@@ -6,7 +6,7 @@ import argparse
 from dataclasses import asdict
 from typing import Any
 
-from faceorganizer.cli.library_commands import _person_ref, _run
+from faceorganizer.cli.library_access import person_ref, run_with
 from faceorganizer.cli.output import CliError, emit
 from faceorganizer.services.library import Library
 from faceorganizer.services.types import XmpImportSummary, XmpWriteSummary
@@ -57,7 +57,7 @@ def cmd_import(args: argparse.Namespace, lib: Library) -> int:
 def cmd_write(args: argparse.Namespace, lib: Library) -> int:
     if not args.all and not args.person:
         raise CliError("give --person PERSON or --all")
-    summary = lib.write_xmp(_person_ref(args.person) if args.person else None)
+    summary = lib.write_xmp(person_ref(args.person) if args.person else None)
     emit(args, asdict(summary), write_text(summary))
     return 1 if summary.errors else 0
 
@@ -99,13 +99,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("paths", nargs="*", metavar="FOLDER", help="only photos under these")
     p.add_argument("--changed", action="store_true", help="only photos whose XMP changed")
-    p.set_defaults(func=_run(cmd_import))
+    p.set_defaults(func=run_with(cmd_import))
 
     p = verbs.add_parser("write", parents=[common, lib], help="write face names into XMP sidecars")
     who = p.add_mutually_exclusive_group()
     who.add_argument("--person", help="the photos of this person (id or name)")
     who.add_argument("--all", action="store_true", help="every photo with a named face")
-    p.set_defaults(func=_run(cmd_write))
+    p.set_defaults(func=run_with(cmd_write))
 
     p = verbs.add_parser("show", parents=[common], help="list the face regions of a photo")
     p.add_argument("photo")

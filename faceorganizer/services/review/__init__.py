@@ -27,11 +27,12 @@ def pending(
 ) -> list[Suggestion]:
     """The questions to ask now, best first, leaving out the ``skipped`` ones."""
     from faceorganizer.core.models.registry import calibration_for
+    from faceorganizer.services.review import data as review_data
     from faceorganizer.services.review import queue, scoring
     from faceorganizer.storage import settings
 
     model_id = str(settings.get(db, "model_id"))
-    data = queue.load(db)
+    data = review_data.load(db)
     found = queue.build(
         data, calibration_for(model_id), scoring.review_calibration(model_id), device
     )

@@ -28,12 +28,12 @@ import numpy as np
 
 from faceorganizer.core.models.base import Calibration
 from faceorganizer.services.review import scoring
+from faceorganizer.services.review.data import ReviewData
 from faceorganizer.storage import not_same
 
 if TYPE_CHECKING:
     import torch
 
-    from faceorganizer.services.review.queue import ReviewData
 
 KNN_K = 16  # nearest faces of every face
 MERGE_K = 5  # persons compared with each person by centroid

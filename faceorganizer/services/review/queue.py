@@ -20,16 +20,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlite_utils import Database
 
 from faceorganizer.core.models.base import Calibration
 from faceorganizer.services.review import candidates, scoring
+from faceorganizer.services.review.data import ReviewData
 from faceorganizer.services.types import Suggestion
-from faceorganizer.storage import faces, not_same, persons, settings
+from faceorganizer.storage import not_same
 
 if TYPE_CHECKING:
     import torch
@@ -41,50 +40,6 @@ MIN_CHANCE = 0.35
 MAX_FACES = 8  # faces asked about at once
 NEW_K = 6  # nearest loose faces paired with each loose face
 CLEAR_FACE_SCORE = 0.99  # as clustering: a new person needs one clear face
-
-
-@dataclass
-class ReviewData:
-    """The library as the queue sees it: visible faces of one model as parallel arrays, and
-    what the user decided."""
-
-    face_ids: np.ndarray  # int64 (n,)
-    embeddings: np.ndarray  # float32 (n, dims), unit rows
-    photo_ids: np.ndarray  # int64 (n,)
-    person_ids: np.ndarray  # int64 (n,), -1 where unassigned
-    pinned: np.ndarray  # bool (n,)
-    scores: np.ndarray  # float (n,): detection score
-    quality: np.ndarray  # float (n,): detection score x size factor (``core.pipeline``)
-    rejections: set[tuple[int, int]]  # (face id, person id)
-    not_same_persons: set[tuple[int, int]]
-    not_same_faces: set[tuple[int, int]]
-    names: dict[int, str | None]  # every person
-    hidden: set[int]  # hidden persons: never asked about
-
-
-def load(db: Database) -> ReviewData:
-    """The library's state; read again when a scan added faces between its two reads."""
-    model_id = str(settings.get(db, "model_id"))
-    for _ in range(3):
-        found = faces.for_clustering(db, model_id)
-        quality = faces.quality_for_clustering(db, model_id)
-        if len(quality) == len(found.face_ids):
-            break
-    rows = persons.all_rows(db)
-    return ReviewData(
-        face_ids=found.face_ids,
-        embeddings=found.embeddings,
-        photo_ids=found.photo_ids,
-        person_ids=found.person_ids,
-        pinned=found.pinned,
-        scores=found.scores,
-        quality=quality[: len(found.face_ids)],
-        rejections=faces.all_rejections(db),
-        not_same_persons=not_same.all_persons(db),
-        not_same_faces=not_same.all_faces(db),
-        names={r.id: r.name for r in rows},
-        hidden={r.id for r in rows if r.hidden},
-    )
 
 
 def _name(data: ReviewData, pid: int) -> str | None:

@@ -1,0 +1,62 @@
+"""How a command reaches its library: opened for the command (read-only where it only reads;
+only `scan` creates a missing one), library errors turned into one clear line, and the shared
+report of an edit. Every library command module builds on these."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import asdict
+
+from faceorganizer.cli.output import CliError, emit
+from faceorganizer.services.errors import LibraryError
+from faceorganizer.services.library import Library
+from faceorganizer.services.types import EditInfo
+
+Handler = Callable[[argparse.Namespace, Library], int | None]
+
+
+@contextmanager
+def opened(args: argparse.Namespace, read_only: bool = False, create: bool = False):
+    """The library of ``--library``; only a scan creates a missing one."""
+    try:
+        lib = Library.open(args.library, read_only=read_only, device=args.device, create=create)
+    except LibraryError as exc:
+        raise CliError(str(exc)) from exc
+    try:
+        yield lib
+    except LibraryError as exc:
+        raise CliError(str(exc)) from exc
+    finally:
+        lib.close()
+
+
+ReadOnly = bool | Callable[[argparse.Namespace], bool]
+
+
+def run_with(
+    handler: Handler, read_only: ReadOnly = False, create: bool = False
+) -> Callable[[argparse.Namespace], int]:
+    """The parser's ``func``: open the library, run ``handler`` on it, close it."""
+
+    def run(args: argparse.Namespace) -> int:
+        ro = read_only(args) if callable(read_only) else read_only
+        with opened(args, ro, create=create) as lib:
+            return int(handler(args, lib) or 0)
+
+    return run
+
+
+def person_ref(text: str) -> int | str:
+    return int(text) if text.strip().isdigit() else text
+
+
+def edit_done(args: argparse.Namespace, info: EditInfo | None, empty: str) -> int:
+    if info is None:
+        emit(args, None, empty)
+        return 1
+    if not info.changed:
+        raise CliError(info.description)  # "nothing to change: …", and no history entry
+    emit(args, asdict(info), f"{info.description} (edit {info.edit_id})")
+    return 0
