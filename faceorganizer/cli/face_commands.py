@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from faceorganizer.cli.library_access import edit_done, run_with
+from faceorganizer.cli.library_access import edit_done, library_option, run_with
 from faceorganizer.services.library import Library
 
 
@@ -14,12 +14,7 @@ def cmd_not_face(args: argparse.Namespace, lib: Library) -> int:
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    lib = argparse.ArgumentParser(add_help=False)
-    lib.add_argument(
-        "--library",
-        metavar="PATH",
-        help="library file (default: $FACEORGANIZER_LIBRARY or the user data folder)",
-    )
+    lib = library_option()
     text = "mark detections that are not faces (out of people, search and grouping; undoable)"
     p = sub.add_parser("not-face", parents=[common, lib], help=text, description=text)
     p.add_argument("faces", nargs="+", type=int, metavar="FACE")

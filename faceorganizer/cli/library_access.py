@@ -60,3 +60,14 @@ def edit_done(args: argparse.Namespace, info: EditInfo | None, empty: str) -> in
         raise CliError(info.description)  # "nothing to change: …", and no history entry
     emit(args, asdict(info), f"{info.description} (edit {info.edit_id})")
     return 0
+
+
+def library_option() -> argparse.ArgumentParser:
+    """The ``--library`` option every library command takes (a parent parser)."""
+    lib = argparse.ArgumentParser(add_help=False)
+    lib.add_argument(
+        "--library",
+        metavar="PATH",
+        help="library file (default: $FACEORGANIZER_LIBRARY or the user data folder)",
+    )
+    return lib

@@ -14,6 +14,7 @@ from faceorganizer.cli.library_access import (
     Handler,
     ReadOnly,
     edit_done,
+    library_option,
     person_ref,
     run_with,
 )
@@ -287,12 +288,7 @@ def cmd_export(args: argparse.Namespace, lib: Library) -> int:
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    lib = argparse.ArgumentParser(add_help=False)
-    lib.add_argument(
-        "--library",
-        metavar="PATH",
-        help="library file (default: $FACEORGANIZER_LIBRARY or the user data folder)",
-    )
+    lib = library_option()
     parents = [common, lib]
 
     def add(name: str, handler: Handler, help: str, read_only: ReadOnly = False):

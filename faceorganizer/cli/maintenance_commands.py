@@ -8,6 +8,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from faceorganizer.cli.library_access import library_option
 from faceorganizer.cli.output import CliError, emit
 from faceorganizer.services import maintenance
 from faceorganizer.services.errors import LibraryError
@@ -69,12 +70,7 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    lib = argparse.ArgumentParser(add_help=False)
-    lib.add_argument(
-        "--library",
-        metavar="PATH",
-        help="library file (default: $FACEORGANIZER_LIBRARY or the user data folder)",
-    )
+    lib = library_option()
     parents = [common, lib]
     group = sub.add_parser(
         "library",

@@ -8,7 +8,7 @@ import argparse
 from dataclasses import asdict
 from typing import Any
 
-from faceorganizer.cli.library_access import edit_done, run_with
+from faceorganizer.cli.library_access import edit_done, library_option, run_with
 from faceorganizer.cli.output import emit
 from faceorganizer.services.library import Library
 from faceorganizer.services.types import Suggestion
@@ -63,12 +63,7 @@ def cmd_reject(args: argparse.Namespace, lib: Library) -> int:
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    lib = argparse.ArgumentParser(add_help=False)
-    lib.add_argument(
-        "--library",
-        metavar="PATH",
-        help="library file (default: $FACEORGANIZER_LIBRARY or the user data folder)",
-    )
+    lib = library_option()
     parents = [common, lib]
     # given before or after ACCEPT/REJECT: the answer's own option must not reset it
     lib_again = argparse.ArgumentParser(add_help=False)

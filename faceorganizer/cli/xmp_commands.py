@@ -6,7 +6,7 @@ import argparse
 from dataclasses import asdict
 from typing import Any
 
-from faceorganizer.cli.library_access import person_ref, run_with
+from faceorganizer.cli.library_access import library_option, person_ref, run_with
 from faceorganizer.cli.output import CliError, emit
 from faceorganizer.services.library import Library
 from faceorganizer.services.types import XmpImportSummary, XmpWriteSummary
@@ -77,12 +77,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    lib = argparse.ArgumentParser(add_help=False)
-    lib.add_argument(
-        "--library",
-        metavar="PATH",
-        help="library file (default: $FACEORGANIZER_LIBRARY or the user data folder)",
-    )
+    lib = library_option()
     xmp = sub.add_parser(
         "xmp",
         parents=[common],
