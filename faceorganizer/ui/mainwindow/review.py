@@ -114,6 +114,8 @@ class Review(QObject):
         ids = {s.suggestion_id for s in self.queue}
         if self.current is None or self.current.suggestion_id not in ids:
             self._show_next()
+        else:  # the same question stays: its "to go" follows the queue just computed
+            self.page.status.setText(self._position())
 
     def _failed(self, message: str) -> None:
         self._loading = False
@@ -196,9 +198,11 @@ class Review(QObject):
             rest = faces[1:]
             right = Side(f"and th{'ese' if len(rest) > 1 else 'is'} face", rest, len(rest) > 1)
         yes, no = BUTTONS[s.kind]
+        return Question(s.question, left, right, yes, no, s.chance, self._position())
+
+    def _position(self) -> str:
         left_in_queue = len([q for q in self.queue if q.suggestion_id not in self.skipped])
-        position = f"{self.answered:,} answered · {left_in_queue:,} to go"
-        return Question(s.question, left, right, yes, no, s.chance, position)
+        return f"{self.answered:,} answered · {left_in_queue:,} to go"
 
     def _on_thumbnail(self, face_id: int) -> None:
         for tile in self._tiles:
