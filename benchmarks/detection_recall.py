@@ -12,11 +12,15 @@ Prints, for the settings given on the command line (the defaults are the engine'
   (each original face matched by a face with IoU >= 0.5 in upright coordinates);
 - seconds per image for detection alone.
 
+With ``--baseline hog`` the same checks run on the face_recognition recipe's detector instead
+(dlib's HOG frontal face detector with its default one upsample, on the full-size image), to
+compare recall on real photos.
+
 The engine's defaults were chosen with this script; the figures and the sweep behind them
 are in the module docstring of ``faceorganizer/core/detection.py``.
 
 Run: ``.venv/bin/python benchmarks/detection_recall.py [--lfw-sample N] [--detect-side S]
-[--min-face-size M] [--thresholds a,b,c] [--min-score s]``
+[--min-face-size M] [--thresholds a,b,c] [--min-score s] [--baseline hog]``
 """
 
 from __future__ import annotations
@@ -105,6 +109,27 @@ def detect_upright(detector: det.Detector, path: Path, max_side: int | None) -> 
         Detection(tuple(v * s for v in f.box), f.score, f.landmarks * s)  # type: ignore[arg-type]
         for f in faces
     ]
+
+
+class HogDetector:
+    """face_recognition's default detector (dlib HOG, one upsample) behind ``Detector.detect``."""
+
+    def __init__(self) -> None:
+        import dlib  # dev dependency (dlib-bin): a baseline, never used by the app
+
+        self._detect = dlib.get_frontal_face_detector()
+
+    def detect(self, images: list[np.ndarray]) -> list[list[Detection]]:
+        out = []
+        for rgb in images:
+            rects = self._detect(np.ascontiguousarray(rgb), 1)
+            out.append(
+                [
+                    Detection((r.left(), r.top(), r.right(), r.bottom()), 1.0, np.zeros((5, 2)))
+                    for r in rects
+                ]
+            )
+        return out
 
 
 def lfw_centre_found(faces: list[Detection], side: int = 250) -> bool:
@@ -214,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--thresholds", default=",".join(map(str, det.DEFAULT_THRESHOLDS)))
     p.add_argument("--min-score", type=float, default=det.DEFAULT_MIN_SCORE)
     p.add_argument("--factor", type=float, default=det.DEFAULT_FACTOR)
+    p.add_argument("--baseline", choices=["hog"], help="the face_recognition recipe's detector")
     args = p.parse_args(argv)
     import torch
 
@@ -227,6 +253,13 @@ def main(argv: list[str] | None = None) -> int:
         factor=args.factor,
     )
     rows = sample_rows(read_manifest(args.faces_dir), args.lfw_sample)
+    if args.baseline == "hog":
+        hog = HogDetector()
+        report = evaluate(hog, rows, read_groups(args.faces_dir), None, args.faces_dir)  # type: ignore[arg-type]
+        print("baseline: face_recognition's detector (dlib HOG, one upsample, full-size images)")
+        for line in report.lines():
+            print(line)
+        return 0
     report = evaluate(detector, rows, read_groups(args.faces_dir), args.detect_side, args.faces_dir)
     print(
         f"settings: detect_side={args.detect_side} min_face_size={args.min_face_size} "
