@@ -42,6 +42,7 @@ sys.path.insert(0, str(REPO))
 
 from faceorganizer.core import detection as det  # noqa: E402
 from faceorganizer.core.images import load_image  # noqa: E402
+from faceorganizer.core.regions import iou  # noqa: E402
 from faceorganizer.core.types import Detection  # noqa: E402
 
 FACES_DIR = Path(os.environ.get("FACEORGANIZER_TEST_FACES", REPO.parent / "shared/data/faces"))
@@ -90,14 +91,6 @@ def read_groups(faces_dir: Path = FACES_DIR) -> dict[str, int]:
             r["relpath"]: sum(1 for name in r["people_left_to_right"].split(";") if name != "?")
             for r in csv.DictReader(f)
         }
-
-
-def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def detect_upright(detector: det.Detector, path: Path, max_side: int | None) -> list[Detection]:

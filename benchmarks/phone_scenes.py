@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
+from faceorganizer.core.regions import iou
+
 REPO = Path(__file__).resolve().parents[1]
 FACES_DIR = Path(os.environ.get("FACEORGANIZER_TEST_FACES", REPO.parent / "shared/data/faces"))
 PHONE_SIZE = (4032, 3024)
@@ -272,14 +274,6 @@ def read_truth(out_dir: Path) -> list[PhonePhoto]:
         PhonePhoto(p["path"], tuple(PastedFace(f["source"], tuple(f["box"])) for f in p["faces"]))
         for p in data
     ]
-
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 FOUND_IOU = 0.4

@@ -77,19 +77,24 @@ def shared_engine(batch_size: int = 32):  # type: ignore[no-untyped-def]
     return FaceEngine(model_id="dlib-resnet-v1", device="auto", batch_size=batch_size)
 
 
+def scanned_into(db: Path, folders: list[Path]) -> Path:
+    """A new library at ``db`` with ``folders`` scanned by the session's engine, its WAL folded
+    into the file so that copies of the file alone are whole."""
+    with Library.open(db) as lib:
+        lib.scan(folders, engine=shared_engine())
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return db
+
+
 @functools.cache
 def scanned_library() -> tuple[Path, Path]:
     """(photo folder, library file) of the session's pristine scan; never modify these."""
     root = Path(tempfile.mkdtemp(prefix="fo-lib-"))
     folder = root / "photos"
     make_photo_folder(folder)
-    db = root / "library.sqlite3"
-    with Library.open(db) as lib:
-        lib.scan([folder], engine=shared_engine())
-    con = sqlite3.connect(db)
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    con.close()
-    return folder, db
+    return folder, scanned_into(root / "library.sqlite3", [folder])
 
 
 CELEBRITY_FOLDERS = ("photos/five_celebrity", "photos/deepface_testset")
@@ -108,12 +113,9 @@ def celebrity_library() -> tuple[Path, Path, Path]:
     later.mkdir()
     for photo in sorted((folder / "five_celebrity" / LATER).iterdir())[:HELD_BACK]:
         photo.rename(later / photo.name)
-    db = root / "library.sqlite3"
-    with Library.open(db) as lib:
-        lib.scan([folder / Path(rel).name for rel in CELEBRITY_FOLDERS], engine=shared_engine())
-    con = sqlite3.connect(db)
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    con.close()
+    db = scanned_into(
+        root / "library.sqlite3", [folder / Path(rel).name for rel in CELEBRITY_FOLDERS]
+    )
     return folder, db, later
 
 

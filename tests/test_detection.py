@@ -6,30 +6,17 @@ sample of the LFW crops (the whole LFW set is measured by ``benchmarks/detection
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
+import benchmark_modules
 import numpy as np
 import pytest
 
 from faceorganizer.core import detection as det
 from faceorganizer.core.images import load_image
+from faceorganizer.core.regions import iou
 
-REPO = Path(__file__).resolve().parents[1]
 LFW_SAMPLE = 60
-
-
-def _recall_module() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "detection_recall", REPO / "benchmarks" / "detection_recall.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +26,7 @@ def detector() -> det.Detector:
 
 @pytest.fixture(scope="module")
 def report(detector: det.Detector, faces_dir: Path):
-    dr = _recall_module()
+    dr = benchmark_modules.load("detection_recall")
     rows = dr.sample_rows(dr.read_manifest(faces_dir), LFW_SAMPLE)
     return dr.evaluate(detector, rows, dr.read_groups(faces_dir), detector.detect_side, faces_dir)
 
@@ -111,14 +98,7 @@ def test_padded_batches_match_one_at_a_time(detector: det.Detector, faces_dir: P
     for a_faces, b_faces in zip(one, many, strict=True):
         left_first = (sorted(f, key=lambda d: d.box[0]) for f in (a_faces, b_faces))
         for a, b in zip(*left_first, strict=True):
-            assert _iou(a.box, b.box) >= 0.75, (a.box, b.box)
-
-
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
-    return ix * iy / union
+            assert iou(a.box, b.box) >= 0.75, (a.box, b.box)
 
 
 def test_no_image_gives_no_result(detector: det.Detector) -> None:

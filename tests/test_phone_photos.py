@@ -4,32 +4,17 @@ engine at its defaults; every face is found where it was pasted, in original coo
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
+import benchmark_modules
 import pytest
 
 from faceorganizer.core.pipeline import FaceEngine
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def _scenes() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "phone_scenes", REPO / "benchmarks" / "phone_scenes.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
 
 @pytest.fixture(scope="module")
 def phone_photo(tmp_path_factory: pytest.TempPathFactory, faces_dir: Path):
-    ps = _scenes()
+    ps = benchmark_modules.load("phone_scenes")
     out = tmp_path_factory.mktemp("phone")
     (photo,) = ps.build_photos(
         out, 1, seed=11, faces_per_photo=(5, 5), widths=[(60, 100)], faces_dir=faces_dir

@@ -13,6 +13,7 @@ from PIL import Image
 
 from faceorganizer.core.images import load_image
 from faceorganizer.core.pipeline import FaceEngine
+from faceorganizer.core.regions import iou
 from faceorganizer.core.thumbnails import THUMBNAIL_SIZE
 from faceorganizer.core.types import PhotoFaces
 
@@ -24,13 +25,6 @@ GROUPS = [
 REFERENCE_PEOPLE = ("obama", "biden", "kit_harington", "rose_leslie")
 ROTATED = "robustness/exif_orientation/obama/obama2_orient6.jpg"
 UPRIGHT = "photos/face_recognition_examples/obama/obama2.jpg"
-
-
-def iou(a, b) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
-    return ix * iy / union
 
 
 @pytest.fixture(scope="module")

@@ -15,6 +15,7 @@ from PySide6.QtCore import QEventLoop, QMimeData, QSettings, Qt, QTimer  # noqa:
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QLineEdit  # noqa: E402
+from ui_support import select_face_rows  # noqa: E402
 
 from faceorganizer.services.library import Library  # noqa: E402
 from faceorganizer.ui.mainwindow import PEOPLE_PAGE, PERSON_PAGE, PHOTO_PAGE, MainWindow  # noqa: E402
@@ -260,16 +261,6 @@ def open_first_person(window: MainWindow) -> int:
     QTest.keyClick(window.people_view, Qt.Key.Key_Return)
     assert window.stack.currentIndex() == PERSON_PAGE
     return pid
-
-
-def select_face_rows(window: MainWindow, rows: list[int]) -> list[int]:
-    view = window.faces_view
-    view.setFocus()
-    sel = view.selectionModel()
-    sel.clearSelection()
-    for r in rows:
-        sel.select(window.faces_model.index(r), sel.SelectionFlag.Select)
-    return view.selected_face_ids()
 
 
 def test_move_faces_to_another_person_with_chooser(qtbot, window):

@@ -17,6 +17,7 @@ from library_support import LATER, celebrity_library, copy_library, people_of  #
 from PySide6.QtCore import QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
+from ui_support import select_face_rows  # noqa: E402
 
 from faceorganizer.services.library import Library  # noqa: E402
 from faceorganizer.ui.mainwindow import PHOTO_PAGE, MainWindow  # noqa: E402
@@ -77,16 +78,6 @@ def select_people(window: MainWindow, ids: list[int]) -> None:
         )
 
 
-def select_faces(window: MainWindow, rows: list[int]) -> list[int]:
-    view = window.faces_view
-    view.setFocus()
-    sel = view.selectionModel()
-    sel.clearSelection()
-    for r in rows:
-        sel.select(window.faces_model.index(r), sel.SelectionFlag.Select)
-    return view.selected_face_ids()
-
-
 def answer_name_clash(window: MainWindow, button: str) -> None:
     box = window.edits.name_clash
     assert box is not None and "already a person named" in box.text()
@@ -143,7 +134,7 @@ def test_f5_moves_no_face_and_a_scans_placements_are_one_undo(qtbot, window, cel
 def test_assign_dialog_chooses_nothing_by_itself_and_makes_a_named_person(qtbot, window):
     katy = person_of(window, "katy_perry")
     window.navigation.open_person(katy)
-    faces = select_faces(window, [0, 1])
+    faces = select_face_rows(window, [0, 1])
     seen: dict[str, object] = {}
 
     def drive() -> None:
@@ -204,7 +195,7 @@ def people_of_sizes(window: MainWindow, folder: str) -> list[int]:
 def test_not_a_face_from_the_face_grid_and_undo(qtbot, window):
     window.navigation.open_person(person_of(window, "mindy_kaling"))
     rows = window.faces_model.rowCount()
-    (face,) = select_faces(window, [0])
+    (face,) = select_face_rows(window, [0])
     with qtbot.waitSignal(window.search_finished, timeout=60_000):
         window.search.show_similar(face)  # the panel's query: it goes when it is not a face
     assert window.action("not_face").isEnabled()
@@ -319,6 +310,6 @@ def test_named_people_come_first_and_cards_keep_their_order(qtbot, window):
 
     source, target = order[1], order[2]
     window.navigation.open_person(source)
-    faces = select_faces(window, [0])
+    faces = select_face_rows(window, [0])
     wait_edit(qtbot, window, lambda: window.edits.move_faces(faces, target))
     assert [p.person_id for p in window.people_model.people()] == order

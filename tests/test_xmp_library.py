@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from library_support import FACES_DIR, shared_engine
+from library_support import FACES_DIR, scanned_into, shared_engine
 from PIL import Image
 from xmp_support import (
     close_boxes,
@@ -49,13 +49,7 @@ def _base() -> tuple[Path, Path]:
     folder.mkdir()
     for name, rel in PHOTOS.items():
         shutil.copyfile(FACES_DIR / rel, folder / name)
-    db = root / "library.sqlite3"
-    with Library.open(db) as lib:
-        lib.scan([folder], engine=shared_engine())
-    con = sqlite3.connect(db)
-    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    con.close()
-    return folder, db
+    return folder, scanned_into(root / "library.sqlite3", [folder])
 
 
 @pytest.fixture

@@ -108,7 +108,7 @@ def to_normalised(box: tuple[float, float, float, float], width: int, height: in
     return (x0 / width, y0 / height, x1 / width, y1 / height)
 
 
-def iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
     """Intersection over union of two (x0, y0, x1, y1) boxes in the same units."""
     ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
     iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))

@@ -14,6 +14,7 @@ import numpy as np
 from sqlite_utils import Database
 
 from faceorganizer.core.models.registry import calibration_for
+from faceorganizer.core.regions import iou
 from faceorganizer.core.types import EmbeddedFace
 from faceorganizer.storage import faces, persons
 
@@ -22,14 +23,6 @@ from faceorganizer.storage import faces, persons
 # colour-corrected).
 SAME_FACE_IOU = 0.5
 SAME_FACE_PERCENT = 99.0
-
-
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def min_cosine(model_id: str) -> float:
