@@ -10,6 +10,7 @@ sharing state, but each call here opens its own ``RawPy`` object, which it is.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps
@@ -47,20 +48,26 @@ def raw_available() -> bool:
     return True
 
 
-def load_raw(path: str, max_side: int | None = None) -> RawImage:
+CostCheck = Callable[[int, str], None]
+
+
+def load_raw(path: str, max_side: int | None = None, check: CostCheck | None = None) -> RawImage:
     """Decode ``path`` upright, the embedded JPEG when it is big enough, else demosaiced.
 
-    Raises ``rawpy`` errors (``LibRawError`` and subclasses) for files LibRaw cannot read.
+    ``check(bytes, what)`` is called with the memory a decode will take before it starts (and
+    raises to refuse it). Raises ``rawpy`` errors (``LibRawError`` and subclasses) for files
+    LibRaw cannot read.
     """
     import rawpy
 
+    check = check or (lambda _cost, _what: None)
     with rawpy.imread(path) as raw:
         sizes = raw.sizes
         flip = int(sizes.flip)
         swap = flip in (5, 6)
         full_w, full_h = int(sizes.width), int(sizes.height)
         upright = (full_h, full_w) if swap else (full_w, full_h)
-        found = _preview(raw, max(full_w, full_h), max_side)
+        found = _preview(raw, max(full_w, full_h), max_side, check)
         if found is not None:
             preview, (w, h) = found
             orientation = preview.getexif().get(0x0112, 1)
@@ -72,6 +79,9 @@ def load_raw(path: str, max_side: int | None = None) -> RawImage:
             w, h = (h, w) if swap else (w, h)
             return RawImage(preview, w, h, "preview")
         half = bool(max_side) and max(full_w, full_h) / 2 >= (max_side or 0)
+        out = full_w * full_h // (4 if half else 1)
+        # the mosaic (16-bit), LibRaw's 4-channel 16-bit image, and the 8-bit RGB result
+        check(int(sizes.raw_width) * int(sizes.raw_height) * 2 + out * 11, f"{full_w}x{full_h} RAW")
         # sRGB primaries with the sRGB tone curve (LibRaw defaults to BT.709's 2.222/4.5)
         rgb = raw.postprocess(use_camera_wb=True, half_size=half, output_bps=8, gamma=(2.4, 12.92))
     image = Image.fromarray(rgb)
@@ -79,7 +89,7 @@ def load_raw(path: str, max_side: int | None = None) -> RawImage:
 
 
 def _preview(
-    raw: object, sensor_side: int, max_side: int | None
+    raw: object, sensor_side: int, max_side: int | None, check: CostCheck
 ) -> tuple[Image.Image, tuple[int, int]] | None:
     """The embedded JPEG, decoded (with DCT scaling towards ``max_side``) when it is full size
     or at least ``max_side`` long, with its stored size; None otherwise."""
@@ -99,6 +109,7 @@ def _preview(
     if max_side and side > max_side:
         ratio = max_side / side
         im.draft("RGB", (max(1, round(im.width * ratio)), max(1, round(im.height * ratio))))
+    check(im.width * im.height * 4, f"{stored[0]}x{stored[1]} RAW preview")
     im.load()
     return im, stored
 
