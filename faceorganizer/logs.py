@@ -56,6 +56,16 @@ def log_file() -> Path:
     return log_dir() / LOG_NAME
 
 
+class _EscapingFormatter(logging.Formatter):
+    """File and person names in log lines may hold control characters: shown as escapes, so
+    reading the log in a terminal is safe (line breaks of tracebacks are kept)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        from faceorganizer.core.text import for_terminal
+
+        return for_terminal(super().format(record), keep_newlines=True)
+
+
 def setup_logging(console_level: int | None = None) -> Path | None:
     """Send the app's loggers to the rotating log file (INFO and up) and, with
     ``console_level``, to stderr too; install the exception hooks. Returns the log file, or None
@@ -91,7 +101,7 @@ def setup_logging(console_level: int | None = None) -> Path | None:
         console.setLevel(console_level)
         handlers.append(console)
     for handler in handlers:
-        handler.setFormatter(logging.Formatter(FORMAT))
+        handler.setFormatter(_EscapingFormatter(FORMAT))
         handler._faceorganizer = True  # type: ignore[attr-defined]
         root.addHandler(handler)
     _log_path = path

@@ -100,7 +100,11 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
     except KeyboardInterrupt:
-        print_error("interrupted", json_mode=getattr(args, "json", False))
+        print_error(
+            "interrupted: what was finished is kept (photos stored, files written whole); "
+            "run the command again to go on",
+            json_mode=getattr(args, "json", False),
+        )
         return 130
     except Exception as exc:
         log.exception("the command failed")

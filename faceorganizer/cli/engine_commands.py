@@ -6,8 +6,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from faceorganizer.cli.arguments import index, percent
 from faceorganizer.cli.output import CliError, emit
 from faceorganizer.core.types import EmbeddedFace, PhotoFaces
+from faceorganizer.core.writer import Guard, WriteRefused, make_folder, put_unique
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -31,10 +33,14 @@ def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -
     c.add_argument("photo_a", type=Path, metavar="A")
     c.add_argument("photo_b", type=Path, metavar="B")
     c.add_argument("--model", default=None, help="embedding model id (default: dlib-resnet-v1)")
-    c.add_argument("--face", type=int, default=None, metavar="N", help="face in A (0: largest)")
-    c.add_argument("--face-b", type=int, default=None, metavar="N", help="face number in B")
+    c.add_argument("--face", type=index, default=None, metavar="N", help="face in A (0: largest)")
+    c.add_argument("--face-b", type=index, default=None, metavar="N", help="face number in B")
     c.add_argument(
-        "--threshold", type=float, default=50.0, metavar="PCT", help="same person at or above (%%)"
+        "--threshold",
+        type=percent,
+        default=50.0,
+        metavar="PCT",
+        help="same person at or above (%%)",
     )
     c.set_defaults(func=run_compare)
 
@@ -69,8 +75,11 @@ def _face_dict(index: int, face: EmbeddedFace) -> dict[str, Any]:
 def run_detect(args: argparse.Namespace) -> int:
     engine = _engine(args)
     if args.save_crops:
-        args.save_crops.mkdir(parents=True, exist_ok=True)
-    results, lines, failed = [], [], 0
+        try:
+            make_folder(args.save_crops, Guard())
+        except WriteRefused as exc:
+            raise CliError(str(exc)) from None
+    results, lines, failed, taken = [], [], 0, set()
     for photo in engine.process([str(p) for p in args.photos]):
         if photo.error:
             failed += 1
@@ -93,8 +102,11 @@ def run_detect(args: argparse.Namespace) -> int:
                 f"score {f.detection.score:.3f}"
             )
             if original is not None:
-                crop = args.save_crops / f"{Path(photo.path).stem}_face{i}.jpg"
-                _save_crop(original, f, crop)
+                name = f"{Path(photo.path).stem}_face{i}.jpg"
+                try:
+                    crop = _save_crop(original, f, args.save_crops, name, taken)
+                except WriteRefused as exc:
+                    raise CliError(str(exc)) from None
                 entry["faces"][i]["crop"] = str(crop)
         results.append(entry)
     emit(args, results, "\n".join(lines))
@@ -110,13 +122,21 @@ def _full_resolution(path: str) -> Any:
     return Image.fromarray(load_image(path).rgb)
 
 
-def _save_crop(image: Any, face: EmbeddedFace, dest: Path) -> None:
-    """A crop with a margin from the full-resolution photo (never the thumbnail)."""
+def _save_crop(image: Any, face: EmbeddedFace, folder: Path, name: str, taken: set[Path]) -> Path:
+    """A crop with a margin from the full-resolution photo (never the thumbnail), as ``name``
+    in ``folder``: never over an existing file (``name (2).jpg`` then), and the same crop found
+    again on a re-run rather than written twice."""
+    import io
+
     x0, y0, x1, y1 = face.detection.box
     m = 0.2 * max(x1 - x0, y1 - y0)
     w, h = image.size
     box = (max(0, int(x0 - m)), max(0, int(y0 - m)), min(w, int(x1 + m)), min(h, int(y1 + m)))
-    image.crop(box).save(dest, quality=92)
+    buf = io.BytesIO()
+    image.crop(box).save(buf, format="JPEG", quality=92)
+    path, _written = put_unique(folder, name, buf.getvalue(), taken=taken)
+    taken.add(path)
+    return path
 
 
 def _pick(photo: PhotoFaces, index: int | None, label: str) -> EmbeddedFace:

@@ -20,6 +20,7 @@ from faceorganizer.cli.library_access import (
 )
 from faceorganizer.cli.output import CliError, emit
 from faceorganizer.cli.xmp_commands import import_text
+from faceorganizer.core.text import for_terminal as shown
 from faceorganizer.services.library import Library
 from faceorganizer.services.types import EditInfo, FaceInfo, ScanProgress, ScanSummary
 
@@ -28,7 +29,7 @@ def _face_line(f: FaceInfo) -> str:
     who = f.person_name or (f"person {f.person_id}" if f.person_id else "unassigned")
     pin = " (confirmed)" if f.assigned_by == "user" else ""
     box = ",".join(f"{v:.0f}" for v in f.box)
-    return f"{f.face_id:>7}  {who}{pin}  [{box}]  {f.photo_path}"
+    return f"{f.face_id:>7}  {shown(who)}{pin}  [{box}]  {shown(f.photo_path)}"
 
 
 # scan
@@ -72,11 +73,11 @@ def _summary_text(s: ScanSummary) -> str:
     if s.placed:
         lines.append(f"{s.placed} (undo reverts it)")
     for path, reason in s.errors[:10]:
-        lines.append(f"  cannot read {path}: {reason}")
+        lines.append(f"  cannot read {shown(path)}: {shown(reason)}")
     if len(s.errors) > 10:
         lines.append(f"  … {len(s.errors) - 10} more: faceorganizer photos --errors")
     for path, what in s.decisions_dropped:
-        lines.append(f"  {path}: {what}")
+        lines.append(f"  {shown(path)}: {shown(what)}")
     if s.xmp is not None and s.xmp.with_regions:
         lines.append(import_text(s.xmp))
     return "\n".join(lines)
@@ -137,7 +138,7 @@ def cmd_people(args: argparse.Namespace, lib: Library) -> int:
     for p in found:
         hidden = "  (hidden)" if p.hidden else ""
         rows.append(f"{p.person_id:>6}  {p.face_count:>5}  {p.photo_count:>6}  "
-                    f"{p.name or 'Unnamed'}{hidden}")  # fmt: skip
+                    f"{shown(p.name or 'Unnamed')}{hidden}")  # fmt: skip
     emit(args, [asdict(p) for p in found], "\n".join(rows))
     return 0
 
@@ -152,7 +153,8 @@ def cmd_faces(args: argparse.Namespace, lib: Library) -> int:
 def cmd_photos(args: argparse.Namespace, lib: Library) -> int:
     if args.errors:
         found = lib.photo_errors()
-        human = "\n".join(f"{p.path}: {p.error}" for p in found) or "no unreadable photos"
+        human = "\n".join(f"{shown(p.path)}: {shown(p.error or '')}" for p in found)
+        human = human or "no unreadable photos"
         emit(args, [asdict(p) for p in found], human)
         return 0
     counts = lib.counts()
@@ -282,7 +284,7 @@ def cmd_export(args: argparse.Namespace, lib: Library) -> int:
             f"{result.folders} person folder(s), {result.files} photo(s) "
             f"({result.linked} linked, {result.copied} copied) in {result.dest}"
             + (f"; {result.sheets} contact sheet page(s)" if args.contact_sheet else "")
-        )
+        ) + "".join(f"\n  not exported: {shown(p)}: {r}" for p, r in result.errors)
     emit(args, asdict(result), human)
     return 0
 

@@ -61,7 +61,12 @@ def cmd_recover(args: argparse.Namespace) -> int:
         lines.append(f"  {table}: {n['copied']}{expected}{dropped}")
     lines.append(
         "Use it with --library (or move it over the damaged file), then scan: photos whose "
-        "rows were lost are found again."
+        "rows were lost are found again"
+        + (
+            f", and the {report.redetect} photo(s) left without faces are detected again."
+            if report.redetect
+            else "."
+        )
     )
     if report.problems:
         lines.append(f"the new library has problems too: {report.problems[0]}")

@@ -1,10 +1,17 @@
-"""Human output by default, JSON with --json; errors as one clear line, never a traceback."""
+"""Human output by default, JSON with --json; errors as one clear line, never a traceback.
+
+Names and file names come from outside: human output shows their control characters as
+escapes (``\x1b``), so a file or person name can never set the terminal's title, clear the
+screen or forge a line; JSON escapes them by itself.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
 from typing import Any
+
+from faceorganizer.core.text import for_terminal
 
 
 class CliError(Exception):
@@ -33,11 +40,11 @@ def emit(args: Any, data: Any, human: str | None = None) -> None:
         json.dump(data, sys.stdout, default=_default, indent=2)
         sys.stdout.write("\n")
     elif human is not None:
-        print(human)
+        print(for_terminal(human, keep_newlines=True))
 
 
 def print_error(message: str, json_mode: bool = False) -> None:
     if json_mode:
         json.dump({"error": message}, sys.stdout)
         sys.stdout.write("\n")
-    print(f"faceorganizer: error: {message}", file=sys.stderr)
+    print(f"faceorganizer: error: {for_terminal(message, keep_newlines=True)}", file=sys.stderr)

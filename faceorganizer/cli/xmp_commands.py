@@ -8,6 +8,7 @@ from typing import Any
 
 from faceorganizer.cli.library_access import library_option, person_ref, run_with
 from faceorganizer.cli.output import CliError, emit
+from faceorganizer.core.text import for_terminal as shown
 from faceorganizer.services.library import Library
 from faceorganizer.services.types import XmpImportSummary, XmpWriteSummary
 
@@ -30,7 +31,7 @@ def import_text(s: XmpImportSummary) -> str:
     if len(s.conflicts) > MAX_LISTED:
         lines.append(f"  … {len(s.conflicts) - MAX_LISTED} more names not applied (--json)")
     for path, reason in s.errors[:MAX_LISTED]:
-        lines.append(f"  cannot read {path}: {reason}")
+        lines.append(f"  cannot read {shown(path)}: {shown(reason)}")
     return "\n".join(lines)
 
 
@@ -42,7 +43,7 @@ def write_text(s: XmpWriteSummary) -> str:
     for path, name in s.replaced[:MAX_LISTED]:
         lines.append(f"  replaced a region named {name!r} written by another app: {path}")
     for _path, reason in s.errors[:MAX_LISTED]:
-        lines.append(f"  not written: {reason}")
+        lines.append(f"  not written: {shown(reason)}")
     if len(s.errors) > MAX_LISTED:
         lines.append(f"  … {len(s.errors) - MAX_LISTED} more not written (--json)")
     return "\n".join(lines)
@@ -70,8 +71,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     for r in found.regions:
         box = ", ".join(f"{v:.3f}" for v in r.box)
         who = r.name or "(no name)"
-        lines.append(f"{who}  [{box}]  {r.scheme.upper()} in {r.source}")
-    lines += [f"cannot read: {e}" for e in found.errors]
+        lines.append(f"{shown(who)}  [{box}]  {r.scheme.upper()} in {shown(r.source)}")
+    lines += [f"cannot read: {shown(e)}" for e in found.errors]
     emit(args, asdict(found), "\n".join(lines) or "no face regions")
     return 0
 

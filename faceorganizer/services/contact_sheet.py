@@ -9,21 +9,23 @@ which stand in when a photo cannot be read any more.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import io
 import logging
 import math
 import os
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import BinaryIO
 
 from PIL import Image, ImageDraw, ImageFont
 
 from faceorganizer.core.images import ImageLoadError, load_image
+from faceorganizer.core.text import clean_name
 from faceorganizer.core.thumbnails import face_thumbnail
+from faceorganizer.core.writer import Guard, write_file
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +112,9 @@ def face_tiles(
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, size: int, width: int) -> str:
-    """``text`` cut with an ellipsis to fit ``width`` pixels."""
+    """``text`` as one clean line (a name or file name may hold line breaks) cut with an
+    ellipsis to fit ``width`` pixels."""
+    text = clean_name(text) or "?"
     f = font(size)
     if draw.textlength(text, font=f) <= width:
         return text
@@ -159,14 +163,21 @@ def sheet_paths(folder: Path, stem: str, pages: int) -> list[Path]:
     return out
 
 
+def _save_jpeg(image: Image.Image, out: BinaryIO) -> None:
+    image.save(out, format="JPEG", quality=QUALITY, dpi=(150, 150))
+
+
 def write_sheets(
     folder: Path,
     stem: str,
     name: str,
     faces: list[SheetFace],
     thumbnail: Callable[[int], bytes | None],
+    guard: Guard | None = None,
 ) -> list[Path]:
-    """Write the contact sheet page(s) of one person into ``folder``; returns their paths."""
+    """Write the contact sheet page(s) of one person into ``folder`` (through ``core.writer``:
+    a page of an earlier export is replaced, a link never written through); returns their
+    paths."""
     if not faces:
         return []
     pages = math.ceil(len(faces) / PER_PAGE)
@@ -175,17 +186,6 @@ def write_sheets(
         chunk = faces[(page - 1) * PER_PAGE : page * PER_PAGE]
         tiles = face_tiles(chunk, thumbnail)
         image = render_page(name, len(faces), page, pages, chunk, tiles)
-        fd, tmp = tempfile.mkstemp(prefix=".sheet.", suffix=".jpg", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as out:
-                image.save(out, format="JPEG", quality=QUALITY, dpi=(150, 150))
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            raise
+        write_file(path, functools.partial(_save_jpeg, image), guard, replace=True)
         written.append(path)
     return written

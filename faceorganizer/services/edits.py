@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from faceorganizer.core.text import name_problem
 from faceorganizer.services.errors import LibraryError, NotFoundError
 from faceorganizer.services.types import EditInfo
 from faceorganizer.storage import edit_log, faces, not_same, persons
@@ -215,9 +216,17 @@ def _people_text(db: Database, pids: list[int]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
+def _typed_name(name: str | None) -> str | None:
+    """A name as typed, stripped; refused when it holds control characters or is too long."""
+    problem = name_problem(name or "")
+    if problem is not None:
+        raise LibraryError(problem)
+    return (name or "").strip() or None
+
+
 def name_person(db: Database, ref: int | str, name: str | None) -> EditInfo:
     pid = resolve_person(db, ref)
-    name = (name or "").strip() or None
+    name = _typed_name(name)
     row = persons.get(db, pid)
     old = person_ref(pid, as_it_was=True)
     if name is None:
@@ -268,7 +277,7 @@ def move_faces(
     """Move faces to a person, or (``to=None``) to a new person, named ``new_name`` if given."""
     ids = require_faces(db, face_ids)
     tid = resolve_person(db, to) if to is not None else None
-    new_name = (new_name or "").strip() or None
+    new_name = _typed_name(new_name)
 
     def change() -> list[int]:
         target = tid if tid is not None else persons.create(db, new_name)

@@ -5,8 +5,10 @@ The walk opens nothing: it lists folders and reads ``stat``. Only regular files 
 pipes, sockets, devices, broken links, link loops and folders that cannot be listed are entries
 with a ``problem`` (listed with the photos that failed, never opened: a pipe named ``x.jpg``
 would block a reader forever). Folder links are followed once, by the folder they lead to, after
-every real folder; a linked or hard-linked file is the same photo as its target; a RAW beside
-its JPEG is that photo's companion. Folders holding ``EXPORT_MARK`` are our own exports.
+every real folder, except a link to a folder above the scanned one (``up -> /``), which would
+walk the whole disk: it is listed, not followed; a linked or hard-linked file is the same photo
+as its target; a RAW beside its JPEG is that photo's companion. Folders holding ``EXPORT_MARK``
+are our own exports.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 
 from faceorganizer.core.images import SUPPORTED_EXTENSIONS
 from faceorganizer.core.raw_images import RAW_EXTENSIONS
+from faceorganizer.core.reader import open_file
 
 SYSTEM_FOLDERS = frozenset(
     {
@@ -32,6 +35,8 @@ SYSTEM_FOLDERS = frozenset(
         "node_modules",
     }
 )
+
+ABOVE = "folder link to a folder above the scanned one: not followed"
 
 # Written into every folder an export creates: a later scan never takes our own links or
 # copies for new photos.
@@ -107,6 +112,7 @@ class Walk:
 
     def __init__(self, folders: Iterable[str | os.PathLike[str]]) -> None:
         self.roots = [normalise(f) for f in folders]
+        self._real_roots = [os.path.realpath(r) for r in self.roots]
         self.unlisted: list[str] = []
         self._exts = {e.lower() for e in SUPPORTED_EXTENSIONS}
         self._dirs: set[tuple[int, int]] = set()
@@ -138,6 +144,11 @@ class Walk:
             if (st.st_dev, st.st_ino) not in self._files:
                 self._files.add((st.st_dev, st.st_ino))
                 yield _entry(path, st)
+
+    def _above_roots(self, link: str) -> bool:
+        """Whether a folder link leads to a folder holding a scanned folder (an ancestor)."""
+        target = os.path.realpath(link)
+        return any(r != target and under(r, [target]) for r in self._real_roots)
 
     @staticmethod
     def _dir_key(path: str) -> tuple[int, int] | None:
@@ -172,7 +183,9 @@ class Walk:
             if stat.S_ISDIR(st.st_mode):
                 if _skipped_dir(e.name):
                     continue
-                if is_link:
+                if is_link and self._above_roots(path):
+                    yield _problem(path, ABOVE, st)
+                elif is_link:
                     self._linked_dirs.append(path)
                 elif (st.st_dev, st.st_ino) not in self._dirs:
                     self._dirs.add((st.st_dev, st.st_ino))
@@ -264,9 +277,10 @@ def raw_companions(names: Iterable[str]) -> dict[str, str]:
 
 
 def content_hash(path: str) -> str:
-    """BLAKE2b of the whole file: same bytes, same photo, wherever it moved."""
+    """BLAKE2b of the whole file: same bytes, same photo, wherever it moved (a regular file
+    only, through ``core.reader``)."""
     h = hashlib.blake2b(digest_size=20)
-    with open(path, "rb") as f:
+    with open_file(path, "photo") as f:
         while chunk := f.read(1 << 20):
             h.update(chunk)
     return h.hexdigest()
@@ -274,3 +288,13 @@ def content_hash(path: str) -> str:
 
 def under(path: str, roots: Iterable[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
+
+
+def readable(path: str) -> bool:
+    """Whether ``path`` opens for reading now (a photo that failed with "permission denied" is
+    tried again once it does)."""
+    try:
+        with open_file(path, "photo"):
+            return True
+    except OSError:
+        return False

@@ -437,7 +437,11 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
         from faceorganizer.services import export
 
         if fmt is not None:
-            return export.export_table(self.db, Path(dest).expanduser(), fmt, force)
+            return export.export_table(
+                self.db, Path(dest).expanduser(), fmt, force, library=self.path
+            )
         if not by_person:
             raise LibraryError("choose --by-person or --format csv|json")
-        return export.export_by_person(self.db, Path(dest).expanduser(), mode, contact_sheet)
+        return export.export_by_person(
+            self.db, Path(dest).expanduser(), mode, contact_sheet, library=self.path
+        )

@@ -14,11 +14,13 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from faceorganizer.services.errors import LibraryCorruptError, NotFoundError
+from faceorganizer.core.reader import ReadRefused, open_file
+from faceorganizer.core.writer import reason_of
+from faceorganizer.services.errors import LibraryCorruptError, LibraryError, NotFoundError
 from faceorganizer.storage import integrity, migrations
 from faceorganizer.storage.db import connect
 from faceorganizer.storage.db import known_errors as _sqlite_known_errors
-from faceorganizer.storage.locks import SessionLock
+from faceorganizer.storage.locks import SessionLock, beside
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +77,8 @@ def open_database(
         raise NotFoundError(
             f"no library at {path}; a scan creates one (faceorganizer scan FOLDER --library {path})"
         )
+    if exists or path.is_symlink():
+        check_library_file(path, create and not read_only)
     recorded = integrity.recorded_damage(path)
     if recorded is not None and not read_only:
         raise damaged_error(path, recorded)
@@ -127,6 +131,47 @@ def _needs_upgrade(path: Path, busy_timeout: float) -> bool:
             return migrations.needs_upgrade(db)
     finally:
         db.close()
+
+
+def check_library_file(path: Path, create: bool = False) -> None:
+    """Refuse, before anything is written to it, a file that is not a FaceOrganizer library: a
+    pipe or a device, a file of another kind (a photo, a text), another program's SQLite
+    database, an empty file. A new library is only created where no file is (or, with
+    ``create``, where a process of ours was killed while creating it: an empty file beside our
+    session lock)."""
+    try:
+        with open_file(path, "library") as f:
+            header = f.read(16)
+    except ReadRefused as exc:
+        raise LibraryError(f"{path} is not a library file: {exc.reason}") from None
+    except OSError as exc:
+        raise LibraryError(f"cannot open the library {path}: {reason_of(exc)}") from None
+    if not header:
+        if create and beside(path, ".lock").exists():
+            return  # ours, left empty by a process killed while creating it
+        raise LibraryCorruptError(
+            f"{path} is an empty file, not a FaceOrganizer library; nothing was written to it "
+            "(remove it, and a scan creates a library there)"
+        )
+    if header != b"SQLite format 3\x00":
+        raise LibraryCorruptError(
+            f"the library file is damaged or not a FaceOrganizer library ({path}: not an SQLite "
+            "file); nothing was written to it"
+        )
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {
+                r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+        finally:
+            con.close()
+    except sqlite3.DatabaseError:
+        return  # damaged: told apart (and recovered) by the checks that follow
+    if "_sqlite_migrations" in tables:
+        return
+    what = "is an SQLite file but not a FaceOrganizer library" if tables else "is an empty database"
+    raise LibraryCorruptError(f"{path} {what}; nothing was written to it")
 
 
 def _check_is_library(db: Database, path: Path) -> None:

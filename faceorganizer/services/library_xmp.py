@@ -18,7 +18,7 @@ from faceorganizer.services import edits, xmp_sync
 from faceorganizer.services.files import normalise
 from faceorganizer.services.types import EditInfo, XmpImportSummary, XmpWriteSummary
 from faceorganizer.storage import edit_log, settings
-from faceorganizer.storage.db import known_errors
+from faceorganizer.storage.db import known_errors, transaction
 
 if TYPE_CHECKING:
     from faceorganizer.core.pipeline import FaceEngine
@@ -81,4 +81,6 @@ class XmpMethods:
         whole library, into XMP sidecars (``photo.jpg.xmp``); photos are never written."""
         with known_errors(self.path):
             pid = edits.resolve_person(self.db, person) if person is not None else None
+            with transaction(self.db, self.path):
+                pass  # a library that cannot record the write refuses before any sidecar
             return self._write_sidecars(xmp_sync.photos_for_write(self.db, pid))

@@ -6,6 +6,7 @@ Threading: each call runs on the caller's thread with its own connections.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -14,9 +15,10 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from faceorganizer.services import library_file
+from faceorganizer.core.writer import Guard, WriteRefused, check_target, make_folder, temp_path
+from faceorganizer.services import library_file, write_guard
 from faceorganizer.services.errors import LibraryError
-from faceorganizer.storage import integrity, salvage
+from faceorganizer.storage import integrity, photos, salvage
 from faceorganizer.storage.db import BUSY_TIMEOUT_S, known_errors
 
 log = logging.getLogger(__name__)
@@ -45,6 +47,7 @@ class RecoverReport:
     dest: str
     tables: dict[str, dict[str, int | None]] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)  # the new library's own check
+    redetect: int = 0  # photos left without faces, marked so the next scan detects them again
 
 
 def check(db: Database, path: Path) -> CheckReport:
@@ -62,18 +65,23 @@ def check(db: Database, path: Path) -> CheckReport:
 
 def backup(db: Database, path: Path, dest: Path, force: bool = False) -> BackupReport:
     """A checked copy of the open library at ``dest`` (a file, or a dated file in a folder);
-    another program's file is replaced only with ``force``, the library itself never."""
+    another program's file is replaced only with ``force``; the library, its companion files,
+    its photos and links never (``core.writer``)."""
     dest = dest.expanduser()
     if dest.is_dir():
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
         dest = dest / f"{path.stem}-{stamp}{path.suffix or '.sqlite3'}"
-    if dest.exists() and os.path.samefile(dest, path):
-        raise LibraryError(f"{dest} is the library itself: choose another destination")
-    if os.path.lexists(dest) and not force:
-        raise LibraryError(f"{dest} already exists; use --force to replace it")
+    guard = write_guard.library_guard(db, path)
+    try:
+        guard.check(dest)
+        if os.path.isfile(dest) and not os.path.islink(dest) and not force:
+            raise LibraryError(f"{dest} already exists; use --force to replace it")
+        check_target(dest, guard, replace=True)
+        make_folder(dest.parent, Guard())
+    except WriteRefused as exc:
+        raise LibraryError(str(exc)) from None
     with known_errors(dest):
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        problems = integrity.backup(db, dest)
+        problems = integrity.backup(db, dest, lambda: check_target(dest, guard, replace=True))
     if problems:
         raise LibraryError(
             f"the copy did not pass its check ({problems[0]}); run `faceorganizer library check`"
@@ -83,26 +91,48 @@ def backup(db: Database, path: Path, dest: Path, force: bool = False) -> BackupR
 
 def recover(source: Path, dest: Path) -> RecoverReport:
     """Copy everything still readable of the (damaged) library ``source`` into a new library at
-    ``dest``; ``source`` is only read."""
+    ``dest``; ``source`` is only read. Every table is copied; when faces were lost, the photos
+    left without any are marked for detection again (the next scan finds their faces). The new
+    library is built under a temporary name and appears at ``dest`` only when complete."""
     dest = dest.expanduser()
     if os.path.lexists(dest):
         raise LibraryError(f"{dest} already exists: recover into a new file")
     if not source.exists():
         raise LibraryError(f"no library at {source}")
+    try:
+        write_guard.library_guard(None, source).check(dest)
+        make_folder(dest.parent, Guard())
+    except WriteRefused as exc:
+        raise LibraryError(str(exc)) from None
+    tmp = temp_path(dest)
     db, session = library_file.open_database(
-        dest, read_only=False, create=True, busy_timeout=BUSY_TIMEOUT_S
+        tmp, read_only=False, create=True, busy_timeout=BUSY_TIMEOUT_S
     )
     report = RecoverReport(str(source), str(dest))
     try:
         with known_errors(dest):
+            lost_faces = False
             for item in salvage.salvage(source, db):
                 report.tables[item.table] = {
                     "copied": item.copied,
                     "dropped": item.dropped,
                     "expected": item.expected,
                 }
+                if item.table == "faces":
+                    lost_faces = item.dropped > 0 or item.expected != item.copied
+            if lost_faces:
+                report.redetect = photos.mark_for_detection_without_faces(db)
             report.problems = integrity.full_check(db)
+            db.execute("PRAGMA journal_mode = DELETE")  # one file, whole, before it is moved
     finally:
         db.close()
         session.release()
+    with known_errors(dest):
+        for suffix in ("-wal", "-shm", ".lock"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{tmp}{suffix}")
+        if os.path.lexists(dest):
+            os.unlink(tmp)
+            raise LibraryError(f"{dest} appeared while recovering: recover into a new file")
+        os.replace(tmp, dest)
     return report

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from faceorganizer.core.exif_date import taken_at as taken_at_of
 from faceorganizer.core.models.registry import recipe_of
 from faceorganizer.core.types import PhotoEngine, PhotoFaces
 from faceorganizer.services import same_face
@@ -32,6 +33,7 @@ from faceorganizer.services.files import (
     Walk,
     content_hash,
     normalise,
+    readable,
     stored_path,
     under,
 )
@@ -42,6 +44,8 @@ from faceorganizer.storage.photos import PhotoRow
 
 log = logging.getLogger(__name__)
 
+# Failures that a change of permissions (which leaves size and time as they were) can mend.
+RETRIED = frozenset({"permission denied"})
 BATCH_PHOTOS = 32
 BATCH_SECONDS = 1.0
 
@@ -107,6 +111,7 @@ def plan_scan(db: Database, roots: Sequence[str], model_id: str) -> Plan:
             (row.size, row.mtime) == (entry.size, entry.mtime)
             and row.companion_paths == entry.companions
             and _current(row, model_id, recipe)
+            and not (row.error in RETRIED and readable(entry.os_path))
         ):
             plan.unchanged += 1
         else:
@@ -195,19 +200,6 @@ def apply_moves_and_removals(db: Database, plan: Plan) -> None:
         persons.delete_empty_unnamed(db, sorted(affected))
 
 
-def _taken_at(path: str) -> str | None:
-    """EXIF DateTimeOriginal (or DateTime) when the header has it; cheap, header only."""
-    try:
-        from PIL import Image
-
-        with Image.open(path) as im:
-            exif = im.getexif()
-            value = exif.get_ifd(0x8769).get(36867) or exif.get(306)
-    except Exception:
-        return None
-    return str(value).strip() or None if value else None
-
-
 def store_result(
     db: Database,
     job: Job,
@@ -234,7 +226,7 @@ def store_result(
     )
     old = faces.of_photo(db, job.photo_id) if job.photo_id is not None else []
     if job.photo_id is None:
-        taken_at = _taken_at(e.os_path) if status == "ok" else None
+        taken_at = taken_at_of(e.os_path) if status == "ok" else None
         photo_id = photos.insert(db, path=e.path, taken_at=taken_at, **values)
     else:
         photo_id = job.photo_id

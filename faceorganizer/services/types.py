@@ -130,6 +130,7 @@ class ExportSummary:
     copied: int = 0
     format: str | None = None  # None: folders by person; "csv" | "json": a faces table
     sheets: int = 0  # contact sheet pages written (one JPEG grid of faces per person and page)
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (file, why) not exported
 
 
 @dataclass(frozen=True)

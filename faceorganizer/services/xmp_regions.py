@@ -9,7 +9,10 @@ toolkit keeps global state and is not safe to call from two threads at once.
 Sidecar naming: ``photo.jpg.xmp`` (the name digiKam writes by default and the only one darktable
 reads); ``photo.xmp`` (Lightroom, digiKam's "compatible" option, exiftool's ``%d%f.xmp``) is read
 too, and updated instead when it is the photo's only sidecar. Photos are only ever
-opened for reading; a sidecar is written to a temporary file beside it and renamed over it.
+opened for reading (through ``core.reader``: regular files only); a sidecar is read within a
+size cap and written through ``core.writer`` (a temporary file renamed over it, never through a
+link). A packet with more than ``MAX_REGIONS`` regions, or a region whose numbers are not finite
+or lie outside the photo, is reported (file and reason) and not taken.
 """
 
 from __future__ import annotations
@@ -17,8 +20,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
-import tempfile
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
@@ -26,25 +27,37 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from faceorganizer.core import regions as geo
+from faceorganizer.core.reader import ReadRefused, open_file, read_file, reopenable
 from faceorganizer.core.regions import FaceRegion, NormBox
+from faceorganizer.core.writer import WriteRefused, write_file
+from faceorganizer.services.xmp_packet import (
+    FO_PREFIX,
+    MWG_ITEM,
+    REGION_LIST,
+    REGIONS,
+    applied_dims,
+    clean_text,
+    mwg_box,
+    mwg_regions,
+    parse_regions,
+)
 
 log = logging.getLogger(__name__)
 
 FO_NS = "urn:faceorganizer:xmp:1.0/"
-FO_PREFIX = "faceorganizer"
-
-_REGIONS = "Xmp.mwg-rs.Regions"
-_LIST = f"{_REGIONS}/mwg-rs:RegionList"
-_MWG_ITEM = re.compile(re.escape(_LIST) + r"\[(\d+)\](?:/(.*))?$")
-_MP_ITEM = re.compile(r"Xmp\.MP\.RegionInfo/MPRI:Regions\[(\d+)\]/(.*)$")
-_LANG = re.compile(r'^lang="[^"]*"\s?')
 
 _lock = threading.Lock()
 _exiv2: Any = None
 
 
 class SidecarError(Exception):
-    """A sidecar that cannot be read or written; the message says which and why."""
+    """A sidecar that cannot be read or written; the message says which and why. ``refused``:
+    the file itself was not opened (a pipe, a device, too large), as opposed to holding no
+    readable XMP."""
+
+    def __init__(self, message: str, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 def _lib() -> Any:
@@ -92,7 +105,7 @@ def photo_orientation(photo_path: str) -> int:
     from PIL import Image
 
     try:
-        with Image.open(photo_path) as im:
+        with open_file(photo_path, "photo") as f, Image.open(f) as im:
             return geo.valid_orientation(im.getexif().get(0x0112, 1))
     except Exception:
         return 1
@@ -101,85 +114,9 @@ def photo_orientation(photo_path: str) -> int:
 # reading
 
 
-def _text(value: str) -> str:
-    return _LANG.sub("", value).strip()
-
-
-def _float(fields: dict[str, str], key: str) -> float | None:
-    try:
-        return float(fields[key])
-    except (KeyError, ValueError):
-        return None
-
-
 def _flat(xmp: Any) -> dict[str, str]:
     """Every XMP property as flat exiv2 key -> text (copied out while the lock is held)."""
     return {d.key(): d.toString() for d in xmp}
-
-
-def _mwg_regions(flat: dict[str, str]) -> list[tuple[int, dict[str, str]]]:
-    items: dict[int, dict[str, str]] = defaultdict(dict)
-    for key, value in flat.items():
-        m = _MWG_ITEM.match(key)
-        if m:
-            items[int(m.group(1))][m.group(2) or ""] = value
-    return sorted(items.items())
-
-
-def _mwg_box(fields: dict[str, str], applied: tuple[float, float] | None) -> NormBox | None:
-    x, y, w, h = (_float(fields, f"mwg-rs:Area/stArea:{k}") for k in "xywh")
-    if x is None or y is None or w is None or h is None or w <= 0 or h <= 0:
-        return None
-    unit = fields.get("mwg-rs:Area/stArea:unit", "normalized").strip().lower()
-    if unit == "pixel":
-        if not applied or applied[0] <= 0 or applied[1] <= 0:
-            return None
-        x, w = x / applied[0], w / applied[0]
-        y, h = y / applied[1], h / applied[1]
-    elif unit not in ("normalized", "normalised", ""):
-        return None
-    return geo.from_centre(x, y, w, h)
-
-
-def _parse(flat: dict[str, str], source: str, orientation: int) -> list[FaceRegion]:
-    """Face regions (MWG, then Microsoft's where no MWG region covers them) of one packet."""
-    found: list[FaceRegion] = []
-    applied = None
-    aw = _float(flat, f"{_REGIONS}/mwg-rs:AppliedToDimensions/stDim:w")
-    ah = _float(flat, f"{_REGIONS}/mwg-rs:AppliedToDimensions/stDim:h")
-    if aw and ah:
-        applied = (aw, ah)
-    for _i, fields in _mwg_regions(flat):
-        kind = _text(fields.get("mwg-rs:Type", "")) or "Face"
-        stored = _mwg_box(fields, applied)
-        box = geo.clip(stored) if stored else None
-        if box is None:
-            continue
-        name = _text(fields.get("mwg-rs:Name", "")) or None
-        ours = any(k.startswith(f"mwg-rs:Extensions/{FO_PREFIX}:") for k in fields)
-        flag = _text(fields.get(f"mwg-rs:Extensions/{FO_PREFIX}:Confirmed", "True"))
-        upright = geo.stored_to_upright(box, orientation)
-        confirmed = not ours or flag.lower() != "false"
-        found.append(FaceRegion(name, upright, source, "mwg", kind, ours, confirmed))
-    mp: dict[int, dict[str, str]] = defaultdict(dict)
-    for key, value in flat.items():
-        m = _MP_ITEM.match(key)
-        if m:
-            mp[int(m.group(1))][m.group(2)] = value
-    for _i, fields in sorted(mp.items()):
-        try:
-            x, y, w, h = (float(v) for v in fields.get("MPReg:Rectangle", "").split(","))
-        except ValueError:
-            continue
-        box = geo.clip(geo.from_corner(x, y, w, h)) if w > 0 and h > 0 else None
-        if box is None:
-            continue
-        upright = geo.stored_to_upright(box, orientation)
-        if any(geo.same_face_score(r.box, upright) > 0 for r in found if r.scheme == "mwg"):
-            continue
-        name = _text(fields.get("MPReg:PersonDisplayName", "")) or None
-        found.append(FaceRegion(name, upright, source, "mp"))
-    return found
 
 
 def _read_packet(source: str, data: bytes | str) -> dict[str, str]:
@@ -189,7 +126,25 @@ def _read_packet(source: str, data: bytes | str) -> dict[str, str]:
             image.readMetadata()
             return _flat(image.xmpData())
         except exiv2.Exiv2Error as exc:
-            raise SidecarError(f"cannot read XMP of {source}: {exc}") from None
+            log.info("XMP of %s: %s", source, exc)
+            raise SidecarError(f"cannot read {source}: {_toolkit_reason(exc)}") from None
+
+
+def _toolkit_reason(exc: Exception) -> str:
+    """The XMP toolkit's error as a reason a user can read (its own words go to the log)."""
+    return "not valid XMP (damaged, or not an XMP file)"
+
+
+def _photo_packet(photo_path: str) -> dict[str, str]:
+    """The XMP embedded in the photo, read by exiv2 from the very file ``core.reader`` checked
+    (a regular file: a pipe or a device in the photo's place is never handed to exiv2)."""
+    try:
+        with open_file(photo_path, "photo") as f:
+            return _read_packet(photo_path, reopenable(f, photo_path))
+    except ReadRefused as exc:
+        raise SidecarError(f"cannot read {photo_path}: {exc.reason}", refused=True) from None
+    except OSError as exc:
+        raise SidecarError(f"cannot read {photo_path}: {exc}") from None
 
 
 @dataclass
@@ -211,27 +166,35 @@ def read_regions(photo_path: str, orientation: int | None = None) -> PhotoRegion
     if orientation is None:
         orientation = photo_orientation(photo_path)
     out = PhotoRegions()
-    sources: list[tuple[str, bytes | str]] = []
+    sources: list[tuple[str, bytes | None]] = []
     for path in sidecar_candidates(photo_path):
         try:
-            with open(path, "rb") as f:
-                sources.append((path, f.read()))
+            data = read_file(path, "sidecar")
         except FileNotFoundError:
             continue
+        except ReadRefused as exc:
+            out.errors.append(f"cannot read {path}: {exc.reason}")
+            continue
         except OSError as exc:
-            out.errors.append(f"cannot read {path}: {exc.strerror or exc}")
-    sources.append((photo_path, photo_path))
-    for source, data in sources:
+            out.errors.append(f"cannot read {path}: {(exc.strerror or str(exc)).lower()}")
+            continue
+        if data.strip():
+            sources.append((path, data))
+    sources.append((photo_path, None))
+    for source, packet in sources:
         try:
-            flat = _read_packet(source, data)
+            flat = _read_packet(source, packet) if packet is not None else _photo_packet(source)
         except SidecarError as exc:
-            if source != photo_path:
+            if packet is not None or exc.refused:
                 out.errors.append(str(exc))
             else:
                 log.debug("%s", exc)
             continue
         taken = list(out.regions)  # from more specific places
-        for r in _parse(flat, source, orientation):
+        problems: list[str] = []
+        parsed = parse_regions(flat, source, orientation, problems)
+        out.errors.extend(f"{source}: {p}" for p in problems)
+        for r in parsed:
             if r.kind.lower() != "face":
                 continue
             if any(geo.same_face_score(t.box, r.box) > 0 for t in taken):
@@ -286,22 +249,18 @@ def _build(
         box = geo.clip(geo.to_normalised(f.box, w, h))
         if box is not None:
             ours.append((f, geo.upright_to_stored(box, orientation)))
-    items = _mwg_regions(flat)
-    applied = None
-    aw = _float(flat, f"{_REGIONS}/mwg-rs:AppliedToDimensions/stDim:w")
-    ah = _float(flat, f"{_REGIONS}/mwg-rs:AppliedToDimensions/stDim:h")
-    if aw and ah:
-        applied = (aw, ah)
+    items = mwg_regions(flat)
+    applied = applied_dims(flat, None)
     keep: list[int] = []
     replaced: list[str] = []
     for index, fields in items:
         if any(k.startswith(f"mwg-rs:Extensions/{FO_PREFIX}:") for k in fields):
             continue
-        kind = (_text(fields.get("mwg-rs:Type", "")) or "Face").lower()
-        box = _mwg_box(fields, applied)
+        kind = (clean_text(fields.get("mwg-rs:Type", "")) or "Face").lower()
+        box = mwg_box(fields, applied)
         hit = [f for f, b in ours if box is not None and geo.same_face_score(box, b) > 0]
         if kind == "face" and hit:
-            name = _text(fields.get("mwg-rs:Name", ""))
+            name = clean_text(fields.get("mwg-rs:Name", ""))
             if name and name.casefold() != hit[0].name.casefold():
                 replaced.append(name)
             continue
@@ -311,10 +270,10 @@ def _build(
     if old is not None:
         for d in old:
             key = d.key()
-            if not key.startswith(_REGIONS):
+            if not key.startswith(REGIONS):
                 new.add(exiv2.XmpKey(key), d.getValue())
                 continue
-            m = _MWG_ITEM.match(key)
+            m = MWG_ITEM.match(key)
             if m and int(m.group(1)) in keep:
                 kept_values[int(m.group(1))].append((m.group(2) or "", d.getValue()))
     if not keep and not ours:
@@ -324,22 +283,22 @@ def _build(
     bag = exiv2.XmpTextValue()
     bag.setXmpArrayType(exiv2.XmpValue.XmpArrayType.xaBag)
     sw, sh = geo.stored_size(w, h, orientation)
-    new.add(exiv2.XmpKey(_REGIONS), struct)
-    dims = f"{_REGIONS}/mwg-rs:AppliedToDimensions"
+    new.add(exiv2.XmpKey(REGIONS), struct)
+    dims = f"{REGIONS}/mwg-rs:AppliedToDimensions"
     new.add(exiv2.XmpKey(dims), struct)
     new[f"{dims}/stDim:w"] = str(sw)
     new[f"{dims}/stDim:h"] = str(sh)
     new[f"{dims}/stDim:unit"] = "pixel"
-    new.add(exiv2.XmpKey(_LIST), bag)
+    new.add(exiv2.XmpKey(REGION_LIST), bag)
     n = 0
     for index in keep:
         n += 1
         for suffix, value in kept_values[index]:
-            key = f"{_LIST}[{n}]" + (f"/{suffix}" if suffix else "")
+            key = f"{REGION_LIST}[{n}]" + (f"/{suffix}" if suffix else "")
             new.add(exiv2.XmpKey(key), value)
     for face, box in ours:
         n += 1
-        item = f"{_LIST}[{n}]"
+        item = f"{REGION_LIST}[{n}]"
         new.add(exiv2.XmpKey(item), struct)
         new[f"{item}/mwg-rs:Name"] = face.name
         new[f"{item}/mwg-rs:Type"] = "Face"
@@ -354,30 +313,6 @@ def _build(
             "True" if face.confirmed else "False"
         )
     return new, len(keep), tuple(replaced)
-
-
-def _atomic_write(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and a rename, so a
-    crash leaves the old sidecar or the new one, never half of one."""
-    folder = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            mode = os.stat(path).st_mode & 0o7777
-        except FileNotFoundError:
-            umask = os.umask(0)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def write_regions(
@@ -397,11 +332,13 @@ def write_regions(
     if orientation is None:
         orientation = photo_orientation(photo_path)
     path = sidecar_target(photo_path)
+    before: bytes | None
     try:
-        with open(path, "rb") as f:
-            before: bytes | None = f.read()
+        before = read_file(path, "sidecar")
     except FileNotFoundError:
         before = None
+    except ReadRefused as exc:
+        raise SidecarError(f"cannot update {path}: {exc.reason}") from None
     except OSError as exc:
         raise SidecarError(f"cannot read {path}: {exc.strerror or exc}") from None
     if before is None and not faces:
@@ -410,14 +347,15 @@ def write_regions(
         try:
             holder = None
             old = None
-            if before is not None:
+            if before is not None and before.strip():
                 holder = exiv2.ImageFactory.open(before)
                 holder.readMetadata()
                 old = holder.xmpData()
             new, kept, replaced = _build(exiv2, old, faces, upright_size, orientation)
             rc, packet = exiv2.XmpParser.encode(new)
         except exiv2.Exiv2Error as exc:
-            raise SidecarError(f"cannot update {path}: {exc}") from None
+            log.info("XMP of %s: %s", path, exc)
+            raise SidecarError(f"cannot update {path}: {_toolkit_reason(exc)}") from None
     if rc != 0:
         raise SidecarError(f"cannot update {path}: the XMP toolkit failed ({rc})")
     data = packet.encode("utf-8")
@@ -425,9 +363,11 @@ def write_regions(
         return SidecarWrite(path, len(faces), kept, replaced, changed=False)
     try:
         if data.strip():
-            _atomic_write(path, data)
+            write_file(path, data, replace=True)
         elif before is not None:
             os.unlink(path)  # it held nothing but our regions, and those are gone
+    except WriteRefused as exc:
+        raise SidecarError(str(exc)) from None
     except OSError as exc:
         raise SidecarError(f"cannot write {path}: {exc.strerror or exc}") from None
     for name in replaced:

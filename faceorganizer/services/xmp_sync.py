@@ -28,8 +28,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from faceorganizer.core import regions as geo
+from faceorganizer.core.text import clean_name
 from faceorganizer.services import edits
-from faceorganizer.services.files import under
+from faceorganizer.services.files import os_path, printable, stored_path, under
 from faceorganizer.services.types import NameConflict, XmpImportSummary, XmpWriteSummary
 from faceorganizer.services.xmp_regions import (
     NamedFace,
@@ -53,12 +54,13 @@ def signature(photo: PhotoRow) -> str:
     model and recipe its faces came from (a re-embedded photo loses faces cut from regions), and
     each sidecar's size and modification time."""
     parts = [photo.hash or "", photo.model_id or "", str(photo.recipe)]
-    for path in sidecar_candidates(photo.path):
+    for path in sidecar_candidates(os_path(photo.path)):
         try:
             st = os.stat(path)
         except OSError:
             continue
-        parts.append(f"{os.path.basename(path)}:{st.st_size}:{st.st_mtime_ns}")
+        name = os.path.basename(path)
+        parts.append(f"{stored_path(name) or printable(name)}:{st.st_size}:{st.st_mtime_ns}")
     return "|".join(parts)
 
 
@@ -98,7 +100,7 @@ def _cut_faces(
     if embed_boxes is None:
         log.warning("engine %r cannot cut faces from regions; %s skipped", engine, photo.path)
         return [None] * len(boxes)
-    result = embed_boxes(photo.path, boxes)
+    result = embed_boxes(os_path(photo.path), boxes)
     if result.error:
         summary.errors.append((photo.path, result.error))
         return [None] * len(boxes)
@@ -115,7 +117,8 @@ def _plan_photo(
     summary: XmpImportSummary,
     planned: list[_Planned],
 ) -> None:
-    read = read_regions(photo.path, photo_orientation(photo.path))
+    real = os_path(photo.path)  # the name on disk (differs for names that are not UTF-8)
+    read = read_regions(real, photo_orientation(real))
     summary.photos += 1
     summary.errors.extend((photo.path, e) for e in read.errors)
     if not read.regions or photo.width <= 0 or photo.height <= 0:
@@ -131,9 +134,10 @@ def _plan_photo(
         face_of.update(zip(missing, cut, strict=True))
     for i, region in enumerate(read.regions):
         fid = face_of.get(i)
-        if fid is not None and region.name:
+        name = clean_name(region.name)  # another app's name: one line, no control characters
+        if fid is not None and name:
             by = edits.USER if region.confirmed else "auto"
-            planned.append(_Planned(fid, region.name, photo.path, by))
+            planned.append(_Planned(fid, name, photo.path, by))
 
 
 def _decide(db: Database, planned: list[_Planned], summary: XmpImportSummary) -> list[_Planned]:
@@ -257,9 +261,10 @@ def write_sidecars(db: Database, photo_ids: Iterable[int]) -> XmpWriteSummary:
         if photo is None or photo.status != "ok" or photo.width <= 0:
             continue
         named = by_photo.get(pid, [])
+        real = os_path(photo.path)
         try:
             result = write_regions(
-                photo.path, named, (photo.width, photo.height), photo_orientation(photo.path)
+                real, named, (photo.width, photo.height), photo_orientation(real)
             )
         except SidecarError as exc:
             summary.errors.append((photo.path, str(exc)))
@@ -288,7 +293,8 @@ def photos_for_write(db: Database, person_id: int | None = None) -> list[int]:
         chosen |= {
             p.id
             for p in photos.all_photos(db)
-            if p.status == "ok" and any(os.path.exists(s) for s in sidecar_candidates(p.path))
+            if p.status == "ok"
+            and any(os.path.lexists(s) for s in sidecar_candidates(os_path(p.path)))
         }
     return sorted(chosen)
 

@@ -13,10 +13,13 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlite_utils import Database
+
+from faceorganizer.core.writer import clean_stale, temp_path
 
 MAX_PROBLEMS = 20
 
@@ -47,7 +50,8 @@ def _pragma_check(db: Database, pragma: str) -> list[str]:
 
 
 def damage_mark(library: Path) -> Path:
-    return library.with_name(library.name + ".damaged")
+    real = Path(os.path.realpath(library))  # one mark whatever name reaches the library
+    return real.with_name(real.name + ".damaged")
 
 
 def recorded_damage(library: Path) -> str | None:
@@ -73,16 +77,16 @@ def clear_damage(library: Path) -> None:
         damage_mark(library).unlink()
 
 
-def backup(db: Database, dest: Path) -> list[str]:
+def backup(db: Database, dest: Path, before_replace: Callable[[], None] | None = None) -> list[str]:
     """Copy the open library to ``dest`` with SQLite's online backup (one consistent snapshot,
-    other connections keep working), check the copy, and only then move it into place.
+    other connections keep working), check the copy, and only then move it into place (after
+    ``before_replace``, which may refuse by raising).
 
     Returns the copy's ``quick_check`` problems; a copy with problems is left beside ``dest``
     as ``<dest>.part`` for inspection, never in its place.
     """
-    part = dest.with_name(dest.name + ".part")
-    with contextlib.suppress(FileNotFoundError):
-        part.unlink()
+    part = temp_path(dest)
+    clean_stale(dest.parent)
     target = sqlite3.connect(part)
     try:
         db.conn.backup(target)
@@ -91,8 +95,16 @@ def backup(db: Database, dest: Path) -> list[str]:
     finally:
         target.close()
     if problems:
+        os.replace(part, dest.with_name(dest.name + ".part"))
         return problems
-    with open(part, "rb") as f:
-        os.fsync(f.fileno())
-    os.replace(part, dest)
+    try:
+        with open(part, "rb") as f:
+            os.fsync(f.fileno())
+        if before_replace is not None:
+            before_replace()
+        os.replace(part, dest)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(part)
+        raise
     return []

@@ -35,7 +35,10 @@ SCAN_RUNNING = (
 
 
 def beside(library: Path, suffix: str) -> Path:
-    return library.with_name(library.name + suffix)
+    """``<library><suffix>`` beside the library's real file: every name of one library (a link,
+    a relative path) gives the same lock, so a link cannot get a second scan past the first."""
+    real = Path(os.path.realpath(library))
+    return real.with_name(real.name + suffix)
 
 
 @contextlib.contextmanager

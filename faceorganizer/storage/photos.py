@@ -108,3 +108,14 @@ def count(db: Database, status: str | None = None) -> int:
     if status is None:
         return int(db.execute("SELECT count(*) FROM photos").fetchone()[0])
     return int(db.execute("SELECT count(*) FROM photos WHERE status = ?", [status]).fetchone()[0])
+
+
+def mark_for_detection_without_faces(db: Database) -> int:
+    """Photos read without error that hold no face now (after a recovery lost faces): their
+    hash and model are cleared, so the next scan detects them again. Returns how many."""
+    with db.conn:
+        cur = db.conn.execute(
+            "UPDATE photos SET hash = NULL, model_id = NULL WHERE status = 'ok' "
+            "AND NOT EXISTS (SELECT 1 FROM faces f WHERE f.photo_id = photos.id)"
+        )
+    return int(cur.rowcount)

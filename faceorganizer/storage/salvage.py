@@ -19,8 +19,18 @@ from sqlite_utils import Database
 
 log = logging.getLogger(__name__)
 
-# Parents before children, so the foreign keys can be checked once at the end.
-TABLES = ("settings", "persons", "photos", "faces", "rejections", "edits")
+# Parents before children, so the foreign keys can be checked once at the end; every other table
+# of the schema ("not the same" answers, the XMP sync state, tables of later migrations) follows.
+FIRST = ("settings", "persons", "photos", "faces", "rejections", "edits")
+_OWN = frozenset({"_sqlite_migrations", "sqlite_sequence", "sqlite_stat1"})
+
+
+def tables(db: Database) -> list[str]:
+    """Every table of the library's schema that holds the user's data, parents first."""
+    names = [t for t in db.table_names() if t not in _OWN and not t.startswith("sqlite_")]
+    return [t for t in FIRST if t in names] + sorted(t for t in names if t not in FIRST)
+
+
 WINDOW = 512
 _NO_LIMIT = 1 << 31
 
@@ -41,11 +51,16 @@ def salvage(source: Path, dest: Database) -> list[TableSalvage]:
     dest.conn.execute("PRAGMA foreign_keys = OFF")
     report = []
     try:
-        for table in TABLES:
+        for table in tables(dest):
             report.append(_copy_table(con, dest, table))
         dest.conn.commit()
         for item in report:
             item.dropped = _drop_misfits(dest, item.table)
+        for table, n in _drop_dangling(dest).items():
+            for item in report:
+                if item.table == table:
+                    item.dropped += n
+        for item in report:
             item.copied -= item.dropped
         dest.conn.commit()
     finally:
@@ -121,6 +136,19 @@ _MISFITS = {
     "rejections": ["DELETE FROM rejections WHERE face_id NOT IN (SELECT id FROM faces)"],
     "edits": ["DELETE FROM edits WHERE json_valid(payload) = 0"],
 }
+
+
+def _drop_dangling(db: Database) -> dict[str, int]:
+    """Rows whose foreign keys point nowhere (in any table), dropped until none is left: a
+    dropped face takes its rejections with it, and so on. Returns how many per table."""
+    dropped: dict[str, int] = {}
+    while True:
+        rows = db.conn.execute("PRAGMA foreign_key_check").fetchall()
+        if not rows:
+            return dropped
+        for table, rowid, _parent, _fk in rows:
+            db.conn.execute(f"DELETE FROM [{table}] WHERE rowid = ?", [rowid])
+            dropped[table] = dropped.get(table, 0) + 1
 
 
 def _drop_misfits(db: Database, table: str) -> int:

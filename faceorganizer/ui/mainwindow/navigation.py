@@ -3,6 +3,7 @@ Back, and the people filter. Reads go through the window's read-only library (GU
 
 from __future__ import annotations
 
+import html
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject
@@ -127,7 +128,7 @@ class Navigation(QObject):
         if person is None:
             w.person_title.setText(f"<h2>Person removed</h2>{faces}")
             return
-        name = display_name(person)
+        name = html.escape(display_name(person))  # a name is text, never markup (rich label)
         style = "" if person.name else " style='color:gray; font-style:italic'"
         hidden = " · hidden" if person.hidden else ""
         w.person_title.setText(
