@@ -1,7 +1,7 @@
-"""The crash-safety battery: ``kill -9`` of real scans, re-clusterings, edit streams and exports
-at random moments, each kill followed by an integrity check, a duplicate check and a check of
-every earlier edit (``tests/crash_battery.py``). Prints the cases tried, the crashes (a job that
-failed on its own) and what was lost (a check that failed).
+"""The crash-safety battery: ``kill -9`` of real scans, re-clusterings, edit streams, exports and
+XMP sidecar writes at random moments, each kill followed by an integrity check, a duplicate check
+and a check of every earlier edit (``tests/crash_battery.py``). Prints the cases tried, the
+crashes (a job that failed on its own) and what was lost (a check that failed).
 
     python benchmarks/crash_safety.py                      # 24 kills: 10 scan, 5 cluster, ...
     python benchmarks/crash_safety.py --scans 20 --seed 3  # more, another random sequence
@@ -30,6 +30,7 @@ def main() -> int:
     parser.add_argument("--clusters", type=int, default=5, help="kills of re-clusterings")
     parser.add_argument("--edits", type=int, default=5, help="kills of edit streams")
     parser.add_argument("--exports", type=int, default=4, help="kills of exports")
+    parser.add_argument("--xmp", type=int, default=3, help="kills of XMP sidecar writes")
     parser.add_argument("--seed", type=int, default=13)
     args = parser.parse_args()
     os.environ.setdefault("PYTHONPATH", str(REPO))
@@ -44,6 +45,7 @@ def main() -> int:
             ("cluster", lambda: battery.kill_clusters(args.clusters)),
             ("edits", lambda: (battery.name_everyone(), battery.kill_edits(args.edits, 2.0))),
             ("export", lambda: battery.kill_exports(args.exports)),
+            ("xmp write", lambda: battery.kill_xmp_writes(args.xmp)),
         ):
             t0 = time.monotonic()
             step()

@@ -420,6 +420,38 @@ class Battery:
                 self.figures.lost.append(f"a half-copied photo in the export: {copy.name}")
                 return
 
+    def kill_xmp_writes(self, kills: int) -> None:
+        """``xmp write --all`` killed at a random moment of a whole run's time (measured first):
+        photos untouched, every sidecar left whole XMP, and the next run removes the temporary
+        files the killed one left in photo folders."""
+        sys.path.insert(0, str(REPO))
+        from faceorganizer.services.library import Library
+        from faceorganizer.services.xmp_regions import read_regions
+
+        def photos_only() -> dict[str, str]:
+            return {k: v for k, v in tree_hashes(self.folder).items() if not k.endswith(".xmp")}
+
+        originals = photos_only()
+        window = self.run("xmp", "write", "--all")
+        for i in range(kills):
+            with Library.open(self.db) as lib:  # new names: the next write rewrites every sidecar
+                for p in lib.people():
+                    lib.name_person(p.person_id, f"Person {p.person_id} v{i}")
+            proc = self._cli("xmp", "write", "--all")
+            if not self._kill("xmp write", proc, lambda: True, window):
+                continue
+            self._after("xmp write", None)
+            self.run("xmp", "write", "--all")
+            left = [p.name for p in self.folder.rglob("*") if p.name.endswith(".fo-tmp")]
+            if left:
+                self.figures.lost.append(f"temporary files left after xmp write: {left[:3]}")
+            for sidecar in self.folder.rglob("*.xmp"):
+                if read_regions(str(sidecar)[: -len(".xmp")]).errors:
+                    self.figures.lost.append(f"a sidecar is not whole XMP: {sidecar.name}")
+                    break
+        if photos_only() != originals:
+            self.figures.lost.append("xmp write changed a photo")
+
     def name_everyone(self) -> None:
         """Name every person (exports copy only named persons' photos)."""
         sys.path.insert(0, str(REPO))

@@ -10,6 +10,11 @@ Every case says what a scan must make of it:
   row with a short human reason, never opened twice;
 - ``none``: no row of its own (a hidden file, a link to a photo already there, a folder link
   loop, our own export).
+
+Sidecars are files too (``SIDECARS``): a good photo with a hostile ``photo.jpg.xmp`` or
+``photo.xmp`` beside it (a pipe, a link to a device, thousands of regions, numbers that are not
+numbers, names with line breaks or formulas) is read with its faces, and the sidecar is refused
+with its file named and the reason (``Case.sidecar``, ``Case.says``).
 """
 
 from __future__ import annotations
@@ -51,6 +56,65 @@ class Case:
     kind: str
     expect: str  # faces | ok | listed | none
     path: Path | None  # the photo row it must give (None: no row of its own)
+    sidecar: Path | None = None  # a hostile sidecar of the photo, refused by name ...
+    says: str = ""  # ... with this in the reason
+
+
+# Names other apps may write into sidecars; they arrive as data (one line, never a formula).
+NEWLINE_NAME = "Line1&#10;Line2"
+FORMULA_NAME = '=HYPERLINK("http://evil.example/?x","click")'
+# A file name that would set the terminal's title and clear the screen if printed raw.
+ESCAPE_NAME = "\x1b]0;pwned\x07\x1b[2J.jpg"
+
+
+def sidecar_xmp(
+    regions: list[tuple[str, dict[str, str]]], dims: dict[str, str] | None = None
+) -> bytes:
+    """An XMP sidecar with MWG face regions: (name, stArea attributes) each."""
+    items = "".join(
+        f'<rdf:li><rdf:Description mwg-rs:Name="{name}" mwg-rs:Type="Face"><mwg-rs:Area '
+        + " ".join(f'stArea:{k}="{v}"' for k, v in area.items())
+        + "/></rdf:Description></rdf:li>"
+        for name, area in regions
+    )
+    applied = ""
+    if dims is not None:
+        applied = (
+            "<mwg-rs:AppliedToDimensions "
+            + " ".join(f'stDim:{k}="{v}"' for k, v in dims.items())
+            + "/>"
+        )
+    return (
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+        'xmlns:mwg-rs="http://www.metadataworkinggroup.com/schemas/regions/" '
+        'xmlns:stArea="http://ns.adobe.com/xmp/sType/Area#" '
+        'xmlns:stDim="http://ns.adobe.com/xap/1.0/sType/Dimensions#">'
+        f'<mwg-rs:Regions rdf:parseType="Resource">{applied}<mwg-rs:RegionList><rdf:Bag>{items}'
+        "</rdf:Bag></mwg-rs:RegionList></mwg-rs:Regions></rdf:Description></rdf:RDF></x:xmpmeta>"
+    ).encode()
+
+
+def area(x: str = "0.5", y: str = "0.47", w: str = "0.4", h: str = "0.48") -> dict[str, str]:
+    return {"x": x, "y": y, "w": w, "h": h, "unit": "normalized"}
+
+
+def png_streamed(width: int, height: int, depth: int, color: int, path: Path) -> None:
+    """A PNG of ``width`` x ``height`` black pixels written row by row (a file of a few hundred
+    KB that decodes to hundreds of MB), without holding the image in memory."""
+    channels = {0: 1, 2: 3, 3: 1, 6: 4}[color]
+    row = b"\x00" + bytes(width * channels * depth // 8)
+    z = zlib.compressobj(6)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n")
+        f.write(_chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, depth, color, 0, 0, 0)))
+        if color == 3:
+            f.write(_chunk(b"PLTE", bytes(3 * 256)))
+        rows = row * 64
+        data = b"".join(z.compress(rows) for _ in range(height // 64))
+        data += z.compress(row * (height % 64)) + z.flush()
+        f.write(_chunk(b"IDAT", data))
+        f.write(_chunk(b"IEND", b""))
 
 
 def unshare_works() -> bool:
@@ -245,6 +309,17 @@ def build(dest: Path, faces: list[Path]) -> list[Case]:
     shutil.copyfile(target, export / "copy.jpg")
     cases.append(Case("our own export", "none", None))
 
+    _sidecar_cases(dest, src, put, cases)
+    _large_images(dest, src, put, rng)
+
+    # an unreadable photo whose name would drive the terminal if printed raw
+    put("escape sequence in a name", "faces", "names/" + ESCAPE_NAME, _jpeg(src[3]))
+    put("escape sequence in a bad file's name", "listed", "bad/" + ESCAPE_NAME, b"not a photo\n")
+
+    # a folder link to a folder above the scanned one: never walked (the whole disk)
+    os.symlink("/", dest / "links/to_root")
+    cases.append(Case("folder link to /", "listed", dest / "links/to_root"))
+
     # permissions (where they can be made to bite)
     if can_deny_access():
         locked = put("unreadable file", "listed", "locked/secret.jpg", _jpeg(src[2]))
@@ -257,6 +332,76 @@ def build(dest: Path, faces: list[Path]) -> list[Case]:
                 os.chown(p, FOREIGN_UID, FOREIGN_UID)
             os.chmod(p, 0)
     return cases
+
+
+def _sidecar_cases(dest: Path, src: _Fresh, put, cases: list[Case]) -> None:  # type: ignore[no-untyped-def]
+    """Good photos, each with a hostile sidecar (the photo's case carries the sidecar)."""
+    hostile: list[tuple[str, str, str, bytes | None, str]] = [
+        # kind, photo, sidecar name, content (None: made below), what the refusal says
+        ("FIFO named photo.jpg.xmp", "fifo1.jpg", "fifo1.jpg.xmp", None, "a pipe (FIFO)"),
+        ("FIFO named photo.xmp", "fifo2.jpg", "fifo2.xmp", None, "a pipe (FIFO)"),
+        ("sidecar link to /dev/zero", "zero.jpg", "zero.jpg.xmp", None, "a device"),
+        ("sidecar link to /dev/urandom", "random.jpg", "random.xmp", None, "a device"),
+        ("2,000 face regions", "many.jpg", "many.jpg.xmp",
+         sidecar_xmp([(f"P{i}", area("0.5", "0.5", "0.01", "0.01")) for i in range(2000)]),
+         "2000 face regions"),
+        ("100,000 face regions", "lots.jpg", "lots.jpg.xmp",
+         sidecar_xmp([(f"P{i}", area("0.5", "0.5", "0.01", "0.01")) for i in range(100_000)]),
+         "too large for a sidecar"),
+        ("NaN in a region", "nan.jpg", "nan.jpg.xmp",
+         sidecar_xmp([("Nan Person", area(x="nan"))]), "'nan', not a number"),
+        ("inf in a region", "inf.jpg", "inf.jpg.xmp",
+         sidecar_xmp([("Inf Person", area(w="inf"))]), "'inf', not a number"),
+        ("NaN in AppliedToDimensions", "nandim.jpg", "nandim.jpg.xmp",
+         sidecar_xmp([("Dim Person", {"x": "125", "y": "120", "w": "100", "h": "120",
+                                      "unit": "pixel"})], {"w": "nan", "h": "250"}),
+         "'nan', not a number"),
+        ("a 1e-320 region", "tiny.jpg", "tiny.jpg.xmp",
+         sidecar_xmp([("Tiny Person", area(w="1e-320", h="1e-320"))]), "too small to be a face"),
+        ("a region outside the photo", "outside.jpg", "outside.jpg.xmp",
+         sidecar_xmp([("Far Person", area(x="7", y="9"))]), "outside the photo"),
+        ("not XML named .xmp", "garbage.jpg", "garbage.jpg.xmp", b"\x00\x01 <<not xml",
+         "not valid XMP"),
+        ("name with a line break", "newline.jpg", "newline.jpg.xmp",
+         sidecar_xmp([(NEWLINE_NAME, area())]), ""),
+        ("name that is a formula", "formula.jpg", "formula.jpg.xmp",
+         sidecar_xmp([(FORMULA_NAME.replace('"', "&quot;"), area())]), ""),
+    ]  # fmt: skip
+    for i, (kind, photo, name, data, says) in enumerate(hostile):
+        path = put(f"sidecar: {kind}", "faces", f"xmp/{photo}", _jpeg(src[i % 8]))
+        cases.pop()
+        sidecar = path.parent / name
+        if data is not None:
+            sidecar.write_bytes(data)
+        elif "FIFO" in kind:
+            os.mkfifo(sidecar)
+        else:
+            os.symlink("/dev/zero" if "zero" in kind else "/dev/urandom", sidecar)
+        cases.append(Case(f"sidecar: {kind}", "faces", path, sidecar if says else None, says))
+
+
+def _large_images(dest: Path, src: _Fresh, put, rng: np.random.Generator) -> None:  # type: ignore[no-untyped-def]
+    """Small files that decode large, and metadata PIL refuses by default."""
+    (dest / "large").mkdir()
+    # 380 KB that decode to 392 MB (16-bit): read within the decoded-memory cap
+    png_streamed(14000, 14000, 16, 0, put("14000x14000 16-bit gray PNG", "ok", "large/g16.png"))
+    # 208 MP of 8-bit RGB (832 MB in memory): refused from its header, never decoded
+    png_streamed(16000, 13000, 8, 2, put("16000x13000 RGB PNG", "listed", "large/rgb.png"))
+    # a palette image of 196 MP: converted a strip at a time
+    png_streamed(14000, 14000, 8, 3, put("14000x14000 palette PNG", "ok", "large/pal.png"))
+    # a valid PNG with 2.5 MB of compressed text (Photoshop's metadata does this)
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("XML:com.adobe.xmp", rng.bytes(1_300_000).hex(), zip=True)
+    buf = io.BytesIO()
+    src[4].save(buf, "PNG", pnginfo=info)
+    put("PNG with 2.6 MB of compressed text", "faces", "large/text.png", buf.getvalue())
+    # 400 pages: only the first is ever decoded
+    buf = io.BytesIO()
+    pages = [Image.new("RGB", (16, 16), (i % 256, 0, 0)) for i in range(400)]
+    src[5].save(buf, "TIFF", save_all=True, append_images=pages)
+    put("TIFF of 401 pages", "faces", "large/pages.tif", buf.getvalue())
 
 
 def expected_rows(cases: list[Case]) -> dict[str, Case]:
