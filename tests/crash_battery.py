@@ -426,7 +426,7 @@ class Battery:
         files the killed one left in photo folders."""
         sys.path.insert(0, str(REPO))
         from faceorganizer.services.library import Library
-        from faceorganizer.services.xmp_regions import read_regions
+        from faceorganizer.services.xmp.regions import read_regions
 
         def photos_only() -> dict[str, str]:
             return {k: v for k, v in tree_hashes(self.folder).items() if not k.endswith(".xmp")}

@@ -29,8 +29,8 @@ from hostile_corpus import (
 )
 from library_support import FACES_DIR, REPO
 
-from faceorganizer.services.files import EXPORT_MARK
 from faceorganizer.services.library import Library
+from faceorganizer.services.scan.files import EXPORT_MARK
 
 # Not a reason a user can act on: exception reprs, tracebacks, library internals.
 MACHINE_TALK = re.compile(r"Traceback|Error\(|torch|tensor|errno|\[Errno|0x[0-9a-f]{6}", re.I)
@@ -216,7 +216,7 @@ def test_person_folders_never_written_through_links_or_into_a_users_folder(
     """Cases 10, 14, 15: a marker named link, a person folder that is a link and a user's own
     folder named like a person stay untouched; copying again adds nothing."""
     _, library, _, _ = corpus
-    from faceorganizer.services.export import folder_name
+    from faceorganizer.services.export.export import folder_name
 
     dest = tmp_path / "people"
     dest.mkdir()

@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from faceorganizer.core.writer import Guard
-from faceorganizer.services.files import stored_path
+from faceorganizer.services.scan.files import stored_path
 from faceorganizer.storage import photos, settings
 
 # Beside ``library.sqlite3``: SQLite's WAL, shared memory and journal; our locks and damage mark.

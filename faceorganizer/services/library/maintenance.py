@@ -16,8 +16,9 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from faceorganizer.core.writer import Guard, WriteRefused, check_target, make_folder, temp_path
-from faceorganizer.services import library_file, write_guard
+from faceorganizer.services import write_guard
 from faceorganizer.services.errors import LibraryError
+from faceorganizer.services.library import file as library_file
 from faceorganizer.storage import integrity, photos, salvage
 from faceorganizer.storage.db import BUSY_TIMEOUT_S, known_errors
 

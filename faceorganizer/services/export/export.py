@@ -36,7 +36,7 @@ from faceorganizer.core.writer import (
     write_file,
 )
 from faceorganizer.services.errors import LibraryError
-from faceorganizer.services.files import EXPORT_MARK, os_path, stored_path, under
+from faceorganizer.services.scan.files import EXPORT_MARK, os_path, stored_path, under
 from faceorganizer.services.types import ExportSummary
 from faceorganizer.services.write_guard import library_guard
 from faceorganizer.storage import exports, photos, settings
@@ -204,7 +204,7 @@ def _place(path: str, folder: Path, mode: str, guard: Guard, taken: set[Path]) -
 def _contact_sheet(
     db: Database, folder: Path, person_id: int, name: str, guard: Guard
 ) -> list[Path]:
-    from faceorganizer.services.contact_sheet import SheetFace, write_sheets
+    from faceorganizer.services.export.contact_sheet import SheetFace, write_sheets
     from faceorganizer.storage import faces
 
     rows = exports.person_sheet_faces(db, person_id)

@@ -1,5 +1,5 @@
 """XMP face regions from a packet's properties (flat exiv2 keys -> text, as
-``services.xmp_regions`` reads them): MWG regions, then Microsoft's where no MWG region covers
+``services.xmp.regions`` reads them): MWG regions, then Microsoft's where no MWG region covers
 them, each checked before it is taken.
 
 Values come from files other apps (or anyone) wrote: a number that is not finite (``nan``,

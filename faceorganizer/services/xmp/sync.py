@@ -29,10 +29,10 @@ from sqlite_utils import Database
 
 from faceorganizer.core import regions as geo
 from faceorganizer.core.text import clean_name
-from faceorganizer.services import edits
-from faceorganizer.services.files import os_path, printable, stored_path, under
+from faceorganizer.services.people import edits
+from faceorganizer.services.scan.files import os_path, printable, stored_path, under
 from faceorganizer.services.types import NameConflict, XmpImportSummary, XmpWriteSummary
-from faceorganizer.services.xmp_regions import (
+from faceorganizer.services.xmp.regions import (
     NamedFace,
     SidecarError,
     photo_orientation,

@@ -30,7 +30,7 @@ from faceorganizer.core import regions as geo
 from faceorganizer.core.reader import ReadRefused, open_file, read_file, reopenable
 from faceorganizer.core.regions import FaceRegion, NormBox
 from faceorganizer.core.writer import WriteRefused, write_file
-from faceorganizer.services.xmp_packet import (
+from faceorganizer.services.xmp.packet import (
     FO_PREFIX,
     MWG_ITEM,
     REGION_LIST,
