@@ -5,8 +5,8 @@ resident size of that process). The baseline, in the same run, scans the same go
 each hostile run scans them with one or more small files that decode large or sidecars that hold
 thousands of regions (generated here, never stored):
 
-    python benchmarks/hostile_memory.py               # 12 good photos, every hostile case
-    python benchmarks/hostile_memory.py --photos 40   # a larger baseline
+    python benchmarks/hostile_memory.py               # the 12 largest shared photos (to 14 MP)
+    python benchmarks/hostile_memory.py --good lfw    # 12 LFW crops instead
 
 Prints, per run: files, peak RSS, wall time, the ratio to the baseline's peak, and the reasons
 the scan gave for the hostile files.
@@ -33,11 +33,25 @@ from library_support import FACES_DIR  # noqa: E402
 GB = 1 << 30
 
 
-def _good(folder: Path, n: int) -> list[Path]:
+def _sources(kind: str, n: int) -> list[Path]:
+    """Good photos: the ``n`` largest of the shared real photos (up to 14 MP: the heavier
+    baseline), or ``n`` LFW crops (250x250)."""
+    if kind == "lfw":
+        return sorted((FACES_DIR / "lfw_dev").glob("*/*_0001.jpg"))[:n]
+    from PIL import Image
+
+    found = []
+    for p in (FACES_DIR / "photos").rglob("*.jp*g"):
+        with Image.open(p) as im:
+            found.append((im.width * im.height, p))
+    return [p for _, p in sorted(found, reverse=True)[:n]]
+
+
+def _good(folder: Path, sources: list[Path]) -> list[Path]:
     folder.mkdir(parents=True)
     out = []
-    for src in sorted((FACES_DIR / "lfw_dev").glob("*/*_0001.jpg"))[:n]:
-        out.append(folder / f"{src.parent.name}.jpg")
+    for i, src in enumerate(sources):
+        out.append(folder / f"{i:03d}_{src.parent.name}{src.suffix}")
         shutil.copyfile(src, out[-1])
     return out
 
@@ -101,16 +115,21 @@ KINDS = (
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--photos", type=int, default=12, help="good photos in every run")
+    parser.add_argument(
+        "--good", choices=("photos", "lfw"), default="photos",
+        help="the largest shared real photos (default) or LFW crops",
+    )  # fmt: skip
     parser.add_argument("--only", choices=KINDS, action="append", help="these cases only")
     args = parser.parse_args()
     with open("/proc/loadavg") as f:
         load_before = f.read().split()[:3]
     rows = []
+    sources = _sources(args.good, args.photos)
     with tempfile.TemporaryDirectory(prefix="fo-hostile-mem-") as tmp:
         root = Path(tmp)
         for kind in ("baseline", *(args.only or KINDS)):
             folder = root / kind.replace(" ", "_").replace(",", "").replace("/", "")
-            good = _good(folder, args.photos)
+            good = _good(folder, sources)
             if kind != "baseline":
                 _hostile(kind, folder, good)
             size = sum(p.stat().st_size for p in folder.iterdir())

@@ -168,6 +168,34 @@ def test_names_from_other_apps_arrive_as_one_clean_line(corpus) -> None:
         names = {p.name for p in lib.people(include_hidden=True) if p.name}
     assert "Line1 Line2" in names and FORMULA_NAME in names, names
     assert not any(re.search(r"[\x00-\x1f\x7f]", n) for n in names)
+    typed = _cli(library, "name", "Line1 Line2", "Ann\nBob")  # typed: refused, nothing changed
+    assert typed.returncode == 1 and "control characters" in typed.stderr, typed.stderr
+
+
+def test_xmp_write_to_a_read_only_library_writes_no_sidecar(corpus, tmp_path: Path) -> None:
+    """Messages: a library that cannot record the write refuses before the first sidecar."""
+    if not can_deny_access():
+        pytest.skip("permissions cannot be made to bite here")
+    folder, library, _, _ = corpus
+    shelf = tmp_path / "shelf"
+    shelf.mkdir()
+    lib = _copy_library(library, shelf / "lib.sqlite3")
+    before = sorted(str(p) for p in folder.rglob("*.xmp"))
+    for p in (lib, shelf):
+        if os.geteuid() == 0:
+            os.chown(p, FOREIGN_UID, FOREIGN_UID)
+    os.chmod(lib, 0o444)
+    os.chmod(shelf, 0o555)
+    try:
+        argv = [sys.executable, "-m", "faceorganizer", "xmp", "write", "--all", "--library"]
+        done = subprocess.run(
+            scan_command([*argv, str(lib)]), cwd=REPO, capture_output=True, text=True,
+            env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=300,
+        )  # fmt: skip
+    finally:
+        os.chmod(shelf, 0o755)
+    assert done.returncode == 1 and str(lib) in done.stderr, done.stderr
+    assert sorted(str(p) for p in folder.rglob("*.xmp")) == before
 
 
 def test_escape_sequences_never_reach_the_terminal(corpus) -> None:
@@ -284,11 +312,12 @@ def test_a_file_that_is_not_a_library_is_refused_untouched(tmp_path: Path) -> No
     pipe = tmp_path / "pipe.db"
     os.mkfifo(pipe)
     before = {p: _sha(p) for p in (text, empty, other)}
-    for lib in (text, empty, other, pipe):
-        for argv in (["people"], ["scan", str(tmp_path / "none")]):
-            done = _cli(lib, *argv, timeout=60)
-            assert done.returncode != 0 and str(lib) in done.stderr, (lib, argv, done.stderr)
-            assert "Traceback" not in done.stderr
+    scan = ["scan", str(tmp_path / "none")]
+    for lib, argv in ((text, ["people"]), (empty, ["people"]), (empty, scan), (other, scan),
+                      (pipe, ["people"])):  # fmt: skip
+        done = _cli(lib, *argv, timeout=60)
+        assert done.returncode != 0 and str(lib) in done.stderr, (lib, argv, done.stderr)
+        assert "Traceback" not in done.stderr
     assert {p: _sha(p) for p in before} == before
     assert sorted(os.listdir(tmp_path)) == ["empty.db", "notes.txt", "other.sqlite3", "pipe.db"]
 

@@ -46,3 +46,17 @@ def keep_freed_memory() -> bool:
         log.info("glibc's mallopt refused the engine's settings; malloc left as it is")
     _done = ok
     return ok
+
+
+def release_freed() -> None:
+    """Give the memory freed in every malloc arena back to the system (``malloc_trim``): after a
+    rare, large decode (hundreds of MB in blocks below the mmap threshold), so that each decoding
+    thread's arena does not keep a large image's worth for good. No-op where it is not glibc."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return
+    trim.argtypes = [ctypes.c_size_t]
+    trim(0)

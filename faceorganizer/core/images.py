@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, PngImagePlugin
 
+from faceorganizer.core.allocator import release_freed
 from faceorganizer.core.decode_budget import BUDGET, MAX_DECODE_BYTES, MB, decode_cost
 from faceorganizer.core.raw_images import RAW_EXTENSIONS, load_raw, raw_reason
 from faceorganizer.core.reader import ReadRefused, open_file, reopenable
@@ -58,6 +59,9 @@ MAX_PIXELS = 210_000_000
 PngImagePlugin.MAX_TEXT_CHUNK = 32 * MB
 PngImagePlugin.MAX_TEXT_MEMORY = 64 * MB
 _TEXT_LIMIT = "too much metadata in its PNG text chunks (over 64 MB)"
+
+# After a decode this large, freed memory goes back to the system (``core.allocator``).
+RELEASE_ABOVE = 128 * MB
 
 # Pixels converted at a time when an image is made RGB and smaller (see ``_small_rgb``).
 STRIP_PIXELS = 4_000_000
@@ -147,6 +151,10 @@ def _decode(
         width, height = (stored_h, stored_w) if swap else (stored_w, stored_h)
         scale = width / rgb_img.width if shrunk else stored_w / decoded_w
         rgb = np.array(rgb_img, dtype=np.uint8)
+    if cost > RELEASE_ABOVE:
+        im.close()  # the decoded image's blocks, freed before they are handed back
+        del small, rgb_img
+        release_freed()
     return LoadedImage(path=path, rgb=rgb, scale=scale, width=width, height=height, format=fmt)
 
 
