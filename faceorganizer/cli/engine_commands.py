@@ -76,7 +76,7 @@ def run_detect(args: argparse.Namespace) -> int:
     engine = _engine(args)
     if args.save_crops:
         try:
-            make_folder(args.save_crops, Guard())
+            make_folder(args.save_crops, Guard(), chosen=True)
         except WriteRefused as exc:
             raise CliError(str(exc)) from None
     results, lines, failed, taken = [], [], 0, set()

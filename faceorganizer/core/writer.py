@@ -127,11 +127,14 @@ def check_target(path: str | os.PathLike[str], guard: Guard, replace: bool = Fal
         raise WriteRefused(path, "it already exists")
 
 
-def make_folder(path: str | os.PathLike[str], guard: Guard) -> None:
-    """``path`` as a real folder (created with its parents); refused when it, or a folder this
-    call would create, is a link or a file, or is protected."""
+def make_folder(path: str | os.PathLike[str], guard: Guard, chosen: bool = False) -> None:
+    """``path`` as a real folder (created with its parents); refused when it is a link or a file,
+    or is protected. ``chosen``: the folder the user named, which may be a link to a folder
+    (what they asked for); folders the app picks itself never are."""
     guard.check(path)
     p = Path(path)
+    if chosen and p.is_symlink() and p.is_dir():
+        return
     if p.is_symlink():
         raise WriteRefused(p, "it is a link to a folder; nothing is written through a link")
     if p.exists() and not p.is_dir():

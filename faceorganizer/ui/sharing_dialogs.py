@@ -87,6 +87,9 @@ def export_report(s: ExportSummary) -> str:
     text = f"{s.folders} people, {s.files} photos ({how}) in {s.dest}"
     if s.sheets:
         text += f"; {s.sheets} contact sheet page{'s' * (s.sheets != 1)}"
+    if s.errors:
+        n = len(s.errors)
+        text += f"; {n} file{'s' * (n != 1)} not exported (the log names them and says why)"
     return text
 
 

@@ -185,3 +185,15 @@ def test_a_16_bit_image_is_scaled_as_a_whole_strip_by_strip(tmp_path: Path) -> N
     column = loaded.rgb[:, 0, 0].astype(int)
     assert column[0] == 0 and column[-1] >= 230  # one scale for all strips: no seams
     assert (np.diff(column) >= 0).all()
+
+
+def test_a_folder_the_user_named_may_be_a_link_one_the_app_picks_may_not(tmp_path: Path) -> None:
+    from faceorganizer.core.writer import make_folder
+
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "exports"
+    link.symlink_to(real)
+    make_folder(link, Guard(), chosen=True)
+    with pytest.raises(WriteRefused, match="link"):
+        make_folder(link, Guard())

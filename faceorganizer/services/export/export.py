@@ -80,7 +80,7 @@ def _folder(path: Path, guard: Guard) -> None:
                 raise LibraryError(f"cannot export to {path}: {parent} is a file, not a folder")
             break
     try:
-        make_folder(path, guard)
+        make_folder(path, guard, chosen=True)
     except WriteRefused as exc:
         raise LibraryError(str(exc)) from None
 

@@ -78,7 +78,7 @@ def backup(db: Database, path: Path, dest: Path, force: bool = False) -> BackupR
         if os.path.isfile(dest) and not os.path.islink(dest) and not force:
             raise LibraryError(f"{dest} already exists; use --force to replace it")
         check_target(dest, guard, replace=True)
-        make_folder(dest.parent, Guard())
+        make_folder(dest.parent, Guard(), chosen=True)
     except WriteRefused as exc:
         raise LibraryError(str(exc)) from None
     with known_errors(dest):
@@ -102,7 +102,7 @@ def recover(source: Path, dest: Path) -> RecoverReport:
         raise LibraryError(f"no library at {source}")
     try:
         write_guard.library_guard(None, source).check(dest)
-        make_folder(dest.parent, Guard())
+        make_folder(dest.parent, Guard(), chosen=True)
     except WriteRefused as exc:
         raise LibraryError(str(exc)) from None
     tmp = temp_path(dest)
