@@ -72,7 +72,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         box = ", ".join(f"{v:.3f}" for v in r.box)
         who = r.name or "(no name)"
         lines.append(f"{shown(who)}  [{box}]  {r.scheme.upper()} in {shown(r.source)}")
-    lines += [f"cannot read: {shown(e)}" for e in found.errors]
+    lines += [shown(e) for e in found.errors]
     emit(args, asdict(found), "\n".join(lines) or "no face regions")
     return 0
 
