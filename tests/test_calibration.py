@@ -16,7 +16,7 @@ from faceorganizer.core.calibration import (
     labelled_images,
     pair_cosines,
 )
-from faceorganizer.core.models.base import Calibration
+from faceorganizer.core.types import Calibration
 
 
 def _pairs(seed: int, n: int = 20_000) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image, ImageOps
 
-from faceorganizer.core.models.base import Calibration, ModelSpec
+from faceorganizer.core.models.base import ModelSpec
 from faceorganizer.core.models.dlib_dat import DlibFormatError, parse_dlib_net, read_dlib_net
 from faceorganizer.core.models.dlib_resnet import (
     DlibResNet,
@@ -18,7 +18,7 @@ from faceorganizer.core.models.dlib_resnet import (
     default_weights_path,
     normalize_chips,
 )
-from faceorganizer.core.types import Detection
+from faceorganizer.core.types import Calibration, Detection
 
 dlib = pytest.importorskip("dlib", reason="dlib-bin is the reference (dev dependency)")
 face_recognition_models = pytest.importorskip("face_recognition_models")

@@ -14,7 +14,7 @@ import pytest
 from faceorganizer.cli import main
 from faceorganizer.core import weights
 from faceorganizer.core.models import registry
-from faceorganizer.core.models.base import Calibration, Embedder
+from faceorganizer.core.models.base import Embedder
 from faceorganizer.core.models.registry import (
     DEFAULT_MODEL_ID,
     MODELS,
@@ -26,6 +26,7 @@ from faceorganizer.core.models.registry import (
     model_status,
     user_calibration_path,
 )
+from faceorganizer.core.types import Calibration
 from faceorganizer.core.weights import WeightsMissingError
 
 FACENETS = ("facenet-vggface2", "facenet-casia-webface")

@@ -42,7 +42,7 @@ import torch
 
 from faceorganizer.core.evidence import best_two, group_means
 from faceorganizer.core.grouping import UNASSIGNED, group_faces
-from faceorganizer.core.models.base import Calibration
+from faceorganizer.core.types import Calibration
 
 __all__ = ["ClusterInput", "ClusterOutput", "cluster_thresholds", "group_faces", "recluster"]
 

@@ -27,7 +27,7 @@ def test_cpu_reaches_search_and_clustering(library: Library, monkeypatch) -> Non
     assert made and all(asked == torch.device("cpu") == got for asked, got in made)
     face = library.faces()[0]
     library.search(face_id=face.face_id, threshold=0)
-    index = library._search._index  # type: ignore[union-attr]
+    index = library._search.index._index  # type: ignore[union-attr]
     assert index is not None and index.device == torch.device("cpu")
     assert index._matrix.device == torch.device("cpu")
 

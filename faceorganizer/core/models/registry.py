@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from faceorganizer.config import DEFAULT_MODEL_ID
 from faceorganizer.core import weights
-from faceorganizer.core.models.base import Calibration, Embedder, ModelSpec
+from faceorganizer.core.models.base import Embedder, ModelSpec
+from faceorganizer.core.types import Calibration
 from faceorganizer.core.weights import (
     ArchitectureCheck,
     Progress,

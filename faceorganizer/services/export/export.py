@@ -157,3 +157,20 @@ def export_table(db: Database, dest: Path, fmt: str, force: bool = False) -> Exp
             json.dump(records, f, indent=1)
     os.replace(tmp, dest)
     return ExportSummary(dest=str(dest), files=len(records), format=fmt)
+
+
+def export_library(
+    db: Database,
+    dest: Path,
+    by_person: bool,
+    mode: str,
+    fmt: str | None,
+    force: bool,
+    contact_sheet: bool,
+) -> ExportSummary:
+    """Person folders, or a faces table (``fmt``): what ``faceorganizer export`` asks for."""
+    if fmt is not None:
+        return export_table(db, dest, fmt, force)
+    if not by_person:
+        raise LibraryError("choose --by-person or --format csv|json")
+    return export_by_person(db, dest, mode, contact_sheet)
