@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
@@ -20,11 +20,18 @@ from PySide6.QtWidgets import QFileDialog
 from faceorganizer.services.types import FaceInfo, ImageFace, SearchHit
 from faceorganizer.ui.engine_worker import user_message
 from faceorganizer.ui.face_picker import FacePicker, face_pixmap
+from faceorganizer.ui.mainwindow.shell import Shell
 from faceorganizer.ui.people_model import UNNAMED
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import SignalInstance
+    from PySide6.QtWidgets import QDockWidget
+
     from faceorganizer.services.library import Library
-    from faceorganizer.ui.mainwindow.window import MainWindow
+    from faceorganizer.ui.faces_view import FacesView
+    from faceorganizer.ui.photo_view import PhotoView
+    from faceorganizer.ui.similar_panel import SimilarPanel
+    from faceorganizer.ui.thumbnails import ThumbnailCache
 
 # Every search fetches the nearest faces from 0 %, whatever the slider says: the panel filters
 # them as the slider moves, so lowering it reveals the near misses without searching again.
@@ -38,11 +45,24 @@ def _who(face: FaceInfo) -> str:
     return face.person_name or (UNNAMED if face.person_id is not None else "no person yet")
 
 
+class SearchWindow(Shell, Protocol):
+    """What the search controller uses of the main window."""
+
+    faces_view: FacesView
+    photo_view: PhotoView
+    similar: SimilarPanel
+    similar_dock: QDockWidget
+    thumbs: ThumbnailCache
+
+    @property
+    def search_finished(self) -> SignalInstance: ...
+
+
 class Search(QObject):
     """Runs the searches the panel shows; the panel's own widgets do the rest."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: SearchWindow) -> None:
+        super().__init__(window.window())
         self.window = window
         self._token = 0
         self._last: SearchRun | None = None
@@ -91,7 +111,9 @@ class Search(QObject):
         return f"<b>Faces like this one</b><br>{_who(face)}"
 
     def choose_photo(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Search with a photo", "", PHOTO_FILTER)
+        path, _ = QFileDialog.getOpenFileName(
+            self.window.window(), "Search with a photo", "", PHOTO_FILTER
+        )
         if path:
             self.search_photo(path)
 
@@ -125,7 +147,7 @@ class Search(QObject):
         w = self.window
         chosen = faces[0] if len(faces) == 1 else None
         if chosen is None:
-            picker = FacePicker(path, faces, w)
+            picker = FacePicker(path, faces, w.window())
             self.picker = picker
             picker.exec()
             self.picker = None
