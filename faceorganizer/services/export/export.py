@@ -161,7 +161,7 @@ def export_table(db: Database, dest: Path, fmt: str, force: bool = False) -> Exp
 
 def export_library(
     db: Database,
-    dest: Path,
+    dest: str | os.PathLike[str],
     by_person: bool,
     mode: str,
     fmt: str | None,
@@ -169,8 +169,9 @@ def export_library(
     contact_sheet: bool,
 ) -> ExportSummary:
     """Person folders, or a faces table (``fmt``): what ``faceorganizer export`` asks for."""
+    path = Path(dest).expanduser()
     if fmt is not None:
-        return export_table(db, dest, fmt, force)
+        return export_table(db, path, fmt, force)
     if not by_person:
         raise LibraryError("choose --by-person or --format csv|json")
-    return export_by_person(db, dest, mode, contact_sheet)
+    return export_by_person(db, path, mode, contact_sheet)

@@ -150,8 +150,7 @@ class Library:
 
     def engine(self) -> FaceEngine:
         """The face engine of the library's settings on its device, shared in the process."""
-        s = self._settings
-        return engines.engine_for(s.model_id(), self.torch_device(), s.min_face_size())
+        return self._settings.engine(self.torch_device())
 
     # settings and folders
 
@@ -189,8 +188,9 @@ class Library:
         run_id: str | None = None,
     ) -> ScanSummary:
         """Scan ``folders`` (added to the library's), else all its folders (``Scan.scan``)."""
-        roots = _normalised(folders)  # the one normalisation of the scan's folders
-        return self._scan.scan(roots, engine, progress, cancel, pause, cluster, run_id)
+        return self._scan.scan(
+            _normalised(folders), engine, progress, cancel, pause, cluster, run_id
+        )
 
     def cluster(
         self, dry_run: bool = False, source: str = "Regroup", run_id: str | None = None
@@ -364,8 +364,7 @@ class Library:
         contact_sheet: bool = False,
     ) -> ExportSummary:
         """Person folders, or a faces table (``fmt``); never into the library's folders."""
-        dest_path = Path(dest).expanduser()
-        return export_library(self.db, dest_path, by_person, mode, fmt, force, contact_sheet)
+        return export_library(self.db, dest, by_person, mode, fmt, force, contact_sheet)
 
     def check(self) -> CheckReport:
         """A full integrity check; damage marks the library, a clean result clears the mark."""

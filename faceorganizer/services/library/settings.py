@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
 from faceorganizer import config
 from faceorganizer.services.errors import LibraryError, NotFoundError
+from faceorganizer.services.library import engines
 from faceorganizer.storage import settings
 from faceorganizer.storage.db import transaction
+
+if TYPE_CHECKING:
+    import torch
+
+    from faceorganizer.core.pipeline import FaceEngine
 
 
 class LibrarySettings:
@@ -47,6 +53,10 @@ class LibrarySettings:
     def min_face_size(self) -> int | None:
         size = settings.get(self.db, "min_face_size")
         return int(size) if size else None
+
+    def engine(self, device: torch.device) -> FaceEngine:
+        """The process's shared engine for this library's model and minimum face size."""
+        return engines.engine_for(self.model_id(), device, self.min_face_size())
 
     def folders(self) -> list[str]:
         return list(settings.get(self.db, "folders") or [])
