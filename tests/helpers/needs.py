@@ -104,6 +104,15 @@ def _helpers() -> dict[str, Any]:
     return _helper_functions
 
 
+def _shared_path(value: str | os.PathLike[str]) -> bool:
+    path = os.path.abspath(os.fspath(value))
+    return any(path == root or path.startswith(root + os.sep) for root in _shared_roots())
+
+
+def _shared_roots() -> tuple[str, ...]:
+    return tuple(sorted({os.path.abspath(FACES_DIR), os.path.realpath(FACES_DIR)}))
+
+
 def _needs_of_code(code: types.CodeType, scope: dict[str, Any], seen: set[int]) -> set[str]:
     found: set[str] = set()
     for name in code.co_varnames:  # a parameter or local (``qtbot``): only by its name
@@ -115,6 +124,8 @@ def _needs_of_code(code: types.CodeType, scope: dict[str, Any], seen: set[int]) 
         if obj is None:
             continue
         found |= set(getattr(obj, "_needs", ()))
+        if isinstance(obj, str | os.PathLike) and _shared_path(obj):
+            found.add("shared_photos")  # a module constant such as FACES_DIR / "lfw_dev"
         target = inspect.unwrap(obj) if callable(obj) else obj
         if isinstance(target, types.FunctionType) and _ours(target):
             found |= _needs_of(target, seen)
@@ -173,8 +184,7 @@ class _Watch:
     """The needs a running test shows, from Python's audit events (``sys.addaudithook``)."""
 
     def __init__(self) -> None:
-        roots = {os.path.abspath(FACES_DIR), os.path.realpath(FACES_DIR)}
-        self.shared_roots = tuple(sorted(roots))
+        self.shared_roots = _shared_roots()
         self.shared = tuple(os.path.join(r, "") for r in self.shared_roots)
         self.weights = _weights_dirs()
         self.active = False
