@@ -29,13 +29,7 @@ import pytest
 
 from tests.helpers.photos import FACES_DIR
 
-NEEDS = {
-    "real_model": "loads real model weights (MTCNN, dlib ResNet, FaceNet); selected out by "
-    "make test-fast",
-    "shared_photos": "reads the shared test photos (../shared/data/faces); selected out by "
-    "make test-fast",
-    "gui": "makes Qt widgets (offscreen)",
-}
+NEEDS = ("real_model", "shared_photos", "gui")  # the markers, declared in pyproject.toml
 # Names whose use shows a need wherever they appear in a test, a fixture or a helper.
 NAMED = {
     "FACES_DIR": {"shared_photos"},
@@ -153,8 +147,6 @@ def declared(item: pytest.Item) -> set[str]:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    for name, text in NEEDS.items():
-        config.addinivalue_line("markers", f"{name}: {text}")
     sys.addaudithook(_watch.hook)  # for good: an audit hook cannot be removed
 
 
