@@ -10,7 +10,7 @@ A ``Library`` owns one SQLite connection and is used from one thread. Readers (t
 open their own ``Library`` (``read_only=True``); WAL keeps them from waiting on a scan. The
 ``device`` a Library is opened with is where its scans, searches and clustering compute,
 resolved once to a ``torch.device``; the face engine is shared by every Library of the process
-(``engines``). Paths of folders and photos are normalised here, once, on the way in.
+(``engines``). Folder paths (a scan's, an XMP import's) are normalised here, once.
 """
 
 from __future__ import annotations
