@@ -31,8 +31,8 @@ test: $(STAMP)
 
 # The fast tier, chosen by need: every test that loads no real model and reads no shared photo
 # (fakes and generated files; markers in tests/helpers/needs.py), no ../shared needed, under a
-# minute.
-FAST_TIER := not real_model and not shared_photos and not bundle
+# minute; tests marked slow (tens of seconds each) are left to make test.
+FAST_TIER := not real_model and not shared_photos and not bundle and not slow
 
 test-fast: $(STAMP)
 	$(BIN)/ruff check faceorganizer tests benchmarks packaging

@@ -10,10 +10,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
-FAST = "not real_model and not shared_photos and not bundle"
+FAST = "not real_model and not shared_photos and not bundle and not slow"
 
 
+@pytest.mark.slow  # it imports every test module in a process of its own: left out of the tier
 def test_fast_tier_collects_without_the_shared_photos(tmp_path: Path) -> None:
     env = {**os.environ, "FACEORGANIZER_TEST_FACES": str(tmp_path / "no-shared-here")}
     env["FACEORGANIZER_LOG_DIR"] = str(tmp_path / "logs")
