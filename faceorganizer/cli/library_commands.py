@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from faceorganizer.cli.arguments import index, percent, positive_int
@@ -145,7 +146,19 @@ def cmd_people(args: argparse.Namespace, lib: Library) -> int:
 def cmd_faces(args: argparse.Namespace, lib: Library) -> int:
     person = person_ref(args.person) if args.person else None
     found = lib.faces(person, unassigned=args.unassigned, include_hidden=args.all, limit=args.limit)
-    emit(args, [asdict(f) for f in found], "\n".join(_face_line(f) for f in found) or "no faces")
+    rows = [asdict(f) for f in found]
+    if args.embeddings or args.npy:
+        vectors = lib.face_embeddings([f.face_id for f in found])
+        for k, (row, (vector, model_id)) in enumerate(zip(rows, vectors, strict=True)):
+            row.update(row=k, model_id=model_id)
+            if args.embeddings:
+                row["embedding"] = [float(v) for v in vector]
+        if args.npy:
+            lib.export_embeddings(args.npy, [f.face_id for f in found], force=args.force)
+    human = "\n".join(_face_line(f) for f in found) or "no faces"
+    if args.npy:
+        human += f"\nwrote {len(found)} embeddings to {args.npy} (row k is the k-th face above)"
+    emit(args, rows, human)
     return 0
 
 
@@ -314,6 +327,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--unassigned", action="store_true", help="faces in no person")
     p.add_argument("--all", action="store_true", help="include hidden faces")
     p.add_argument("--limit", type=positive_int)
+    p.add_argument(
+        "--embeddings", action="store_true", help="with --json: each face's embedding and model"
+    )
+    p.add_argument(
+        "--npy",
+        type=Path,
+        metavar="FILE",
+        help="write the embeddings as a float32 .npy matrix, one row per face listed, in order",
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing --npy file")
 
     p = add(
         "photos", cmd_photos, "library counts, or unreadable photos with --errors", read_only=True

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
 from sqlite_utils import Database
 
 from faceorganizer.services import edits
@@ -99,3 +101,26 @@ class SearchMethods:
                 if limit is not None and len(hits) >= limit:
                     break
             return hits
+
+    def face_embeddings(self, face_ids: Sequence[int]) -> list[tuple[np.ndarray, str]]:
+        """The stored embedding (float32, unit length) and the model that made it of each face,
+        in the order asked: the library's vectors, for other tools (``faces --embeddings``)."""
+        with self._known_errors():
+            found = faces.vectors_of(self.db, face_ids)
+            missing = [f for f in face_ids if int(f) not in found]
+            if missing:
+                raise LibraryError(f"no face with id {missing[0]}")
+            return [found[int(f)] for f in face_ids]
+
+    def export_embeddings(
+        self, dest: str | os.PathLike[str], face_ids: Sequence[int], force: bool = False
+    ) -> str:
+        """Write these faces' embeddings as a float32 ``.npy`` matrix, row k the k-th face (never
+        inside the library's folders or onto a photo; an existing file only with ``force``)."""
+        from pathlib import Path
+
+        from faceorganizer.services import export
+
+        with self._known_errors():
+            ids = [int(f) for f in face_ids]
+            return export.export_embeddings(self.db, Path(dest).expanduser(), ids, force)
