@@ -48,9 +48,10 @@ def carry_over(
     min_cosine: float | None,
 ) -> list[faces.FaceRow]:
     """A re-detected photo keeps each face's person, pin, hidden flag, rejections and "not the
-    same" pairs where the new face is the same face: its box overlaps (IoU) and, when the file's bytes changed, it
-    looks the same (``min_cosine``; a replaced photo is another face at the same place). Old
-    faces are then deleted; returns those whose decisions were dropped."""
+    same" pairs where the new face is the same face: its box overlaps (IoU) and, when the
+    file's bytes changed, it looks the same (``min_cosine``; a replaced photo is another face
+    at the same place). Old faces are then deleted; returns those whose decisions were
+    dropped."""
     boxes = [f.detection.box for f in new_faces]
     pairs = sorted(
         ((iou(o.box, b), i, j) for i, o in enumerate(old) for j, b in enumerate(boxes)),
