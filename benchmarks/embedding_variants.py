@@ -21,14 +21,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from model_metrics import (
-    FACES_DIR,
-    cfp_figures,
-    cfp_rows,
-    lfw_figures,
-    photo_figures,
-)
-from quality_data import CACHE_DIR, manifest_rows
+from model_metrics import FACES_DIR, cfp_figures, lfw_figures, photo_figures
+from quality_data import CACHE_DIR, cfp_rows, manifest_rows
 
 from faceorganizer.core.calibration import labelled_face
 from faceorganizer.core.models.base import Embedder

@@ -12,7 +12,7 @@ import csv
 from dataclasses import dataclass
 
 import numpy as np
-from quality_data import FACES_DIR
+from quality_data import FACES_DIR, cfp_rows
 from sklearn.metrics import roc_auc_score
 
 from faceorganizer.core.calibration import equal_error
@@ -96,21 +96,6 @@ def photo_figures(
         float(roc_auc_score(y5, np.r_[s5, d5])),
         len(same) + len(diff),
     )
-
-
-def cfp_rows() -> list[dict[str, str]]:
-    """``cfp_dev`` images as manifest-like rows (``cfp_dev`` is not in ``manifest.csv``)."""
-    rows = []
-    for path in sorted((FACES_DIR / "cfp_dev").glob("*/*.jpg")):
-        pose = "frontal" if path.name.startswith("frontal") else "profile"
-        rows.append(
-            {
-                "relpath": str(path.relative_to(FACES_DIR)),
-                "person": f"cfp_{path.parent.name}",
-                "kind": f"cfp_{pose}",
-            }
-        )
-    return rows
 
 
 @dataclass(frozen=True)
