@@ -192,6 +192,13 @@ def _fused_faces(
     from faceorganizer.core.models.registry import get_spec
 
     dims = [get_spec(m).dims for m in members]
+    missing = [
+        m
+        for m in members
+        if not all((CACHE_DIR / m / f"{_chunk_key(m, c)}.npz").exists() for c in _chunks(kinds))
+    ]
+    if len(missing) == 1:  # the others are cached: run that model alone, it is cheaper
+        load_faces(kinds, missing[0], device, quiet)
     engine = None
     for chunk in _chunks(kinds):
         caches = [CACHE_DIR / m / f"{_chunk_key(m, chunk)}.npz" for m in members]

@@ -112,6 +112,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         mark = "*" if row["default"] else " "
         state = "installed" if row["installed"] else "not installed"
         where = f"  {row['path']} ({row['source']})" if row["installed"] else ""
+        if row["installed"] and row["path"] is None:
+            where = f"  made of {row['source'].replace('+', ' and ')}"
         uncalibrated = "" if row["calibrated"] else "  [similarity % not yet calibrated]"
         lines.append(
             f"{mark} {row['id']:<24} {row['dims']:>4}-d  {state:<13} "

@@ -218,6 +218,9 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
         if not roots:
             raise LibraryError("no folders to scan: add a folder first")
         cancel = cancel or threading.Event()
+        made_by = getattr(engine, "model_id", self.model_id)
+        if made_by != self.model_id:  # its vectors would be stored as another model's
+            raise LibraryError(f"the engine runs {made_by}, the library holds {self.model_id}")
         source = self._engine_source(engine)
         with locks.scan_lock(self.path):
             library_file.check_now(self.db, self.path)
