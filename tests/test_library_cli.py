@@ -114,7 +114,10 @@ def test_embeddings_round_trip_through_json_and_npy(run, tmp_path: Path) -> None
     npy = tmp_path / "out" / "faces.npy"
     _, listed = run("faces", "--person", person, "--embeddings", "--npy", str(npy))
     matrix = np.load(npy, allow_pickle=False)
-    assert matrix.dtype == np.float32 and matrix.shape == (len(listed), 128)
+    from faceorganizer.core.models.registry import MODELS
+
+    dims = MODELS[listed[0]["model_id"]].dims
+    assert matrix.dtype == np.float32 and matrix.shape == (len(listed), dims)
     con = sqlite3.connect(run.db)
     for k, face in enumerate(listed):
         blob, model = con.execute(

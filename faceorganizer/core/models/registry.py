@@ -106,12 +106,12 @@ def calibration_for(model_id: str) -> Calibration:
 @functools.cache
 def search_calibration_for(model_id: str) -> SearchCalibration:
     """The 1:N search percentage for ``model_id`` (``core.person_search``): its own fit when one
-    is shipped, else the default model's, whose features are in pair-calibration units and so
-    carry across models calibrated the same way."""
+    is shipped, else the default model's (else dlib's, the first fitted), whose features are in
+    pair-calibration units and so carry across models calibrated the same way."""
     from faceorganizer.core.person_search import SearchCalibration
 
     get_spec(model_id)
-    for mid in dict.fromkeys((model_id, DEFAULT_MODEL_ID)):
+    for mid in dict.fromkeys((model_id, DEFAULT_MODEL_ID, "dlib-resnet-v1")):
         resource = files("faceorganizer.core") / "calibration" / f"{mid}.search.json"
         if resource.is_file():
             text = resource.read_text(encoding="utf-8")
