@@ -7,10 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from library_support import library_copy
+from library_support import make_photo_folder
 
 from faceorganizer.config import DEFAULT_MODEL_ID
 from faceorganizer.core.models.registry import FUSION_ID, MODELS
+from faceorganizer.core.pipeline import FaceEngine
 from faceorganizer.services.library import Library
 from faceorganizer.services.types import ScanProgress
 from faceorganizer.storage import not_same
@@ -63,9 +64,11 @@ def decisions(lib: Library) -> dict[str, object]:
 
 @pytest.mark.slow
 def test_a_dlib_library_switches_model_keeping_people_and_decisions(tmp_path: Path) -> None:
-    _, db = library_copy(tmp_path)
-    with Library.open(db) as lib:
-        assert lib.model_id == OLD
+    folder = tmp_path / "photos"
+    make_photo_folder(folder)
+    with Library.open(tmp_path / "library.sqlite3") as lib:
+        lib.set_setting("model_id", OLD)
+        lib.scan([folder], engine=FaceEngine(model_id=OLD, device="cpu"))
         people = [p for p in lib.people() if p.face_count >= 2]
         alpha, beta, gamma = people[0], people[1], people[2]
         lib.name_person(alpha.person_id, "Alpha")
