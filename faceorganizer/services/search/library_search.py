@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sqlite_utils import Database
 
-from faceorganizer.services import edits
 from faceorganizer.services.errors import LibraryError
-from faceorganizer.services.query_faces import QueryFaces
+from faceorganizer.services.people import edits
 from faceorganizer.services.rows import face_info
-from faceorganizer.services.similar import LibrarySearch
+from faceorganizer.services.search.query_faces import QueryFaces
+from faceorganizer.services.search.similar import LibrarySearch
 from faceorganizer.services.types import ImageFace, SearchHit
 from faceorganizer.storage import faces, settings
 
@@ -119,7 +119,7 @@ class SearchMethods:
         inside the library's folders or onto a photo; an existing file only with ``force``)."""
         from pathlib import Path
 
-        from faceorganizer.services import export
+        from faceorganizer.services.export import export
 
         with self._known_errors():
             ids = [int(f) for f in face_ids]
