@@ -59,6 +59,8 @@ class FusionEmbedder(Embedder):
         self._shapes = [(3, m.spec.input_size, m.spec.input_size) for m in members]
 
     def prepare(self, image: np.ndarray, detections: list[Detection]) -> torch.Tensor:
+        if not detections:
+            return torch.empty((0, sum(math.prod(s) for s in self._shapes)), dtype=torch.float32)
         chips = [m.prepare(image, detections) for m in self.members]
         return torch.cat([c.reshape(len(detections), -1) for c in chips], dim=1)
 
