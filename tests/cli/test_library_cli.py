@@ -100,3 +100,38 @@ def test_not_a_face_and_back(run) -> None:
     assert face not in {f["face_id"] for f in run("faces")[1]}
     assert run("not-face", str(face), "--restore")[1]["kind"] == "face"
     assert face in {f["face_id"] for f in run("faces")[1]}
+
+
+def test_embeddings_round_trip_through_json_and_npy(run, tmp_path: Path) -> None:
+    """`faces --json --embeddings` and `faces --npy FILE` give back exactly the library's
+    float32 vectors, row k of the file being the k-th face listed."""
+    import sqlite3
+
+    import numpy as np
+
+    _, people = run("people")
+    person = str(people[0]["person_id"])
+    npy = tmp_path / "out" / "faces.npy"
+    _, listed = run("faces", "--person", person, "--embeddings", "--npy", str(npy))
+    matrix = np.load(npy, allow_pickle=False)
+    from faceorganizer.core.models.registry import MODELS
+
+    dims = MODELS[listed[0]["model_id"]].dims
+    assert matrix.dtype == np.float32 and matrix.shape == (len(listed), dims)
+    con = sqlite3.connect(run.db)
+    for k, face in enumerate(listed):
+        blob, model = con.execute(
+            "SELECT embedding, model_id FROM faces WHERE id = ?", [face["face_id"]]
+        ).fetchone()
+        stored = np.frombuffer(blob, np.float32)
+        assert (face["row"], face["model_id"]) == (k, model)
+        assert np.array_equal(np.asarray(face["embedding"], np.float32), stored)
+        assert np.array_equal(matrix[k], stored)
+    con.close()
+    # the same person's faces are alike in the exported vectors, as in the app
+    assert float((matrix @ matrix.T).min()) > 0.8
+    status, err = run("faces", "--person", person, "--npy", str(npy))
+    assert status == 1 and "already exists" in err["error"]
+    assert run("faces", "--person", person, "--npy", str(npy), "--force")[0] == 0
+    _, plain = run("faces", "--person", person)
+    assert "embedding" not in plain[0]

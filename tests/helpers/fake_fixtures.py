@@ -33,5 +33,6 @@ def library(tmp_path: Path, album, engine: FaceEngine) -> Iterator[Library]:
     """A library scanned from the fake album (grouped into people), open for writing."""
     folder, _ = album
     with Library.open(tmp_path / "library.sqlite3", device="cpu") as lib:
+        lib.set_setting("model_id", engine.model_id)  # the fake embedder stands in for dlib
         lib.scan([folder], engine=engine)
         yield lib

@@ -70,9 +70,10 @@ def make_photo_folder(dest: Path) -> dict[str, str]:
 
 @functools.cache
 def shared_engine(batch_size: int = 32):  # type: ignore[no-untyped-def]
+    from faceorganizer.config import DEFAULT_MODEL_ID
     from faceorganizer.core.pipeline import FaceEngine
 
-    return FaceEngine(model_id="dlib-resnet-v1", device="auto", batch_size=batch_size)
+    return FaceEngine(model_id=DEFAULT_MODEL_ID, device="auto", batch_size=batch_size)
 
 
 def scanned_into(db: Path, folders: list[Path]) -> Path:

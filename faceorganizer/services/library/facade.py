@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from faceorganizer.services.export.export import export_library
+from faceorganizer.services.export.export import export_embeddings, export_library
 from faceorganizer.services.library import engines
 from faceorganizer.services.library import file as library_file
 from faceorganizer.services.library.contents import Contents
@@ -55,6 +55,7 @@ from faceorganizer.storage import locks
 from faceorganizer.storage.db import BUSY_TIMEOUT_S
 
 if TYPE_CHECKING:  # torch loads in seconds: the engine only when a scan or search needs it
+    import numpy as np
     import torch
 
     from faceorganizer.core.pipeline import FaceEngine
@@ -317,6 +318,18 @@ class Library:
         """Faces ranked by the chance that each is the query's person (``Search.search``)."""
         return self._search.search(
             face_id, image, face_index, threshold, limit, person, like_person
+        )
+
+    def face_embeddings(self, face_ids: Sequence[int]) -> list[tuple[np.ndarray, str]]:
+        """Each face's stored embedding and the model that made it (``faces --embeddings``)."""
+        return self._search.face_embeddings(face_ids)
+
+    def export_embeddings(
+        self, dest: str | os.PathLike[str], face_ids: Sequence[int], force: bool = False
+    ) -> str:
+        """These faces' embeddings as a float32 ``.npy`` matrix (``Search.export_embeddings``)."""
+        return export_embeddings(
+            self.db, Path(dest).expanduser(), [int(f) for f in face_ids], force
         )
 
     # the review queue

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from sqlite_utils import Database
 
+from faceorganizer.services.errors import LibraryError
 from faceorganizer.services.scan import scanner
 from faceorganizer.services.types import ClusterChanges, ScanProgress, ScanSummary, XmpImportSummary
 from faceorganizer.storage import locks, settings
@@ -89,6 +90,9 @@ class Scan:
         cancel = cancel or threading.Event()
         report = progress or (lambda _p: None)
         model_id = str(settings.get(self.db, "model_id"))
+        made_by = getattr(engine, "model_id", model_id)
+        if made_by != model_id:  # its vectors would be stored as another model's
+            raise LibraryError(f"the engine runs {made_by}, the library holds {model_id}")
         with locks.scan_lock(self.path):
             self._check()
             summary = scanner.run_scan(

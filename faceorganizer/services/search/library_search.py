@@ -8,9 +8,10 @@ device and follows the library's model.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
 from sqlite_utils import Database
 
 from faceorganizer.services.errors import LibraryError
@@ -103,3 +104,12 @@ class Search:
             if limit is not None and len(hits) >= limit:
                 break
         return hits
+
+    def face_embeddings(self, face_ids: Sequence[int]) -> list[tuple[np.ndarray, str]]:
+        """The stored embedding (float32, unit length) and the model that made it of each face,
+        in the order asked: the library's vectors, for other tools (``faces --embeddings``)."""
+        found = faces.vectors_of(self.db, face_ids)
+        missing = [f for f in face_ids if int(f) not in found]
+        if missing:
+            raise LibraryError(f"no face with id {missing[0]}")
+        return [found[int(f)] for f in face_ids]

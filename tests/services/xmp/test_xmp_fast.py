@@ -53,6 +53,7 @@ def test_names_written_by_one_library_arrive_in_another(
         if p.suffix != ".xmp" and p.name.split("_")[0] in ("ann", "bob", "cid")
     )
     with Library.open(tmp_path / "other.sqlite3", device="cpu") as other:
+        other.set_setting("model_id", engine.model_id)
         phases: list[tuple[str, int]] = []
         summary = other.scan(
             [folder], engine=engine, progress=lambda p: phases.append((p.phase, p.total))
@@ -129,6 +130,7 @@ def test_a_scan_cancelled_while_reading_names_reads_them_next_time(
     _name_by_colour(library, album)
     library.write_xmp()
     with Library.open(tmp_path / "other.sqlite3", device="cpu") as other:
+        other.set_setting("model_id", engine.model_id)
         cancel = threading.Event()
 
         def stop_at_names(p: ScanProgress) -> None:
