@@ -25,10 +25,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))
+sys.path.insert(0, str(REPO))
 
-from hostile_corpus import area, png_streamed, sidecar_xmp  # noqa: E402
-from library_support import FACES_DIR  # noqa: E402
+from tests.helpers.hostile_corpus import area, png_streamed, sidecar_xmp  # noqa: E402
+from tests.helpers.library_support import FACES_DIR  # noqa: E402
 
 GB = 1 << 30
 

@@ -79,7 +79,10 @@ def run_detect(args: argparse.Namespace) -> int:
             make_folder(args.save_crops, Guard(), chosen=True)
         except WriteRefused as exc:
             raise CliError(str(exc)) from None
-    results, lines, failed, taken = [], [], 0, set()
+    results: list[dict[str, Any]] = []
+    lines: list[str] = []
+    failed = 0
+    taken: set[Path] = set()
     for photo in engine.process([str(p) for p in args.photos]):
         if photo.error:
             failed += 1

@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from faceorganizer.core.text import for_terminal
+from faceorganizer.services.types import FaceInfo
 
 
 class CliError(Exception):
@@ -48,3 +49,11 @@ def print_error(message: str, json_mode: bool = False) -> None:
         json.dump({"error": message}, sys.stdout)
         sys.stdout.write("\n")
     print(f"faceorganizer: error: {for_terminal(message, keep_newlines=True)}", file=sys.stderr)
+
+
+def face_line(f: FaceInfo) -> str:
+    """One face as a line: id, its person, its box and its photo."""
+    who = f.person_name or (f"person {f.person_id}" if f.person_id else "unassigned")
+    pin = " (confirmed)" if f.assigned_by == "user" else ""
+    box = ",".join(f"{v:.0f}" for v in f.box)
+    return f"{f.face_id:>7}  {for_terminal(who)}{pin}  [{box}]  {for_terminal(f.photo_path)}"

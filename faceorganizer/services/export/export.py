@@ -39,7 +39,7 @@ from faceorganizer.services.errors import LibraryError
 from faceorganizer.services.scan.files import EXPORT_MARK, os_path, stored_path, under
 from faceorganizer.services.types import ExportSummary
 from faceorganizer.services.write_guard import library_guard
-from faceorganizer.storage import exports, photos, settings
+from faceorganizer.storage import exports, faces, photos, settings
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +205,6 @@ def _contact_sheet(
     db: Database, folder: Path, person_id: int, name: str, guard: Guard
 ) -> list[Path]:
     from faceorganizer.services.export.contact_sheet import SheetFace, write_sheets
-    from faceorganizer.storage import faces
 
     rows = exports.person_sheet_faces(db, person_id)
     sheet_faces = [
@@ -223,6 +222,20 @@ def _csv_record(record: dict[str, object]) -> dict[str, object]:
     return {k: clean_name(v) if isinstance(v, str) else v for k, v in record.items()}
 
 
+def _refuse_existing(dest: Path, guard: Guard, force: bool) -> None:
+    """Refuse a table or matrix ``dest`` that the guard protects, that is a link or a folder, or
+    that exists when ``force`` was not given."""
+    try:
+        guard.check(dest)
+        if os.path.lexists(dest) and not dest.is_symlink() and (dest.is_dir() or not force):
+            what = "a folder" if dest.is_dir() else "a file"
+            hint = "" if dest.is_dir() else "; use --force to replace it"
+            raise LibraryError(f"{dest} already exists ({what}){hint}")
+        check_target(dest, guard, replace=True)
+    except WriteRefused as exc:
+        raise LibraryError(str(exc)) from None
+
+
 def export_table(
     db: Database, dest: Path, fmt: str, force: bool = False, *, library: Path
 ) -> ExportSummary:
@@ -236,15 +249,7 @@ def export_table(
         dest = dest / f"faces.{fmt}"
     check_destination(db, dest)
     guard = library_guard(db, library, outside_scanned=True)
-    try:
-        guard.check(dest)
-        if os.path.lexists(dest) and not dest.is_symlink() and (dest.is_dir() or not force):
-            what = "a folder" if dest.is_dir() else "a file"
-            hint = "" if dest.is_dir() else "; use --force to replace it"
-            raise LibraryError(f"{dest} already exists ({what}){hint}")
-        check_target(dest, guard, replace=True)
-    except WriteRefused as exc:
-        raise LibraryError(str(exc)) from None
+    _refuse_existing(dest, guard, force)
     _folder(dest.parent, Guard())
     records = exports.face_records(db)
 
@@ -264,3 +269,51 @@ def export_table(
     except WriteRefused as exc:
         raise LibraryError(str(exc)) from None
     return ExportSummary(dest=str(dest), files=len(records), format=fmt)
+
+
+def export_library(
+    db: Database,
+    library: Path,
+    dest: str | os.PathLike[str],
+    by_person: bool,
+    mode: str,
+    fmt: str | None,
+    force: bool,
+    contact_sheet: bool,
+) -> ExportSummary:
+    """Person folders, or a faces table (``fmt``): what ``faceorganizer export`` asks for, on
+    behalf of the library at ``library``."""
+    path = Path(dest).expanduser()
+    if fmt is not None:
+        return export_table(db, path, fmt, force, library=library)
+    if not by_person:
+        raise LibraryError("choose --by-person or --format csv|json")
+    return export_by_person(db, path, mode, contact_sheet, library=library)
+
+
+def export_embeddings(
+    db: Database, library: Path, dest: Path, face_ids: list[int], force: bool = False
+) -> str:
+    """Write the embeddings of ``face_ids`` as one float32 ``.npy`` matrix (row k: the k-th
+    face), under the same rules as a table; returns the path written."""
+    import numpy as np
+
+    if dest.suffix != ".npy":
+        raise LibraryError(f"{dest}: an embeddings file ends in .npy")
+    check_destination(db, dest)
+    guard = library_guard(db, library, outside_scanned=True)
+    _refuse_existing(dest, guard, force)
+    found = faces.vectors_of(db, face_ids)
+    rows = [found[f][0] for f in face_ids if f in found]
+    if len(rows) != len(face_ids):
+        raise LibraryError("some faces are gone from the library; list them again")
+    dims = {len(r) for r in rows}
+    if len(dims) > 1:
+        raise LibraryError("these faces were made by models of different sizes")
+    matrix = np.stack(rows).astype(np.float32) if rows else np.empty((0, 0), np.float32)
+    _folder(dest.parent, Guard())
+    try:
+        write_file(dest, lambda out: np.save(out, matrix), guard, replace=force)
+    except WriteRefused as exc:
+        raise LibraryError(str(exc)) from None
+    return str(dest)

@@ -16,8 +16,7 @@ from collections import defaultdict
 
 from faceorganizer.core import regions as geo
 from faceorganizer.core.regions import FaceRegion, NormBox
-
-FO_PREFIX = "faceorganizer"
+from faceorganizer.services.xmp.toolkit import FO_PREFIX
 
 REGIONS = "Xmp.mwg-rs.Regions"
 REGION_LIST = f"{REGIONS}/mwg-rs:RegionList"

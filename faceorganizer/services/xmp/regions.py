@@ -1,28 +1,17 @@
 """Face regions in XMP: read from a photo and its sidecars, written to the sidecar only.
 
-The XMP library is python-exiv2 (PyPI ``exiv2``): it wraps exiv2 and Adobe's XMP toolkit, its
-wheels carry libexiv2, it reads the XMP embedded in JPEG, HEIC/AVIF (BMFF), PNG, TIFF, WebP and
-raw files as well as standalone sidecars, and it writes a packet from typed XMP data (structs and
-arrays declared, not string templates). Every exiv2 call here holds one module lock: the XMP
-toolkit keeps global state and is not safe to call from two threads at once.
-
-Sidecar naming: ``photo.jpg.xmp`` (the name digiKam writes by default and the only one darktable
-reads); ``photo.xmp`` (Lightroom, digiKam's "compatible" option, exiftool's ``%d%f.xmp``) is read
-too, and updated instead when it is the photo's only sidecar. Photos are only ever
-opened for reading (through ``core.reader``: regular files only); a sidecar is read within a
-size cap and written through ``core.writer`` (a temporary file renamed over it, never through a
-link). A packet with more than ``MAX_REGIONS`` regions, or a region whose numbers are not finite
-or lie outside the photo, is reported (file and reason) and not taken.
+The XMP toolkit (python-exiv2, its lock, and how sidecars are named) is ``xmp.toolkit``.
+Photos are only ever opened for reading (through ``core.reader``: regular files only); a sidecar
+is read within a size cap and written through ``core.writer`` (a temporary file renamed over it,
+never through a link). A packet with more than ``MAX_REGIONS`` regions, or a region whose numbers
+are not finite or lie outside the photo, is reported (file and reason) and not taken.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import threading
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +20,6 @@ from faceorganizer.core.reader import ReadRefused, open_file, read_file, reopena
 from faceorganizer.core.regions import FaceRegion, NormBox
 from faceorganizer.core.writer import WriteRefused, write_file
 from faceorganizer.services.xmp.packet import (
-    FO_PREFIX,
     MWG_ITEM,
     REGION_LIST,
     REGIONS,
@@ -41,62 +29,15 @@ from faceorganizer.services.xmp.packet import (
     mwg_regions,
     parse_regions,
 )
+from faceorganizer.services.xmp.toolkit import (
+    FO_PREFIX,
+    SidecarError,
+    sidecar_candidates,
+    sidecar_target,
+)
+from faceorganizer.services.xmp.toolkit import exiv2_lock as _exiv2_lock
 
 log = logging.getLogger(__name__)
-
-FO_NS = "urn:faceorganizer:xmp:1.0/"
-
-_lock = threading.Lock()
-_exiv2: Any = None
-
-
-class SidecarError(Exception):
-    """A sidecar that cannot be read or written; the message says which and why. ``refused``:
-    the file itself was not opened (a pipe, a device, too large), as opposed to holding no
-    readable XMP."""
-
-    def __init__(self, message: str, refused: bool = False) -> None:
-        super().__init__(message)
-        self.refused = refused
-
-
-def _lib() -> Any:
-    """python-exiv2, loaded once, its log routed to Python logging and our namespace known."""
-    global _exiv2
-    if _exiv2 is None:
-        import exiv2
-
-        exiv2.LogMsg.setHandler(exiv2.pythonHandler)
-        exiv2.LogMsg.setLevel(exiv2.LogMsg.Level.error)  # warnings: quirks of cameras' EXIF
-        exiv2.XmpProperties.registerNs(FO_NS, FO_PREFIX)
-        _exiv2 = exiv2
-    return _exiv2
-
-
-@contextlib.contextmanager
-def _exiv2_lock() -> Iterator[Any]:
-    with _lock:
-        yield _lib()
-
-
-def sidecar_path(photo_path: str) -> str:
-    """The sidecar FaceOrganizer writes: ``photo.jpg.xmp``."""
-    return photo_path + ".xmp"
-
-
-def sidecar_candidates(photo_path: str) -> list[str]:
-    """Sidecars read for a photo, most specific first: ``photo.jpg.xmp``, ``photo.xmp``."""
-    names = [sidecar_path(photo_path), os.path.splitext(photo_path)[0] + ".xmp"]
-    return list(dict.fromkeys(names))
-
-
-def sidecar_target(photo_path: str) -> str:
-    """The sidecar a write updates: the photo's existing one (``photo.jpg.xmp`` first, then a
-    Lightroom-style ``photo.xmp``), so a photo keeps one sidecar; else a new ``photo.jpg.xmp``."""
-    for path in sidecar_candidates(photo_path):
-        if os.path.exists(path):
-            return path
-    return sidecar_path(photo_path)
 
 
 def photo_orientation(photo_path: str) -> int:
