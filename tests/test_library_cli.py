@@ -83,11 +83,12 @@ def test_history_names_people_by_their_names_now(run, capsys) -> None:
     status = main(["name", str(a), "katy perry", "--library", run.db])
     assert status == 0 and f"merge {b} {a}" in capsys.readouterr().err
     _, history = run("history")
+    count = {p["person_id"]: p["face_count"] for p in people}
     assert [e["description"] for e in history[:5]] == [
-        "Name an unnamed person 'katy perry'",
-        "Merge 2 unnamed people into 'Katy Perry'",
+        f"Name 'katy perry' ({count[a] - 1} faces)",
+        f"Merge 2 unnamed people ({count[c] + count[d]} faces) into 'Katy Perry'",
         "Rename 'Katy' to 'Katy Perry'",
-        "Name an unnamed person 'Katy'",
+        f"Name 'Katy' ({count[b] + 1} faces)",
         "Move 1 face to 'Katy Perry'",
     ]
 

@@ -9,7 +9,9 @@ since (a photo removed by a scan) are skipped, and counted in the ``EditInfo`` r
 
 Descriptions name people through ``{person:ID}`` (the person's name when the edit was made, else
 its name now, so a group named later is no longer "unnamed") and ``{was:ID}`` (its name when the
-edit was made); they are filled in whenever an edit is listed.
+edit was made); they are filled in whenever an edit is listed. A person still unnamed then is
+"an unnamed person (12 faces)", its face count when the edit was made (``{person:ID:12}``): the
+count is how the people grid tells unnamed groups apart, where an id means nothing to a user.
 """
 
 from __future__ import annotations
@@ -97,13 +99,25 @@ def restore(db: Database, state: dict[str, Any]) -> None:
             persons.delete(db, int(pid))
 
 
-_PERSON_REF = re.compile(r"\{(person|was):(\d+)\}")
+_PERSON_REF = re.compile(r"\{(person|was):(\d+)(?::(\d+))?\}")
 UNNAMED_PERSON = "an unnamed person"
 
 
-def person_ref(pid: int, as_it_was: bool = False) -> str:
+def person_ref(pid: int, as_it_was: bool = False, faces: int | None = None) -> str:
     """A person in a description, named when it is listed (see the module docstring)."""
-    return f"{{{'was' if as_it_was else 'person'}:{int(pid)}}}"
+    count = f":{int(faces)}" if faces is not None else ""
+    return f"{{{'was' if as_it_was else 'person'}:{int(pid)}{count}}}"
+
+
+def counted_ref(db: Database, pid: int, as_it_was: bool = False) -> str:
+    """``person_ref`` with the person's face count now (shown while it has no name)."""
+    return person_ref(pid, as_it_was, persons.face_count(db, pid, shown_only=True))
+
+
+def unnamed(faces: int | None) -> str:
+    if faces is None:
+        return UNNAMED_PERSON
+    return f"{UNNAMED_PERSON} ({_faces_text(faces)})"
 
 
 def describe(db: Database, description: str, payload: dict[str, Any]) -> str:
@@ -114,12 +128,12 @@ def describe(db: Database, description: str, payload: dict[str, Any]) -> str:
         return row.get("name") if isinstance(row, dict) else None
 
     def fill(m: re.Match[str]) -> str:
-        kind, pid = m.group(1), m.group(2)
+        kind, pid, count = m.group(1), m.group(2), m.group(3)
         name = name_in("before", pid)
         if name is None and kind == "person":
             row = persons.get(db, int(pid))
             name = (row.name if row is not None else None) or name_in("after", pid)
-        return repr(name) if name else UNNAMED_PERSON
+        return repr(name) if name else unnamed(int(count) if count else None)
 
     return _PERSON_REF.sub(fill, description)
 
@@ -205,13 +219,15 @@ def _faces_text(n: int) -> str:
 
 
 def _people_text(db: Database, pids: list[int]) -> str:
-    """ "'Ann', 'Bo' and 2 unnamed people": the names of people an edit removes (fixed: no one
-    can rename them later), the unnamed ones counted."""
+    """ "'Ann', 'Bo' and 2 unnamed people (9 faces)": the names of people an edit removes
+    (fixed: no one can rename them later), the unnamed ones counted with their faces."""
     rows = [persons.get(db, p) for p in pids]
     names = [repr(r.name) for r in rows if r is not None and r.name]
-    unnamed = len(pids) - len(names)
-    if unnamed:
-        names.append(UNNAMED_PERSON if unnamed == 1 else f"{unnamed} unnamed people")
+    nameless = [p for p, r in zip(pids, rows, strict=True) if r is None or not r.name]
+    if nameless:
+        faces = sum(persons.face_count(db, p, shown_only=True) for p in nameless)
+        many = f"{len(nameless)} unnamed people ({_faces_text(faces)})"
+        names.append(unnamed(faces) if len(nameless) == 1 else many)
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
@@ -219,11 +235,13 @@ def name_person(db: Database, ref: int | str, name: str | None) -> EditInfo:
     pid = resolve_person(db, ref)
     name = (name or "").strip() or None
     row = persons.get(db, pid)
-    old = person_ref(pid, as_it_was=True)
+    old = counted_ref(db, pid, as_it_was=True)
     if name is None:
         what = f"Remove the name of {old}"
+    elif row and row.name:
+        what = f"Rename {old} to {name!r}"
     else:
-        what = f"Rename {old} to {name!r}" if row and row.name else f"Name {old} {name!r}"
+        what = f"Name {name!r} ({_faces_text(persons.face_count(db, pid, shown_only=True))})"
 
     def change() -> list[int]:
         persons.update(db, pid, name=name)
@@ -258,7 +276,7 @@ def merge_people(db: Database, target: int | str, others: Iterable[int | str]) -
             persons.delete(db, o)
         return []
 
-    what = f"Merge {_people_text(db, oids)} into {person_ref(tid)}"
+    what = f"Merge {_people_text(db, oids)} into {counted_ref(db, tid)}"
     return run_edit(db, "merge", what, scope, {tid, *oids}, change)
 
 
@@ -276,7 +294,7 @@ def move_faces(
         faces.remove_rejections(db, [(f, target) for f in ids])
         return [] if tid is not None else [target]
 
-    where = person_ref(tid) if tid is not None else "a new person"
+    where = counted_ref(db, tid) if tid is not None else "a new person"
     if tid is None and new_name:
         where = f"a new person {new_name!r}"
     what = f"Move {_faces_text(len(ids))} to {where}"
@@ -298,11 +316,12 @@ def reject_faces(db: Database, face_ids: Iterable[int], from_person: int | str) 
         return []
 
     n = len(ids)
+    who = counted_ref(db, pid)
     if inside:
-        what = f"Take {_faces_text(n)} out of {person_ref(pid)}"
+        what = f"Take {_faces_text(n)} out of {who}"
     else:  # none of them is in it now: only the "not this person" mark changes
-        what = f"Mark {_faces_text(n)} (not in it) as not {person_ref(pid)}"
-    same = f"the faces are already marked as not {person_ref(pid)}"
+        what = f"Mark {_faces_text(n)} (not in it) as not {who}"
+    same = f"the faces are already marked as not {who}"
     return run_edit(db, "reject", what, ids, {pid}, change, same)
 
 
@@ -328,8 +347,9 @@ def hide_person(db: Database, ref: int | str, hidden: bool = True) -> EditInfo:
         return []
 
     kind = "hide" if hidden else "unhide"
-    same = f"{person_ref(pid)} is {'already' if hidden else 'not'} hidden"
-    return run_edit(db, kind, f"{verb} {person_ref(pid)}", [], {pid}, change, same)
+    who = counted_ref(db, pid)
+    same = f"{who} is {'already' if hidden else 'not'} hidden"
+    return run_edit(db, kind, f"{verb} {who}", [], {pid}, change, same)
 
 
 def hide_faces(db: Database, face_ids: Iterable[int], hidden: bool = True) -> EditInfo:
@@ -354,8 +374,9 @@ def set_cover(db: Database, ref: int | str, face_id: int) -> EditInfo:
         persons.update(db, pid, cover_face_id=fid)
         return []
 
-    what = f"Use face {fid} as the cover of {person_ref(pid)}"
-    same = f"face {fid} is already the chosen cover of {person_ref(pid)}"
+    who = counted_ref(db, pid)
+    what = f"Use another face as the cover of {who}"
+    same = f"that face is already the chosen cover of {who}"
     return run_edit(db, "cover", what, [], {pid}, change, same)
 
 
