@@ -247,13 +247,19 @@ class WorkerHandle(QObject):
 
     def stop(self, timeout_ms: int = 30000) -> bool:
         """Cancel what runs, close the Library on its thread, end the thread; True if it ended."""
+        self.request_stop()
+        return self.wait_stopped(timeout_ms)
+
+    def request_stop(self) -> None:
+        """``stop`` without waiting: several workers then end at the same time."""
         self.cancel()
         if self.worker.read_only:
             self.worker.interrupt()
         self._close.emit()
         self.worker_thread.quit()
-        ended = self.worker_thread.wait(timeout_ms)
-        return bool(ended)
+
+    def wait_stopped(self, timeout_ms: int = 30000) -> bool:
+        return bool(self.worker_thread.wait(timeout_ms))
 
     @Slot()
     def _on_progress_ready(self) -> None:

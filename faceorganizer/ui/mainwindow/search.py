@@ -49,7 +49,7 @@ class Search(QObject):
         self._last: SearchRun | None = None
         self.picker: FacePicker | None = None  # the "Which face?" dialog while it is open
         window.faces_view.face_clicked.connect(self.show_similar)
-        window.similar.view.face_clicked.connect(self.show_similar)
+        window.similar.search_requested.connect(self.show_similar)
         window.photo_view.face_clicked.connect(self.show_similar)
         window.similar.refetch_requested.connect(self.search_again)
         window.similar.whole_person_toggled.connect(lambda _on: self._search_query_face())
