@@ -142,7 +142,10 @@ def _mwg_box(fields: dict[str, str], applied: tuple[float, float] | None) -> Nor
 
 
 def _parse(flat: dict[str, str], source: str, orientation: int) -> list[FaceRegion]:
-    """Face regions (MWG, then Microsoft's where no MWG region covers them) of one packet."""
+    """Face regions of one packet: MWG's, then Microsoft's. Where the packet has MWG regions
+    they win (as in Immich, digiKam and Lightroom): a Microsoft region only adds a name MWG
+    lacks, at a place no MWG region covers. Apps write the two kinds in different frames of a
+    rotated photo, so a Microsoft copy of an MWG region can land elsewhere."""
     found: list[FaceRegion] = []
     applied = None
     aw = _float(flat, f"{_REGIONS}/mwg-rs:AppliedToDimensions/stDim:w")
@@ -161,6 +164,8 @@ def _parse(flat: dict[str, str], source: str, orientation: int) -> list[FaceRegi
         upright = geo.stored_to_upright(box, orientation)
         confirmed = not ours or flag.lower() != "false"
         found.append(FaceRegion(name, upright, source, "mwg", kind, ours, confirmed))
+    mwg = list(found)
+    mwg_names = {r.name.casefold() for r in mwg if r.name}
     mp: dict[int, dict[str, str]] = defaultdict(dict)
     for key, value in flat.items():
         m = _MP_ITEM.match(key)
@@ -175,9 +180,11 @@ def _parse(flat: dict[str, str], source: str, orientation: int) -> list[FaceRegi
         if box is None:
             continue
         upright = geo.stored_to_upright(box, orientation)
-        if any(geo.same_face_score(r.box, upright) > 0 for r in found if r.scheme == "mwg"):
-            continue
         name = _text(fields.get("MPReg:PersonDisplayName", "")) or None
+        if mwg and (name is None or name.casefold() in mwg_names):
+            continue
+        if any(geo.same_face_score(r.box, upright) > 0 for r in mwg):
+            continue
         found.append(FaceRegion(name, upright, source, "mp"))
     return found
 
@@ -205,8 +212,9 @@ def read_regions(photo_path: str, orientation: int | None = None) -> PhotoRegion
 
     A region is taken from the most specific place that has it: ``photo.jpg.xmp``, then
     ``photo.xmp``, then the XMP embedded in the photo; a region overlapping one taken from a more
-    specific place is a copy of it and is skipped. Regions of other kinds (pets, focus areas)
-    are left out.
+    specific place is a copy of it and is skipped. A name is taken once: one person has one
+    face in a photo, so a later region of a name already taken (elsewhere, or twice in one
+    list) is left out. Regions of other kinds (pets, focus areas) are left out.
     """
     if orientation is None:
         orientation = photo_orientation(photo_path)
@@ -221,6 +229,7 @@ def read_regions(photo_path: str, orientation: int | None = None) -> PhotoRegion
         except OSError as exc:
             out.errors.append(f"cannot read {path}: {exc.strerror or exc}")
     sources.append((photo_path, photo_path))
+    names: set[str] = set()
     for source, data in sources:
         try:
             flat = _read_packet(source, data)
@@ -236,6 +245,11 @@ def read_regions(photo_path: str, orientation: int | None = None) -> PhotoRegion
                 continue
             if any(geo.same_face_score(t.box, r.box) > 0 for t in taken):
                 continue
+            if r.name and r.name.casefold() in names:
+                log.info("%s: a second region named %r left out", source, r.name)
+                continue
+            if r.name:
+                names.add(r.name.casefold())
             out.regions.append(r)
     return out
 
