@@ -13,12 +13,9 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from faceorganizer.services.library import Library
+from shared_photos import FACES_DIR, require
 
-REPO = Path(__file__).resolve().parents[1]
-FACES_DIR = Path(
-    os.environ.get("FACEORGANIZER_TEST_FACES", REPO.parent / "shared" / "data" / "faces")
-)
+from faceorganizer.services.library import Library
 
 # People with 3+ single-person photos, two group photos that hold some of them, LFW crops of
 # two more people, and photos without a face.
@@ -40,7 +37,7 @@ BROKEN = {"broken/truncated.jpg", "broken/not_an_image.jpg"}
 
 def subset() -> list[tuple[str, str]]:
     """(relpath in the shared folder, person or '') of the photos the tests scan."""
-    with open(FACES_DIR / "manifest.csv", newline="") as f:
+    with open(require() / "manifest.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     chosen = [
         (r["relpath"], r["person"])
@@ -106,6 +103,7 @@ LATER = "mindy_kaling"
 def celebrity_library() -> tuple[Path, Path, Path]:
     """(photo folder, library, held-back photos) of one scan per session: the two celebrity
     folders of issue 9's reproduction, ``HELD_BACK`` photos of ``LATER`` kept out for later."""
+    require()
     root = Path(tempfile.mkdtemp(prefix="fo-celeb-"))
     folder, later = root / "photos", root / "later"
     for rel in CELEBRITY_FOLDERS:

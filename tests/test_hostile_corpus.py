@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 from hostile_corpus import build, expected_rows, restore_access, scan_command
-from library_support import FACES_DIR, REPO
+from library_support import REPO
+from shared_photos import require
 
 from faceorganizer.services.library import Library
 
@@ -36,8 +37,8 @@ def _scan(corpus: Path, library: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def corpus():
+    faces = sorted((require() / "lfw_dev").glob("*/*_0001.jpg"))[:8]
     root = Path(tempfile.mkdtemp(prefix="fo-hostile-"))
-    faces = sorted((FACES_DIR / "lfw_dev").glob("*/*_0001.jpg"))[:8]
     cases = build(root / "corpus", faces)
     library = root / "library.sqlite3"
     first = _scan(root / "corpus", library)

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 from crash_battery import Battery
+from shared_photos import require
 
 PHOTOS = 80
 
 
 @pytest.mark.slow
 def test_kill9_of_scan_cluster_edits_and_export_loses_nothing(tmp_path: Path) -> None:
+    require()
     battery = Battery(tmp_path, PHOTOS, seed=int(os.environ.get("FO_KILL_SEED", "9")))
     battery.kill_scans(2)
     battery.kill_clusters(1)

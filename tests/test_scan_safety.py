@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from library_support import FACES_DIR, REPO, shared_engine
+from library_support import REPO, shared_engine
 from PIL import Image
+from shared_photos import require
 
 from faceorganizer.cli import main
 from faceorganizer.core.images import ImageLoadError, load_image
@@ -25,13 +26,16 @@ from faceorganizer.services.library import Library
 from faceorganizer.services.scan.files import walk
 from faceorganizer.storage import locks
 
-LFW = FACES_DIR / "lfw_dev"
+
+def lfw() -> Path:
+    """The shared lfw() slice (the test is skipped without it)."""
+    return require() / "lfw_dev"
 
 
 def _copy(names: list[str], dest: Path) -> None:
     dest.mkdir(parents=True, exist_ok=True)
     for name in names:
-        shutil.copyfile(LFW / name.rsplit("_", 1)[0] / name, dest / name)
+        shutil.copyfile(lfw() / name.rsplit("_", 1)[0] / name, dest / name)
 
 
 def _duplicates(db: Path) -> int:
@@ -53,7 +57,7 @@ def test_replaced_photo_does_not_inherit_the_old_faces_person(tmp_path: Path) ->
         al_face = lib.photo_faces(_photo_id(lib, folder / al[0]))[0]
         lib.name_person(al_face.person_id, "Al Sharpton")
         assert lib.person("Al Sharpton").face_count == 4
-        shutil.copyfile(LFW / "Amelia_Vega/Amelia_Vega_0004.jpg", folder / al[1])
+        shutil.copyfile(lfw() / "Amelia_Vega/Amelia_Vega_0004.jpg", folder / al[1])
 
         summary = lib.scan(engine=shared_engine())
         assert summary.changed == 1
@@ -94,10 +98,10 @@ def test_folder_link_loop_and_links_store_each_photo_once(tmp_path: Path) -> Non
 
 def test_non_utf8_name_is_scanned_and_no_photo_of_its_batch_is_lost(tmp_path: Path, capsys) -> None:
     folder = tmp_path / "d"
-    names = sorted(p.name for p in LFW.glob("*/*_0001.jpg"))[:40]
+    names = sorted(p.name for p in lfw().glob("*/*_0001.jpg"))[:40]
     _copy(names, folder)
     odd = os.fsencode(folder) + b"/bad\xff\xfe.jpg"
-    shutil.copyfile(LFW / "Bono/Bono_0001.jpg", os.fsdecode(odd))
+    shutil.copyfile(lfw() / "Bono/Bono_0001.jpg", os.fsdecode(odd))
     db = tmp_path / "lib.db"
     with Library.open(db) as lib:
         summary = lib.scan([folder], engine=shared_engine(), cluster=False)
@@ -142,7 +146,7 @@ def _cli_scan(folder: Path, db: Path) -> subprocess.Popen:
 
 def test_second_scan_at_once_is_refused_and_the_first_finishes(tmp_path: Path) -> None:
     folder = tmp_path / "d"
-    names = sorted(p.name for p in LFW.glob("*/*_000[123].jpg"))[:150]
+    names = sorted(p.name for p in lfw().glob("*/*_000[123].jpg"))[:150]
     _copy(names, folder)
     db = tmp_path / "lib.db"
     first = _cli_scan(folder, db)

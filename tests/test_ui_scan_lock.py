@@ -12,7 +12,8 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from library_support import FACES_DIR, REPO  # noqa: E402
+from library_support import REPO  # noqa: E402
+from shared_photos import require  # noqa: E402
 
 from faceorganizer.services.library import Library  # noqa: E402
 from faceorganizer.storage import locks  # noqa: E402
@@ -30,7 +31,7 @@ HOLD = (
 def test_scan_while_another_process_scans_shows_the_message(qtbot, tmp_path: Path) -> None:
     folder = tmp_path / "photos"
     folder.mkdir()
-    shutil.copyfile(FACES_DIR / "lfw_dev/Bono/Bono_0001.jpg", folder / "bono.jpg")
+    shutil.copyfile(require() / "lfw_dev/Bono/Bono_0001.jpg", folder / "bono.jpg")
     db = tmp_path / "library.sqlite3"
     Library.open(db).close()
     other = subprocess.Popen(

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from library_support import FACES_DIR, scanned_into, shared_engine
 from PIL import Image
+from shared_photos import require
 from xmp_support import (
     close_boxes,
     grow,
@@ -44,6 +45,7 @@ PHOTOS = {
 @functools.cache
 def _base() -> tuple[Path, Path]:
     """A folder of the four photos and a library scanned from it, no XMP yet (never modified)."""
+    require()
     root = Path(tempfile.mkdtemp(prefix="fo-xmp-"))
     folder = root / "photos"
     folder.mkdir()
