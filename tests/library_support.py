@@ -17,6 +17,8 @@ from shared_photos import FACES_DIR, require
 
 from faceorganizer.services.library import Library
 
+REPO = Path(__file__).resolve().parents[1]
+
 # People with 3+ single-person photos, two group photos that hold some of them, LFW crops of
 # two more people, and photos without a face.
 PERSON_FOLDERS = (
