@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 
-from PySide6.QtCore import QPoint, QPointF, Qt, QTimer
+from PySide6.QtCore import QEvent, QObject, QPoint, QPointF, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -88,7 +88,19 @@ def main() -> int:
             window, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(x, middle)
         )
 
-    QTimer.singleShot(300, during_drag)
+    class DragStarted(QObject):
+        """Runs the drag's steps once Qt's drag loop has begun (a fixed delay races it)."""
+
+        started = False
+
+        def eventFilter(self, _watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.DragEnter and not self.started:
+                self.started = True
+                QTimer.singleShot(100, during_drag)
+            return False
+
+    started = DragStarted()
+    viewport.installEventFilter(started)
     QTest.mousePress(
         window, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, at(start.x(), start.y())
     )

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QStandardPaths
 from PySide6.QtWidgets import QFileDialog
 
 from faceorganizer.services.types import FaceInfo, ImageFace, SearchHit
@@ -33,6 +33,13 @@ SEARCH_FLOOR = 0.0
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.heic *.heif *.tif *.tiff *.bmp *.gif)"
 
 SearchRun = Callable[["Library", float], list[SearchHit]]  # (library, floor) → hits
+
+
+def photos_folder(reader: Library | None) -> str:
+    """Where a file dialog for photos opens: the library's first folder, else Pictures."""
+    folders = reader.folders() if reader is not None else []
+    pictures = QStandardPaths.StandardLocation.PicturesLocation
+    return folders[0] if folders else QStandardPaths.writableLocation(pictures)
 
 
 def _who(face: FaceInfo) -> str:
@@ -99,7 +106,10 @@ class Search(QObject):
         return f"<b>Faces like this one</b><br>{_who(face)}"
 
     def choose_photo(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Search with a photo", "", PHOTO_FILTER)
+        """Pick a photo, starting where the user's photos are (not the program's folder)."""
+        path, _ = QFileDialog.getOpenFileName(
+            self.window, "Search with a photo", photos_folder(self.window.reader), PHOTO_FILTER
+        )
         if path:
             self.search_photo(path)
 
