@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 
-from faceorganizer import __version__, config, logs
+from faceorganizer import __version__, config, licensing, logs
 from faceorganizer.cli.output import CliError, print_error
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(parser, None)
     parser.set_defaults(json=False, verbose=False, debug=False, device=config.default("device"))
-    parser.add_argument("--version", action="version", version=f"faceorganizer {__version__}")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"faceorganizer {__version__}\n{licensing.summary(licensing.bundle_folder())}",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
