@@ -17,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from faceorganizer import logs
 from faceorganizer.core.weights import WeightsError
@@ -166,6 +166,11 @@ class WorkerHandle(QObject):
         self.worker.moveToThread(self.worker_thread)
         self._submit.connect(self.worker.run_job)
         self._close.connect(self.worker.close_library)
+        # Also when the thread ends before the queued close ran (quit() wins the race): on the
+        # thread itself, so a writer's connection always closes and folds the WAL back.
+        self.worker_thread.finished.connect(
+            self.worker.close_library, Qt.ConnectionType.DirectConnection
+        )
         self.worker.job_done.connect(self._on_done)
         self.worker.job_failed.connect(self._on_failed)
         self.worker.progress_ready.connect(self._on_progress_ready)

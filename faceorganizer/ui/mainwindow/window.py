@@ -16,7 +16,9 @@ signals; the views refresh.
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -77,6 +79,7 @@ if TYPE_CHECKING:
     from faceorganizer.services.library import Library
 
 STACK_MIN_WIDTH = 480
+log = logging.getLogger(__name__)
 
 
 def _warm_up(_lib: Library) -> None:
@@ -362,6 +365,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self._closing = True
+        started = time.monotonic()
         self.save_layout()
         self.hide()  # at once: what is left (a scan stopping, a job ending) needs no window
         QApplication.processEvents()
@@ -377,4 +381,5 @@ class MainWindow(QMainWindow):
         self.scans.scanning = False
         QThreadPool.globalInstance().waitForDone(5000)  # decodes in flight report to this window
         self.selection.close()
+        log.info("window closed; its threads ended in %.1f s", time.monotonic() - started)
         super().closeEvent(event)
