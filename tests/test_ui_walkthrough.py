@@ -21,7 +21,7 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QToolButton  # noqa: E402
 
 from faceorganizer.services.library import Library  # noqa: E402
-from faceorganizer.ui.mainwindow import MainWindow  # noqa: E402
+from faceorganizer.ui.mainwindow import PERSON_PAGE, MainWindow  # noqa: E402
 from faceorganizer.ui.people_model import PersonIdRole  # noqa: E402
 from faceorganizer.ui.review_page import MIN_TILE  # noqa: E402
 
@@ -338,3 +338,16 @@ def test_unnamed_groups_can_be_told_apart(qtbot, celebrities, tmp_path):
         assert captions[dated] == "2009–2014"
     finally:
         window.close()
+
+
+def test_opening_a_page_is_not_a_search(qtbot, window):
+    """Found walking through: with the similar panel open, opening "Faces without a person"
+    searched for its first face (the view's focus made it current, as a click would)."""
+    window.similar_dock.show()
+    searches: list[int] = []
+    window.search_finished.connect(searches.append)
+    QTest.mouseClick(window.people_page.unassigned_button, Qt.MouseButton.LeftButton)
+    QTest.qWait(1500)
+    assert window.stack.currentIndex() == PERSON_PAGE and window.faces_model.rowCount() > 0
+    assert window.faces_view.hasFocus() and window.faces_view.currentIndex().row() == 0
+    assert searches == [] and window.similar.query_face_id is None
