@@ -84,7 +84,9 @@ class ExportDialog(QDialog):
 
 def export_report(s: ExportSummary) -> str:
     how = f"{s.linked} linked" if s.linked or not s.copied else f"{s.copied} copied"
-    text = f"{s.folders} people, {s.files} photos ({how}) in {s.dest}"
+    people = "1 person" if s.folders == 1 else f"{s.folders} people"
+    photos = f"{s.files} photo{'s' * (s.files != 1)}"
+    text = f"{people}, {photos} ({how}) in {s.dest}"
     if s.sheets:
         text += f"; {s.sheets} contact sheet page{'s' * (s.sheets != 1)}"
     return text
