@@ -43,7 +43,8 @@ def test_name_merge_undo_redo_history(run) -> None:
     assert run("redo")[1]["kind"] == "merge"
     _, history = run("history")
     assert [e["kind"] for e in history] == ["merge", "name", "auto"]
-    assert history[0]["description"] == "Merge an unnamed person into 'Alpha'"
+    merged = f"Merge an unnamed person ({people[1]['face_count']} faces) into 'Alpha'"
+    assert history[0]["description"] == merged
     assert history[2]["description"].startswith("Scan: ")
     status, err = run("name", "nobody-by-that-name", "X")
     assert status == 1 and "no person named" in err["error"]
