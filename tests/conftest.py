@@ -1,66 +1,71 @@
-"""Shared fixtures: the real test photos beside the repo (never copied into it); without them
-(a fresh clone) the tests that need them are skipped and counted at the end."""
+"""Shared fixtures: the real test photos beside the repo (never copied into it), the fast
+tier's fakes (``helpers/fake_fixtures.py``), and tests by need (``helpers/needs.py``: the
+``real_model``, ``shared_photos`` and ``gui`` markers, applied from what a test uses).
+
+Without the shared photos (a fresh clone) the tests marked ``shared_photos`` are skipped and
+the run ends saying how many and why; where ``FACEORGANIZER_REQUIRE_SHARED=1`` (CI) they fail.
+"""
 
 from __future__ import annotations
 
-import csv
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 import faceorganizer  # noqa: F401  (sets OMP_WAIT_POLICY before any test imports torch)
+from tests.helpers import photos
+from tests.helpers.photos import FACES_DIR, ManifestRow, load_manifest
 
 # Qt widgets are real but offscreen, also when pytest is run by hand without the Makefile.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # The app's log goes to a folder of the test run, never into the user's own log.
 os.environ.setdefault("FACEORGANIZER_LOG_DIR", tempfile.mkdtemp(prefix="faceorganizer-test-logs-"))
 
-from shared_photos import (  # noqa: E402  # noqa: E402
-    FACES_DIR,
-    REQUIRED,
-    SKIP_REASON,
-    is_missing_photo,
-    missing_message,
-    require,
-)
-from shared_photos import available as shared_available  # noqa: E402
+pytest_plugins = ["tests.helpers.needs", "tests.helpers.fake_fixtures"]
 
 
-@dataclass(frozen=True)
-class ManifestRow:
-    relpath: str
-    person: str
-    kind: str
-    width: int
-    height: int
-    exif_orientation: int | None
-
-    @property
-    def path(self) -> Path:
-        return FACES_DIR / self.relpath
+@pytest.hookimpl(trylast=True)  # after helpers/needs.py has marked every test by need
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Without the shared photos, skip the tests that need them (unless CI requires them)."""
+    if photos.available() or photos.REQUIRED:
+        return
+    skip = pytest.mark.skip(reason=f"{photos.SKIP_REASON}: {photos.missing_message()}")
+    for item in items:
+        if item.get_closest_marker("shared_photos") is not None:
+            item.add_marker(skip)
 
 
-def load_manifest() -> list[ManifestRow]:
-    with open(require() / "manifest.csv", newline="") as f:
-        return [
-            ManifestRow(
-                r["relpath"],
-                r["person"],
-                r["kind"],
-                int(r["width"]),
-                int(r["height"]),
-                int(r["exif_orientation"]) if r["exif_orientation"] else None,
-            )
-            for r in csv.DictReader(f)
-        ]
+@pytest.hookimpl(tryfirst=True)  # before any fixture of the test is made
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    if photos.REQUIRED and item.get_closest_marker("shared_photos") and not photos.available():
+        pytest.fail(
+            f"{photos.missing_message()} (FACEORGANIZER_REQUIRE_SHARED=1): they must run here",
+            pytrace=False,
+        )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say how many real-photo tests did not run, and why."""
+    if photos.available() or photos.REQUIRED:
+        return
+    skipped = terminalreporter.stats.get("skipped", [])
+    count = sum(photos.SKIP_REASON in str(r.longrepr) for r in skipped)
+    if count:
+        terminalreporter.write_sep(
+            "=",
+            f"{count} real-photo tests skipped: {photos.missing_message()} "
+            "(put them there, or set FACEORGANIZER_TEST_FACES, to run them; CI runs them all)",
+            yellow=True,
+        )
 
 
 @pytest.fixture(scope="session")
 def faces_dir() -> Path:
-    return require()
+    if not photos.available():
+        pytest.fail(f"test photos missing at {FACES_DIR}; the real-photo tests must run")
+    return FACES_DIR
 
 
 @pytest.fixture(scope="session")
@@ -79,29 +84,3 @@ def generated_vggface2(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     torch.save(InceptionResnetV1(classify=True, num_classes=8631).state_dict(), path)
     return path
-
-
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
-    """A test that read a shared photo without ``require()`` is skipped like the others."""
-    report = yield
-    if report.failed and call.excinfo is not None and is_missing_photo(call.excinfo.value):
-        report.outcome = "skipped"
-        report.longrepr = (str(item.path), item.location[1] or 0, f"Skipped: {SKIP_REASON}")
-    return report
-
-
-def pytest_terminal_summary(terminalreporter) -> None:  # type: ignore[no-untyped-def]
-    """Say how many real-photo tests did not run, and why."""
-    if shared_available() or REQUIRED:
-        return
-    skipped = [
-        r for r in terminalreporter.stats.get("skipped", []) if SKIP_REASON in str(r.longrepr)
-    ]
-    if skipped:
-        terminalreporter.write_sep(
-            "=",
-            f"{len(skipped)} real-photo tests skipped: {missing_message()} "
-            "(put them there, or set FACEORGANIZER_TEST_FACES, to run them; CI runs them all)",
-            yellow=True,
-        )

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox
 
 from faceorganizer import __version__, licensing, logs
+from faceorganizer.ui.mainwindow.shell import Shell
 
-if TYPE_CHECKING:
-    from faceorganizer.ui.mainwindow.window import MainWindow
+
+class HelpWindow(Shell, Protocol):
+    """What the help controller uses of the main window."""
 
 
 class Help(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: HelpWindow) -> None:
+        super().__init__(window.window())
         self.window = window
         self.about_box: QMessageBox | None = None  # while the About dialog is open
 
@@ -31,6 +33,7 @@ class Help(QObject):
     def show_about(self) -> None:
         """The app, its licences (the source's, and the bundle's when running from it), and
         where the log is."""
+        parent = self.window.window()
         box = QMessageBox(
             QMessageBox.Icon.NoIcon,
             "About FaceOrganizer",
@@ -40,9 +43,9 @@ class Help(QObject):
             f"<p>{html.escape(licensing.summary(licensing.bundle_folder()))}</p>"
             f"<p>Log file: {html.escape(str(logs.where()))}</p>",
             QMessageBox.StandardButton.Ok,
-            self.window,
+            parent,
         )
-        box.setIconPixmap(self.window.windowIcon().pixmap(64, 64))
+        box.setIconPixmap(parent.windowIcon().pixmap(64, 64))
         self.about_box = box
         box.exec()
         self.about_box = None
