@@ -1,9 +1,13 @@
 # One entry point: every target creates .venv on first use.
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The shared test photos (never copied into the repository). Without them `make test` runs
+# every test that needs none and says how many it skipped; CI requires them
+# (FACEORGANIZER_REQUIRE_SHARED=1, set by .ci/run).
 SHARED_FACES ?= ../shared/data/faces
+export FACEORGANIZER_TEST_FACES ?= $(abspath $(SHARED_FACES))
 # The bundle's own build environment (CPU-only torch), created by packaging/build_bundle.sh.
 BUNDLE_VENV ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/faceorganizer/bundle-venv-cpu
 
@@ -22,7 +26,8 @@ run: $(STAMP)
 	$(BIN)/faceorganizer gui $(PHOTOS)
 
 test: $(STAMP)
-	@test -d $(SHARED_FACES) || { echo "missing $(SHARED_FACES): the real-photo tests need it"; exit 2; }
+	@test -f $(SHARED_FACES)/manifest.csv || echo "note: no shared test photos at" \
+		"$(SHARED_FACES): the tests that need them are skipped (and counted at the end)"
 	$(BIN)/ruff check faceorganizer tests benchmarks packaging
 	$(BIN)/ruff format --check faceorganizer tests benchmarks packaging
 	$(BIN)/lint-imports

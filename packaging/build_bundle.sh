@@ -6,7 +6,7 @@
 # packaging/constraints-cpu.txt (packaging/bundle_requirements.py says which and why). This
 # script creates it on first use and again whenever those change. Then: the app installed into
 # it as a wheel would install it, PyInstaller (packaging/faceorganizer.spec), the desktop files,
-# and a check that every shared library in the bundle resolves.
+# the licence notices, and a check that every shared library in the bundle resolves.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,6 +62,9 @@ echo "== desktop files"
 "$VPY" packaging/stage_desktop_files.py "$DIST/FaceOrganizer"
 cp packaging/install-desktop.sh "$DIST/FaceOrganizer/install-desktop.sh"
 echo "$stamp" > "$DIST/FaceOrganizer/SOURCE_STAMP"
+
+echo "== licences: THIRD-PARTY-NOTICES from what the bundle ships"
+"$VPY" packaging/third_party_notices.py build/bundle-sources.tsv "$DIST/FaceOrganizer"
 
 echo "== check"
 "$VPY" packaging/check_bundle.py "$DIST/FaceOrganizer"

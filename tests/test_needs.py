@@ -1,6 +1,8 @@
 """The markers by need (``helpers/needs.py``) in a pytest of their own: a test that names the
 shared photos gets ``shared_photos`` at collection, and one that reads them without showing it
-fails at teardown, naming the marker it lacks."""
+fails at teardown, naming the marker it lacks; without the photos (a fresh clone) the
+``shared_photos`` tests are skipped and counted (``conftest.py``), or fail where CI requires
+them."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
 
 from tests.helpers.photos import FACES_DIR
 
@@ -71,3 +75,31 @@ def test_a_hidden_need_fails_and_a_named_one_is_marked(tmp_path: Path) -> None:
     assert "4 passed, 1 error" in run.stdout, run.stdout  # the error is at teardown
     assert "ERROR test_reads.py::test_hides_the_photos -" in run.stdout
     assert "lacks its marker: shared_photos" in run.stdout
+
+
+def _without_photos(*args: str, required: bool) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "FACEORGANIZER_TEST_FACES": str(REPO / "no-shared-photos-here")}
+    env.pop("FACEORGANIZER_REQUIRE_SHARED", None)
+    if required:
+        env["FACEORGANIZER_REQUIRE_SHARED"] = "1"
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", *args],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.mark.slow  # two pytest runs of their own: left out of the fast tier
+def test_without_the_shared_photos_their_tests_are_skipped_and_counted_or_required() -> None:
+    """A fresh clone: a ``shared_photos`` test is skipped, the others run, the run passes and
+    says how many real-photo tests it skipped; where CI requires the photos, it fails."""
+    tests = ["tests/services/xmp/test_xmp_precedence.py", "tests/cli/test_cli_progress.py"]
+    clone = _without_photos(*tests, required=False)
+    assert clone.returncode == 0, clone.stdout + clone.stderr
+    assert "2 passed, 1 skipped" in clone.stdout, clone.stdout
+    assert "1 real-photo tests skipped: the shared test photos are not at" in clone.stdout
+
+    ci = _without_photos(*tests, required=True)
+    assert ci.returncode == 1, ci.stdout + ci.stderr
+    assert "2 passed, 1 error" in ci.stdout, ci.stdout
+    assert "(FACEORGANIZER_REQUIRE_SHARED=1): they must run here" in ci.stdout
+    assert "real-photo tests skipped" not in ci.stdout

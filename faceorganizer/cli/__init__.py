@@ -12,8 +12,9 @@ import importlib
 import logging
 import os
 import sys
+from typing import Any
 
-from faceorganizer import __version__, config, logs
+from faceorganizer import __version__, config, licensing, logs
 from faceorganizer.cli.output import CliError, print_error
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_common(parser, None)
     parser.set_defaults(json=False, verbose=False, debug=False, device=config.default("device"))
-    parser.add_argument("--version", action="version", version=f"faceorganizer {__version__}")
+    parser.add_argument("--version", action=_Version, help="show the version and licences")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -74,6 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         module.register(sub, common)
     return parser
+
+
+class _Version(argparse.Action):
+    """The version, then the licences on a line of their own (argparse's own version action
+    folds text into one paragraph)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any, **_kwargs: Any) -> None:
+        print(f"faceorganizer {__version__}\n{licensing.summary(licensing.bundle_folder())}")
+        parser.exit()
 
 
 def main(argv: list[str] | None = None) -> int:

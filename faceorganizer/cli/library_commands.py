@@ -20,6 +20,7 @@ from faceorganizer.cli.library_access import (
     run_with,
 )
 from faceorganizer.cli.output import CliError, emit, face_line
+from faceorganizer.cli.progress import Progress
 from faceorganizer.cli.xmp_commands import import_text
 from faceorganizer.core.text import for_terminal as shown
 from faceorganizer.services.library import Library
@@ -29,11 +30,12 @@ from faceorganizer.services.types import EditInfo, ScanProgress, ScanSummary
 
 
 class _Bar:
-    """tqdm over ``ScanProgress`` (files, faces, rate and ETA), on stderr."""
+    """``ScanProgress`` (files, faces, rate and ETA) on stderr: a bar on a terminal, plain lines
+    elsewhere (``cli.progress``)."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self.bar: Any = None
+        self.bar: Progress | None = None
 
     def __call__(self, p: ScanProgress) -> None:
         if not self.enabled or p.phase != "scanning":
@@ -45,11 +47,8 @@ class _Bar:
                 print(f"reading face names from XMP ({p.total} photos)…", file=sys.stderr)
             return
         if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=p.total, unit="photo", file=sys.stderr, dynamic_ncols=True)
-        self.bar.set_postfix(faces=p.faces, failed=p.failed, refresh=False)
-        self.bar.update(p.done - self.bar.n)
+            self.bar = Progress("scanning", "photo", p.total)
+        self.bar.update(p.done, p.total, faces=p.faces, failed=p.failed)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from faceorganizer.cli.output import CliError, emit
+from faceorganizer.cli.progress import Progress
 from faceorganizer.core import weights
 from faceorganizer.core.models.registry import (
     DEFAULT_MODEL_ID,
@@ -132,28 +133,18 @@ def _check_id(model_id: str) -> None:
 
 
 class _Bar:
-    """tqdm over byte counts on stderr, created when the size is first known."""
+    """Byte counts on stderr (``cli.progress``), created when the size is first known."""
 
     def __init__(self, enabled: bool) -> None:
         self.enabled = enabled
-        self.bar: Any = None
+        self.bar: Progress | None = None
 
     def __call__(self, done: int, total: int | None) -> None:
         if not self.enabled:
             return
         if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(
-                total=total,
-                initial=done,
-                unit="B",
-                unit_scale=True,
-                unit_divisor=1024,
-                file=sys.stderr,
-                dynamic_ncols=True,
-            )
-        self.bar.update(done - self.bar.n)
+            self.bar = Progress("downloading", "B", total, unit_scale=True)
+        self.bar.update(done, total)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -15,6 +15,8 @@ def face_info(r: FaceRow) -> FaceInfo:
 
 
 def person_info(s: PersonSummary) -> PersonInfo:
+    first, _, last = (s.months or "").partition("/")
     return PersonInfo(
-        s.id, s.name, s.face_count, s.photo_count, s.cover_face_id, bool(s.hidden)
+        s.id, s.name, s.face_count, s.photo_count, s.cover_face_id, bool(s.hidden),
+        first or None, last or None,
     )  # fmt: skip

@@ -13,6 +13,8 @@ class PersonInfo:
     photo_count: int
     cover_face_id: int | None
     hidden: bool = False
+    first_month: str | None = None  # unnamed persons: "YYYY-MM" of the first and last photos
+    last_month: str | None = None
 
 
 @dataclass(frozen=True)

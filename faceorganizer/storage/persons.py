@@ -27,22 +27,36 @@ class PersonSummary:
     photo_count: int
     cover_face_id: int | None
     hidden: int
+    months: str | None = None  # unnamed persons: "YYYY-MM/YYYY-MM", first and last photo
 
 
 COLUMNS = "id, name, cover_face_id, hidden, created_at"
 
+# The month a photo was taken: EXIF's date when it looks like one, else the file's date (as
+# Immich and Google Photos fall back to it).
+_MONTH = """
+CASE WHEN p.taken_at GLOB '[12][0-9][0-9][0-9][:-][01][0-9]*' AND p.taken_at >= '1826'
+     THEN replace(substr(p.taken_at, 1, 7), ':', '-')
+     ELSE strftime('%Y-%m', p.mtime, 'unixepoch') END
+"""
 # A cover the user chose, while it still belongs to the person; else its best visible face.
 # Named people first, by name; then unnamed groups in the order they were made (the largest of
-# a scan first): an order no edit of faces changes, so cards do not jump under the user.
-_SUMMARY = """
+# a scan first): an order no edit of faces changes, so cards do not jump under the user. An
+# unnamed group has the span of its photos' months, which tells it from the others.
+_SUMMARY = f"""
 SELECT s.id, s.name, count(f.id), count(DISTINCT f.photo_id),
        coalesce(
          (SELECT c.id FROM faces c WHERE c.id = s.cover_face_id AND c.person_id = s.id),
          (SELECT b.id FROM faces b WHERE b.person_id = s.id
           ORDER BY b.hidden, b.quality DESC, b.score DESC, b.id LIMIT 1)),
-       s.hidden
+       s.hidden,
+       CASE WHEN s.name IS NULL THEN
+         (SELECT min(m) || '/' || max(m) FROM
+           (SELECT {_MONTH} AS m FROM faces d JOIN photos p ON p.id = d.photo_id
+            WHERE d.person_id = s.id AND d.hidden = 0))
+       END
 FROM persons s LEFT JOIN faces f ON f.person_id = s.id AND f.hidden = 0
-WHERE {where}
+WHERE {{where}}
 GROUP BY s.id
 HAVING count(f.id) > 0 OR s.name IS NOT NULL
 ORDER BY s.name IS NULL, s.name COLLATE NOCASE, s.id
@@ -110,10 +124,11 @@ def delete(db: Database, person_id: int) -> None:
     db.execute("DELETE FROM persons WHERE id = ?", [person_id])
 
 
-def face_count(db: Database, person_id: int) -> int:
-    return int(
-        db.execute("SELECT count(*) FROM faces WHERE person_id = ?", [person_id]).fetchone()[0]
-    )
+def face_count(db: Database, person_id: int, shown_only: bool = False) -> int:
+    """Faces in the person (``shown_only``: not hidden, as the people grid counts them)."""
+    shown = " AND hidden = 0" if shown_only else ""
+    sql = f"SELECT count(*) FROM faces WHERE person_id = ?{shown}"
+    return int(db.execute(sql, [person_id]).fetchone()[0])
 
 
 def delete_empty_unnamed(db: Database, person_ids: list[int] | None = None) -> list[int]:

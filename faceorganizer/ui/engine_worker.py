@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from faceorganizer import logs
 from faceorganizer.core.weights import WeightsError
@@ -174,6 +174,11 @@ class WorkerHandle(QObject):
         self._submit.connect(self.worker.run_job)
         self._set_device.connect(self.worker.use_device)
         self._close.connect(self.worker.close_library)
+        # Also when the thread ends before the queued close ran (quit() wins the race): on the
+        # thread itself, so a writer's connection always closes and folds the WAL back.
+        self.worker_thread.finished.connect(
+            self.worker.close_library, Qt.ConnectionType.DirectConnection
+        )
         self.worker.job_done.connect(self._on_done)
         self.worker.job_failed.connect(self._on_failed)
         self.worker.progress_ready.connect(self._on_progress_ready)
@@ -250,13 +255,19 @@ class WorkerHandle(QObject):
 
     def stop(self, timeout_ms: int = 30000) -> bool:
         """Cancel what runs, close the Library on its thread, end the thread; True if it ended."""
+        self.request_stop()
+        return self.wait_stopped(timeout_ms)
+
+    def request_stop(self) -> None:
+        """``stop`` without waiting: several workers then end at the same time."""
         self.cancel()
         if self.worker.read_only:
             self.worker.interrupt()
         self._close.emit()
         self.worker_thread.quit()
-        ended = self.worker_thread.wait(timeout_ms)
-        return bool(ended)
+
+    def wait_stopped(self, timeout_ms: int = 30000) -> bool:
+        return bool(self.worker_thread.wait(timeout_ms))
 
     @Slot()
     def _on_progress_ready(self) -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPalette
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -114,25 +114,18 @@ class FacesView(QListView):
     """Face thumbnails in a grid; ``face_clicked`` on click or keyboard move, ``face_opened``
     on double-click or Enter (the window shows the photo).
 
-    ``defer_clicks``: a click is announced only once the double-click interval has passed
-    without a second click, for a grid whose rows a click replaces (the similar faces): else
-    the double-click would land on another face.
+    ``clicks_search=False``: clicks and the keyboard only select, as in a file manager (the
+    similar faces, where the user picks results by hand); ``face_clicked`` is never emitted.
     """
 
     face_clicked = Signal(int)
     face_opened = Signal(int)
 
     def __init__(
-        self, parent: QWidget | None = None, captions: bool = False, defer_clicks: bool = False
+        self, parent: QWidget | None = None, captions: bool = False, clicks_search: bool = True
     ) -> None:
         super().__init__(parent)
-        self._click_timer: QTimer | None = None
-        self._clicked_face: int | None = None
-        if defer_clicks:
-            self._click_timer = QTimer(self)
-            self._click_timer.setSingleShot(True)
-            self._click_timer.setInterval(QApplication.doubleClickInterval())
-            self._click_timer.timeout.connect(self._announce_click)
+        self.clicks_search = clicks_search
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
@@ -168,34 +161,15 @@ class FacesView(QListView):
         if self._quiet or QApplication.mouseButtons() != Qt.MouseButton.NoButton:
             return  # set by the program, or a click (``clicked`` reports it)
         face_id = current.data(FaceIdRole) if current.isValid() else None
-        if face_id is not None:
+        if face_id is not None and self.clicks_search:
             self.face_clicked.emit(int(face_id))
 
     def _on_clicked(self, index: QModelIndex) -> None:
         face_id = index.data(FaceIdRole)
-        if face_id is None:
-            return
-        if self._click_timer is None:
+        if face_id is not None and self.clicks_search:
             self.face_clicked.emit(int(face_id))
-            return
-        self._clicked_face = int(face_id)
-        self._click_timer.start()
-
-    def _announce_click(self) -> None:
-        if self._clicked_face is not None:
-            self.face_clicked.emit(self._clicked_face)
-            self._clicked_face = None
-
-    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
-        if self._click_timer is not None:
-            self._click_timer.stop()
-            self._clicked_face = None
-        super().mouseDoubleClickEvent(event)
 
     def _on_activated(self, index: QModelIndex) -> None:
-        if self._click_timer is not None:
-            self._click_timer.stop()
-            self._clicked_face = None
         face_id = index.data(FaceIdRole)
         if face_id is not None:
             self.face_opened.emit(int(face_id))

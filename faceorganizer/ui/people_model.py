@@ -37,12 +37,50 @@ PersonRole = Qt.ItemDataRole.UserRole + 6
 PhotoCountRole = Qt.ItemDataRole.UserRole + 7
 
 UNNAMED = "Unnamed"
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 _Index = QModelIndex | QPersistentModelIndex
 
 
 def display_name(person: PersonInfo) -> str:
     return person.name or UNNAMED
+
+
+def _month(value: str) -> tuple[int, int] | None:
+    try:
+        year, month = (int(v) for v in value.split("-")[:2])
+    except ValueError:
+        return None
+    return (year, month) if 1 <= month <= 12 else None
+
+
+def date_span(first: str | None, last: str | None) -> str:
+    """ "May 2009", "May–Jul 2009" or "2009–2014" from two "YYYY-MM" months ("" if unknown)."""
+    a, b = _month(first or ""), _month(last or "")
+    if a is None or b is None:
+        return ""
+    if a == b:
+        return f"{MONTHS[a[1] - 1]} {a[0]}"
+    if a[0] == b[0]:
+        return f"{MONTHS[a[1] - 1]}–{MONTHS[b[1] - 1]} {a[0]}"
+    return f"{a[0]}–{b[0]}"
+
+
+def long_name(person: PersonInfo) -> str:
+    """The name; an unnamed group with its faces and dates: "Unnamed (12 faces, 2009–2014)"."""
+    if person.name:
+        return person.name
+    n = person.face_count
+    span = date_span(person.first_month, person.last_month)
+    return f"{UNNAMED} ({n} face{'s' * (n != 1)}{', ' + span if span else ''})"
+
+
+def caption(person: PersonInfo) -> str:
+    """A card's caption: the name; for an unnamed group, the span of its photos' dates (which
+    tells one unnamed group from another), or "Unnamed" when there is none."""
+    if person.name:
+        return person.name
+    return date_span(person.first_month, person.last_month) or UNNAMED
 
 
 def encode_ids(ids: Sequence[int]) -> QByteArray:
@@ -58,7 +96,7 @@ def decode_ids(data: QByteArray | bytes) -> list[int]:
 
 
 class PeopleModel(QAbstractListModel):
-    """Person cards: cover thumbnail, name (or "Unnamed"), face count."""
+    """Person cards: cover thumbnail, name (an unnamed group: its dates), face count."""
 
     rename_requested = Signal(int, str)  # person id, new name
     merge_requested = Signal(int, list)  # target person id, other person ids
@@ -185,13 +223,16 @@ class PeopleModel(QAbstractListModel):
             return None
         p = self._all[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return display_name(p)
+            return caption(p)
         if role == Qt.ItemDataRole.EditRole:
             return p.name or ""
         if role == Qt.ItemDataRole.ToolTipRole:
             faces = f"{p.face_count} face{'s' if p.face_count != 1 else ''}"
             photos = f"{p.photo_count} photo{'s' if p.photo_count != 1 else ''}"
-            return f"{display_name(p)} — {faces} in {photos}" + (" (hidden)" if p.hidden else "")
+            span = date_span(p.first_month, p.last_month) if not p.name else ""
+            when = f", {span}" if span else ""
+            tip = f"{display_name(p)} — {faces} in {photos}{when}"
+            return tip + (" (hidden)" if p.hidden else "") + ("" if p.name else " · F2 to name")
         if role == Qt.ItemDataRole.DecorationRole:
             if self._thumbs is None or p.cover_face_id is None:
                 return None

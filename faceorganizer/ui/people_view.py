@@ -1,19 +1,42 @@
-"""The people grid: person cards you can open, rename in place, multi-select and drag to merge."""
+"""The people grid: person cards you can open, rename in place, multi-select and drag to merge.
+
+A drag scrolls the grid when it nears the top or bottom edge and follows the mouse wheel, so a
+card can be dropped on one that was off screen when the drag began. Qt's drag loop (X11,
+Wayland) swallows wheel events, so while a drag is over the grid an application event filter
+(installed after the loop's own, hence asked first) takes them.
+"""
 
 from __future__ import annotations
 
 from PySide6.QtCore import (
     QAbstractItemModel,
+    QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     QRect,
     QSize,
     Qt,
+    QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QFont, QMouseEvent, QPainter, QPainterPath, QPalette, QPixmap
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QFont,
+    QMouseEvent,
+    QPainter,
+    QPainterPath,
+    QPalette,
+    QPixmap,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QLineEdit,
     QListView,
     QStyle,
@@ -26,6 +49,9 @@ from faceorganizer.ui.people_model import FaceCountRole, HiddenRole, NamedRole, 
 
 THUMB = 120
 CARD = QSize(148, 186)
+DRAG_EDGE = 56  # px at the top and bottom of the grid where a drag scrolls it
+DRAG_SCROLL_MS = 30
+DRAG_SCROLL_MAX = 28  # px per step at the very edge
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -167,6 +193,11 @@ class PeopleView(QListView):
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setItemDelegate(PersonCardDelegate(self))
         self.setAccessibleName("People")
+        self._scroll_speed = 0
+        self._drag_timer = QTimer(self)
+        self._drag_timer.setInterval(DRAG_SCROLL_MS)
+        self._drag_timer.timeout.connect(self._drag_scroll)
+        self._wheel_filter = False
         self.activated.connect(self._on_activated)
 
     def _on_activated(self, index: QModelIndex) -> None:
@@ -188,6 +219,74 @@ class PeopleView(QListView):
     def selected_person_ids(self) -> list[int]:
         rows = sorted(self.selectionModel().selectedIndexes(), key=lambda i: i.row())
         return [int(i.data(PersonIdRole)) for i in rows]
+
+    # scrolling while a drag is over the grid
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        super().dragEnterEvent(event)
+        app = QApplication.instance()
+        if app is not None and not self._wheel_filter:
+            app.installEventFilter(self)
+            self._wheel_filter = True
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        super().dragMoveEvent(event)
+        y = event.position().y()
+        height = self.viewport().height()
+        edge = min(DRAG_EDGE, height // 4)
+        if y < edge:
+            self._scroll_speed = -self._speed(edge - y, edge)
+        elif y > height - edge:
+            self._scroll_speed = self._speed(y - (height - edge), edge)
+        else:
+            self._scroll_speed = 0
+        if self._scroll_speed and not self._drag_timer.isActive():
+            self._drag_timer.start()
+
+    @staticmethod
+    def _speed(depth: float, edge: int) -> int:
+        return max(2, round(DRAG_SCROLL_MAX * min(1.0, depth / max(1, edge))))
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        self._end_drag()
+        super().dragLeaveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        self._end_drag()
+        super().dropEvent(event)
+
+    def _end_drag(self) -> None:
+        self._scroll_speed = 0
+        self._drag_timer.stop()
+        app = QApplication.instance()
+        if app is not None and self._wheel_filter:
+            app.removeEventFilter(self)
+            self._wheel_filter = False
+
+    def _drag_scroll(self) -> None:
+        bar = self.verticalScrollBar()
+        if not self._scroll_speed or not self.isVisible():
+            self._drag_timer.stop()
+            return
+        bar.setValue(bar.value() + self._scroll_speed)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """During a drag over the grid: the wheel scrolls it (the drag loop would eat it)."""
+        if self._wheel_filter and event.type() == QEvent.Type.Wheel:
+            assert isinstance(event, QWheelEvent)
+            where = self.viewport().mapFromGlobal(event.globalPosition().toPoint())
+            if self.viewport().rect().contains(where):
+                self._wheel_scroll(event)
+                return True
+        return super().eventFilter(watched, event)
+
+    def _wheel_scroll(self, event: QWheelEvent) -> None:
+        bar = self.verticalScrollBar()
+        pixels = event.pixelDelta().y()
+        if not pixels:
+            notches = event.angleDelta().y() / 120
+            pixels = round(notches * QApplication.wheelScrollLines() * bar.singleStep())
+        bar.setValue(bar.value() - pixels)
 
     def current_person_id(self) -> int | None:
         index = self.currentIndex()

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceorganizer.services.types import PersonInfo
-from faceorganizer.ui.people_model import PeopleModel, PersonIdRole, PersonRole, display_name
+from faceorganizer.ui.people_model import PeopleModel, PersonIdRole, PersonRole, long_name
 from faceorganizer.ui.people_view import PersonCardDelegate
 
 NEW_PERSON = -1
@@ -88,7 +88,7 @@ class PersonChooser(QDialog):
 
     def _show_current(self, model: PeopleModel) -> None:
         person = next((p for p in model.people() if p.person_id == self.current), None)
-        self.now_label.setText(f"Now in: {display_name(person)}" if person else "")
+        self.now_label.setText(f"Now in: {long_name(person)}" if person else "")
         self.now_label.setVisible(person is not None)
 
     def typed(self) -> str:

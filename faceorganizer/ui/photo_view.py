@@ -151,6 +151,7 @@ class PhotoView(QWidget):
         self.legend = QLabel(LEGEND)
         self.legend.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.legend.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.legend.setWordWrap(True)  # two lines beside the similar-faces panel, not cut off
         self.status = ElidedLabel()
         self.status.setObjectName("photoStatus")
         head = QHBoxLayout()

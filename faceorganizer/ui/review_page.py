@@ -39,7 +39,8 @@ from PySide6.QtWidgets import (
 from faceorganizer.services.types import FaceInfo
 from faceorganizer.ui.people_view import paint_thumbnail
 
-TILE = 168  # px of a face on the page
+TILE = 168  # px of a face on the page, at most
+MIN_TILE = 56  # ... at least: the faces shrink before the page would widen the window
 COLUMNS = 3  # faces per row on one side
 CROP_MAX_SIDE = 1600  # the photo is decoded no larger than this for a crop
 
@@ -156,11 +157,24 @@ class FaceTile(QWidget):
         self.checkable = checkable
         self.ticked = True
         self.pixmap: QPixmap | None = None
-        self.setFixedSize(QSize(TILE, TILE))
+        self.setMinimumSize(QSize(MIN_TILE, MIN_TILE))
+        self.setMaximumSize(QSize(TILE, TILE))
+        policy = QSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
+        policy.setHeightForWidth(True)
+        self.setSizePolicy(policy)
         self.setAccessibleName(f"face {face.face_id}")
         if checkable:
             self.setCursor(Qt.CursorShape.PointingHandCursor)
             self.setToolTip("Click if this face is not the person")
+
+    def sizeHint(self) -> QSize:
+        return QSize(TILE, TILE)
+
+    def hasHeightForWidth(self) -> bool:
+        return True
+
+    def heightForWidth(self, width: int) -> int:
+        return width
 
     def set_pixmap(self, pixmap: QPixmap | None) -> None:
         if pixmap is not None:
@@ -183,18 +197,19 @@ class FaceTile(QWidget):
     def paintEvent(self, _event: object) -> None:
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        rect = QRect(0, 0, TILE, TILE)
+        side = min(self.width(), self.height())
+        rect = QRect((self.width() - side) // 2, (self.height() - side) // 2, side, side)
         if not self.ticked:
             painter.setOpacity(0.35)
         paint_thumbnail(painter, rect, self.pixmap, False)
         if not self.ticked:
             painter.setOpacity(1.0)
             pen = QPen(QColor(220, 50, 40))
-            pen.setWidth(6)
+            pen.setWidth(max(3, side // 28))
             painter.setPen(pen)
-            m = TILE // 4
-            painter.drawLine(m, m, TILE - m, TILE - m)
-            painter.drawLine(TILE - m, m, m, TILE - m)
+            inner = rect.adjusted(side // 4, side // 4, -side // 4, -side // 4)
+            painter.drawLine(inner.topLeft(), inner.bottomRight())
+            painter.drawLine(inner.topRight(), inner.bottomLeft())
         painter.end()
 
 
@@ -275,7 +290,7 @@ class ReviewPage(QWidget):
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         for b in (self.yes_button, self.no_button, self.skip_button):
-            b.setMinimumWidth(150)
+            b.setMinimumWidth(110)
             b.setMinimumHeight(40)
             buttons.addWidget(b)
         buttons.addSpacing(40)

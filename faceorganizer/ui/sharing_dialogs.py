@@ -84,7 +84,9 @@ class ExportDialog(QDialog):
 
 def export_report(s: ExportSummary) -> str:
     how = f"{s.linked} linked" if s.linked or not s.copied else f"{s.copied} copied"
-    text = f"{s.folders} people, {s.files} photos ({how}) in {s.dest}"
+    people = "1 person" if s.folders == 1 else f"{s.folders} people"
+    photos = f"{s.files} photo{'s' * (s.files != 1)}"
+    text = f"{people}, {photos} ({how}) in {s.dest}"
     if s.sheets:
         text += f"; {s.sheets} contact sheet page{'s' * (s.sheets != 1)}"
     if s.errors:
@@ -107,8 +109,13 @@ def import_report(s: XmpImportSummary) -> tuple[str, str]:
     if s.conflicts:
         text += f"\n{len(s.conflicts)} name(s) not applied: they disagree with your names."
         for c in s.conflicts[:MAX_DETAILS]:
-            why = f"is {c.library_name!r} here" if c.library_name else "you said it is not them"
-            lines.append(f"{c.xmp_name!r} in XMP, but the face {why}: {c.photo}")
+            if c.library_name:
+                why = f"the face is {c.library_name!r} here"
+            elif c.reason == "marked as not this person":
+                why = "you said the face is not them"
+            else:
+                why = c.reason
+            lines.append(f"{c.xmp_name!r} in XMP, but {why}: {c.photo}")
     lines += [f"Cannot read {path}: {reason}" for path, reason in s.errors[:MAX_DETAILS]]
     return text, "\n".join(lines)
 

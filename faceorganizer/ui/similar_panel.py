@@ -4,9 +4,9 @@ has one.
 
 The search itself runs on the editing worker (a matrix product over the whole library); the
 panel gets the nearest faces from 0 % once and filters them locally as the slider moves.
-A click on a hit searches with it, a double-click opens its photo (as in every face grid): the
-click waits out the double-click interval first, since the new results would replace the grid
-under the second click.
+Hits are picked as files are in a file manager (a click selects, Ctrl and Shift add, arrows
+move) so that any of them can be assigned; "Find similar" searches again with the one picked,
+and a double-click opens its photo, as in every face grid.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ class SimilarPanel(QWidget):
     """The query face, the slider and its live count, the grouped hits, and bulk assign."""
 
     assign_requested = Signal(list)  # face ids
+    search_requested = Signal(int)  # face id: search again with this hit
     face_opened = Signal(int)
     whole_person_toggled = Signal(bool)  # search with the query face's whole person, or not
 
@@ -79,21 +80,30 @@ class SimilarPanel(QWidget):
 
         self.select_button = QPushButton("Select all")
         self.select_button.setToolTip("Select every face above the threshold")
+        self.search_button = QPushButton("Find similar")
+        self.search_button.setToolTip("Search again with the selected face")
         self.assign_button = QPushButton("Assign to person…")
         self.assign_button.setToolTip("Put the selected faces into one person")
+        counts = QHBoxLayout()
+        counts.addWidget(self.count_label, 1)
+        counts.addWidget(self.select_button)
         buttons = QHBoxLayout()
-        buttons.addWidget(self.count_label, 1)
-        buttons.addWidget(self.select_button)
+        buttons.addWidget(self.search_button)
         buttons.addWidget(self.assign_button)
+        buttons.addStretch(1)
 
-        self.view = FacesView(self, captions=True, defer_clicks=True)
+        self.view = FacesView(self, captions=True, clicks_search=False)
         self.view.setModel(self.model)
         self.view.setAccessibleName("Similar faces")
+        self.view.setToolTip(
+            "Click to select, Ctrl or Shift and click to select more · double-click opens the photo"
+        )
 
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addWidget(self.whole_person)
         layout.addLayout(slider_row)
+        layout.addLayout(counts)
         layout.addLayout(buttons)
         layout.addWidget(self.view, 1)
 
@@ -101,6 +111,7 @@ class SimilarPanel(QWidget):
         self.slider.valueChanged.connect(self._on_slider)
         self.select_button.clicked.connect(self.select_all_above)
         self.assign_button.clicked.connect(self._on_assign)
+        self.search_button.clicked.connect(self._on_search)
         self.view.face_opened.connect(self.face_opened)
         self.view.selectionModel().selectionChanged.connect(self._update_buttons)
         self.whole_person.toggled.connect(self.whole_person_toggled)
@@ -175,8 +186,15 @@ class SimilarPanel(QWidget):
         self._update_buttons()
 
     def _update_buttons(self) -> None:
+        selected = self.view.selected_face_ids()
         self.select_button.setEnabled(self.model.count_above() > 0)
-        self.assign_button.setEnabled(bool(self.view.selected_face_ids()))
+        self.assign_button.setEnabled(bool(selected))
+        self.search_button.setEnabled(len(selected) == 1)
+
+    def _on_search(self) -> None:
+        selected = self.view.selected_face_ids()
+        if len(selected) == 1:
+            self.search_requested.emit(selected[0])
 
     def select_all_above(self) -> None:
         sel = QItemSelection()

@@ -32,7 +32,8 @@ def test_people_name_undo_history(lib_path: str, capsys) -> None:
     rc, out, _ = run(capsys, "people", "--library", lib_path)
     assert "Ann" in out
     rc, out, _ = run(capsys, "undo", "--library", lib_path)
-    assert rc == 0 and out.startswith("undid: Name an unnamed person 'Ann'")
+    named = f"undid: Name 'Ann' ({people[0]['face_count']} faces)"
+    assert rc == 0 and out.startswith(named)
     rc, out, _ = run(capsys, "history", "--library", lib_path, "--json")
     assert json.loads(out)[0]["undone"] is True
 

@@ -71,14 +71,16 @@ def test_reject_of_a_face_not_in_the_person_says_what_it_does_and_only_once(run)
     assert status == 1 and out["error"].startswith("nothing to change: the faces are already")
     assert [e["kind"] for e in run("history")[1]] == ["reject", "auto"]  # newest first: the scan's
     status, out, _ = run("reject", str(stranger), "--from", str(b["person_id"]))
-    assert status == 0 and out["description"] == "Take 1 face out of an unnamed person"
+    took = f"Take 1 face out of an unnamed person ({b['face_count']} faces)"
+    assert status == 0 and out["description"] == took
 
 
 def test_unhide_of_a_visible_person_and_other_no_ops_leave_no_history(run) -> None:
     a, _ = _two_people(run)
     pid = str(a["person_id"])
     status, out, _ = run("unhide", pid)
-    assert status == 1 and out["error"] == "nothing to change: an unnamed person is not hidden"
+    unnamed = f"an unnamed person ({a['face_count']} faces)"
+    assert status == 1 and out["error"] == f"nothing to change: {unnamed} is not hidden"
     assert run("name", pid, "Ann")[0] == 0
     status, out, _ = run("name", pid, "Ann")
     assert status == 1 and "is already named 'Ann'" in out["error"]

@@ -43,7 +43,8 @@ def test_name_merge_undo_redo_history(run) -> None:
     assert run("redo")[1]["kind"] == "merge"
     _, history = run("history")
     assert [e["kind"] for e in history] == ["merge", "name", "auto"]
-    assert history[0]["description"] == "Merge an unnamed person into 'Alpha'"
+    merged = f"Merge an unnamed person ({people[1]['face_count']} faces) into 'Alpha'"
+    assert history[0]["description"] == merged
     assert history[2]["description"].startswith("Scan: ")
     status, err = run("name", "nobody-by-that-name", "X")
     assert status == 1 and "no person named" in err["error"]
@@ -83,11 +84,12 @@ def test_history_names_people_by_their_names_now(run, capsys) -> None:
     status = main(["name", str(a), "katy perry", "--library", run.db])
     assert status == 0 and f"merge {b} {a}" in capsys.readouterr().err
     _, history = run("history")
+    count = {p["person_id"]: p["face_count"] for p in people}
     assert [e["description"] for e in history[:5]] == [
-        "Name an unnamed person 'katy perry'",
-        "Merge 2 unnamed people into 'Katy Perry'",
+        f"Name 'katy perry' ({count[a] - 1} faces)",
+        f"Merge 2 unnamed people ({count[c] + count[d]} faces) into 'Katy Perry'",
         "Rename 'Katy' to 'Katy Perry'",
-        "Name an unnamed person 'Katy'",
+        f"Name 'Katy' ({count[b] + 1} faces)",
         "Move 1 face to 'Katy Perry'",
     ]
 

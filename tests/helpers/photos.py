@@ -1,5 +1,9 @@
-"""The shared test photos beside the repo (``../shared/data/faces``, never copied into it) and
-their manifest."""
+"""The shared test photos beside the repo (``../shared/data/faces``, or
+``FACEORGANIZER_TEST_FACES``; never copied into it) and their manifest.
+
+In a fresh clone without them, the tests marked ``shared_photos`` are skipped and counted at the
+end of the run (``tests/conftest.py``); where ``FACEORGANIZER_REQUIRE_SHARED=1`` (CI) they fail
+instead."""
 
 from __future__ import annotations
 
@@ -12,6 +16,16 @@ REPO = Path(__file__).resolve().parents[2]
 FACES_DIR = Path(
     os.environ.get("FACEORGANIZER_TEST_FACES", REPO.parent / "shared" / "data" / "faces")
 )
+REQUIRED = os.environ.get("FACEORGANIZER_REQUIRE_SHARED") == "1"
+SKIP_REASON = "needs the shared test photos"
+
+
+def available() -> bool:
+    return (FACES_DIR / "manifest.csv").is_file()
+
+
+def missing_message() -> str:
+    return f"the shared test photos are not at {FACES_DIR}"
 
 
 @dataclass(frozen=True)

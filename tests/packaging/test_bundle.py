@@ -120,10 +120,41 @@ def scanned(photos: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
     return libraries
 
 
-def test_version(tmp_path: Path) -> None:
+def test_version_and_licence(tmp_path: Path) -> None:
     result = run_bundle(tmp_path / "home", "--version")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"faceorganizer {__version__}"
+    version, licence = result.stdout.strip().splitlines()
+    assert version == f"faceorganizer {__version__}"
+    assert "source code is under the MIT licence" in licence
+    assert "as a whole under the GNU GPL, version 3 or later (GPL-3.0-or-later)" in licence
+    assert str(BUNDLE.resolve() / "THIRD-PARTY-NOTICES") in licence
+
+
+def test_licence_notices_cover_every_shipped_component() -> None:
+    """THIRD-PARTY-NOTICES was made at build time from what the bundle ships: every component
+    (Python distribution or system package) has its licence text, and every entry of _internal
+    comes from a listed component."""
+    data = json.loads((BUNDLE / "third-party.json").read_text())
+    assert (data["bundle_license"], data["source_license"]) == ("GPL-3.0-or-later", "MIT")
+    components = {c["name"].lower(): c for c in data["components"]}
+    without_text = [n for n, c in components.items() if not [t for t in c["texts"] if t["chars"]]]
+    assert without_text == []
+    assert data["unexplained"] == []
+    for name in ("torch", "numpy", "exiv2", "pyside6_essentials", "shiboken6", "pyinstaller"):
+        assert name in components, sorted(components)
+    assert components["exiv2"]["license"] == "GPL-3.0-or-later"
+    assert components["pyside6_essentials"]["fallback"]  # its wheel ships no licence file
+    assert any(c["kind"] == "debian" for c in components.values())  # libpython, xcb libraries
+    shipped = {top for c in components.values() for top in c["shipped"]}
+    internal = BUNDLE / "_internal"
+    tops = {(p.resolve().relative_to(internal.resolve()).parts[0]) for p in internal.iterdir()}
+    assert tops <= shipped, sorted(tops - shipped)  # links at the top lead into package folders
+    notices = (BUNDLE / "THIRD-PARTY-NOTICES").read_text()
+    assert "distributed as a whole under the GNU GPL, version 3 or later" in notices
+    for c in components.values():
+        assert f"\n{c['name']} {c['version']}\nLicence: {c['license']}\n" in notices
+    assert "GNU GENERAL PUBLIC LICENSE" in (BUNDLE / "COPYING").read_text()[:200]
+    assert (BUNDLE / "LICENSE").read_text().startswith("MIT License")
 
 
 def test_detect_finds_the_faces_the_venv_finds(faces_dir: Path, tmp_path: Path) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("PySide6")
@@ -32,7 +35,10 @@ def test_people_model_lists_cards_and_asks_to_rename(qtbot, library: Library, re
     counts = [model.index(r).data(FaceCountRole) for r in range(3)]
     assert counts == sorted(counts, reverse=True)
     first = model.index(0)
-    assert first.data(Qt.ItemDataRole.DisplayRole) == "Unnamed"
+    # an unnamed group is captioned with its photos' dates (the files' here: no EXIF)
+    taken = datetime.fromtimestamp(Path(reader.faces()[0].photo_path).stat().st_mtime, timezone.utc)
+    assert first.data(Qt.ItemDataRole.DisplayRole) == taken.strftime("%b %Y")
+    assert first.data(Qt.ItemDataRole.ToolTipRole).startswith("Unnamed — ")
     with qtbot.waitSignal(model.rename_requested) as blocker:
         assert model.setData(first, "  Ann  ")
     assert blocker.args == [first.data(PersonIdRole), "Ann"]

@@ -7,14 +7,11 @@ history holds only real edits (and a batch of edits from the GUI never stops hal
 had nothing to do). Undo writes the "before" state back, redo the "after" state; faces deleted
 since (a photo removed by a scan) are skipped, and counted in the ``EditInfo`` returned.
 
-Descriptions name people through ``{person:ID}`` (the person's name when the edit was made, else
-its name now, so a group named later is no longer "unnamed") and ``{was:ID}`` (its name when the
-edit was made); they are filled in whenever an edit is listed.
+Descriptions name people as the user sees them (see ``labels``).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, replace
 from typing import Any
@@ -23,6 +20,7 @@ from sqlite_utils import Database
 
 from faceorganizer.core.text import name_problem
 from faceorganizer.services.errors import LibraryError, NotFoundError
+from faceorganizer.services.people import labels
 from faceorganizer.services.types import EditInfo
 from faceorganizer.storage import edit_log, faces, not_same, persons
 from faceorganizer.storage.db import transaction
@@ -98,35 +96,8 @@ def restore(db: Database, state: dict[str, Any]) -> None:
             persons.delete(db, int(pid))
 
 
-_PERSON_REF = re.compile(r"\{(person|was):(\d+)\}")
-UNNAMED_PERSON = "an unnamed person"
-
-
-def person_ref(pid: int, as_it_was: bool = False) -> str:
-    """A person in a description, named when it is listed (see the module docstring)."""
-    return f"{{{'was' if as_it_was else 'person'}:{int(pid)}}}"
-
-
-def describe(db: Database, description: str, payload: dict[str, Any]) -> str:
-    """``description`` with its person references filled in."""
-
-    def name_in(side: str, pid: str) -> str | None:
-        row = payload.get(side, {}).get("persons", {}).get(pid)
-        return row.get("name") if isinstance(row, dict) else None
-
-    def fill(m: re.Match[str]) -> str:
-        kind, pid = m.group(1), m.group(2)
-        name = name_in("before", pid)
-        if name is None and kind == "person":
-            row = persons.get(db, int(pid))
-            name = (row.name if row is not None else None) or name_in("after", pid)
-        return repr(name) if name else UNNAMED_PERSON
-
-    return _PERSON_REF.sub(fill, description)
-
-
 def info(db: Database, row: EditRow, undone: bool | None = None) -> EditInfo:
-    text = describe(db, row.description, row.payload)
+    text = labels.describe(db, row.description, row.payload)
     done = row.undone if undone is None else undone
     return EditInfo(row.id, row.kind, text, row.created_at, done)
 
@@ -153,7 +124,7 @@ def run_edit(
         for pid in before["persons"]:
             after["persons"].setdefault(pid, None)
         if before == after:
-            why = describe(db, f"nothing to change: {unchanged or description.lower()}", {})
+            why = labels.describe(db, f"nothing to change: {unchanged or description.lower()}", {})
             return EditInfo(0, kind, why, edit_log.now(), changed=False)
         row = edit_log.append(db, kind, description, {"before": before, "after": after})
         return info(db, row)
@@ -201,21 +172,6 @@ def next_redo(db: Database) -> EditInfo | None:
     return info(db, row) if row else None
 
 
-def _faces_text(n: int) -> str:
-    return f"{n} face{'s' * (n != 1)}"
-
-
-def _people_text(db: Database, pids: list[int]) -> str:
-    """ "'Ann', 'Bo' and 2 unnamed people": the names of people an edit removes (fixed: no one
-    can rename them later), the unnamed ones counted."""
-    rows = [persons.get(db, p) for p in pids]
-    names = [repr(r.name) for r in rows if r is not None and r.name]
-    unnamed = len(pids) - len(names)
-    if unnamed:
-        names.append(UNNAMED_PERSON if unnamed == 1 else f"{unnamed} unnamed people")
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
-
-
 def _typed_name(name: str | None) -> str | None:
     """A name as typed, stripped; refused when it holds control characters or is too long."""
     problem = name_problem(name or "")
@@ -228,17 +184,19 @@ def name_person(db: Database, ref: int | str, name: str | None) -> EditInfo:
     pid = resolve_person(db, ref)
     name = _typed_name(name)
     row = persons.get(db, pid)
-    old = person_ref(pid, as_it_was=True)
+    old = labels.counted_ref(db, pid, as_it_was=True)
     if name is None:
         what = f"Remove the name of {old}"
+    elif row and row.name:
+        what = f"Rename {old} to {name!r}"
     else:
-        what = f"Rename {old} to {name!r}" if row and row.name else f"Name {old} {name!r}"
+        what = f"Name {name!r} ({labels.faces_text(persons.face_count(db, pid, shown_only=True))})"
 
     def change() -> list[int]:
         persons.update(db, pid, name=name)
         return []
 
-    now = person_ref(pid)
+    now = labels.person_ref(pid)
     same = f"{now} is already named {name!r}" if name else f"{now} has no name"
     return run_edit(db, "name", what, [], {pid}, change, same)
 
@@ -267,7 +225,7 @@ def merge_people(db: Database, target: int | str, others: Iterable[int | str]) -
             persons.delete(db, o)
         return []
 
-    what = f"Merge {_people_text(db, oids)} into {person_ref(tid)}"
+    what = f"Merge {labels.people_text(db, oids)} into {labels.counted_ref(db, tid)}"
     return run_edit(db, "merge", what, scope, {tid, *oids}, change)
 
 
@@ -285,10 +243,10 @@ def move_faces(
         faces.remove_rejections(db, [(f, target) for f in ids])
         return [] if tid is not None else [target]
 
-    where = person_ref(tid) if tid is not None else "a new person"
+    where = labels.counted_ref(db, tid) if tid is not None else "a new person"
     if tid is None and new_name:
         where = f"a new person {new_name!r}"
-    what = f"Move {_faces_text(len(ids))} to {where}"
+    what = f"Move {labels.faces_text(len(ids))} to {where}"
     same = f"the faces are already confirmed in {where}"
     return run_edit(db, "move", what, ids, {tid} if tid is not None else set(), change, same)
 
@@ -307,11 +265,12 @@ def reject_faces(db: Database, face_ids: Iterable[int], from_person: int | str) 
         return []
 
     n = len(ids)
+    who = labels.counted_ref(db, pid)
     if inside:
-        what = f"Take {_faces_text(n)} out of {person_ref(pid)}"
+        what = f"Take {labels.faces_text(n)} out of {who}"
     else:  # none of them is in it now: only the "not this person" mark changes
-        what = f"Mark {_faces_text(n)} (not in it) as not {person_ref(pid)}"
-    same = f"the faces are already marked as not {person_ref(pid)}"
+        what = f"Mark {labels.faces_text(n)} (not in it) as not {who}"
+    same = f"the faces are already marked as not {who}"
     return run_edit(db, "reject", what, ids, {pid}, change, same)
 
 
@@ -325,7 +284,9 @@ def confirm_faces(db: Database, face_ids: Iterable[int]) -> EditInfo:
         return []
 
     same = "the faces are already confirmed, or in no person"
-    return run_edit(db, "confirm", f"Confirm {_faces_text(len(ids))}", ids, set(), change, same)
+    return run_edit(
+        db, "confirm", f"Confirm {labels.faces_text(len(ids))}", ids, set(), change, same
+    )
 
 
 def hide_person(db: Database, ref: int | str, hidden: bool = True) -> EditInfo:
@@ -337,8 +298,9 @@ def hide_person(db: Database, ref: int | str, hidden: bool = True) -> EditInfo:
         return []
 
     kind = "hide" if hidden else "unhide"
-    same = f"{person_ref(pid)} is {'already' if hidden else 'not'} hidden"
-    return run_edit(db, kind, f"{verb} {person_ref(pid)}", [], {pid}, change, same)
+    who = labels.counted_ref(db, pid)
+    same = f"{who} is {'already' if hidden else 'not'} hidden"
+    return run_edit(db, kind, f"{verb} {who}", [], {pid}, change, same)
 
 
 def hide_faces(db: Database, face_ids: Iterable[int], hidden: bool = True) -> EditInfo:
@@ -350,21 +312,24 @@ def hide_faces(db: Database, face_ids: Iterable[int], hidden: bool = True) -> Ed
 
     verb, kind = ("Hide", "hide") if hidden else ("Unhide", "unhide")
     same = f"the faces are {'already' if hidden else 'not'} hidden"
-    return run_edit(db, kind, f"{verb} {_faces_text(len(ids))}", ids, set(), change, same)
+    return run_edit(db, kind, f"{verb} {labels.faces_text(len(ids))}", ids, set(), change, same)
 
 
 def set_cover(db: Database, ref: int | str, face_id: int) -> EditInfo:
     pid = resolve_person(db, ref)
     (fid,) = require_faces(db, [face_id])
     if faces.states(db, [fid])[fid].person_id != pid:
-        raise LibraryError(f"face {fid} does not belong to {describe(db, person_ref(pid), {})}")
+        raise LibraryError(
+            f"face {fid} does not belong to {labels.describe(db, labels.person_ref(pid), {})}"
+        )
 
     def change() -> list[int]:
         persons.update(db, pid, cover_face_id=fid)
         return []
 
-    what = f"Use face {fid} as the cover of {person_ref(pid)}"
-    same = f"face {fid} is already the chosen cover of {person_ref(pid)}"
+    who = labels.counted_ref(db, pid)
+    what = f"Use another face as the cover of {who}"
+    same = f"that face is already the chosen cover of {who}"
     return run_edit(db, "cover", what, [], {pid}, change, same)
 
 
@@ -377,6 +342,6 @@ def mark_not_face(db: Database, face_ids: Iterable[int], not_face: bool = True) 
         faces.set_not_face(db, ids, not_face)
         return []
 
-    what = f"Mark {_faces_text(len(ids))} as {'not a face' if not_face else 'a face again'}"
+    what = f"Mark {labels.faces_text(len(ids))} as {'not a face' if not_face else 'a face again'}"
     same = f"the faces are {'already' if not_face else 'not'} marked as not a face"
     return run_edit(db, "not-face" if not_face else "face", what, ids, set(), change, same)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from sqlite_utils import Database
 
 from faceorganizer.services.errors import LibraryError, NotFoundError
-from faceorganizer.services.people import edits
+from faceorganizer.services.people import edits, labels
 from faceorganizer.services.types import EditInfo
 from faceorganizer.storage import faces, not_same, persons
 
@@ -65,8 +65,8 @@ def parse(suggestion_id: str) -> Question:
 
 
 def _label(db: Database, pid: int) -> str:
-    row = persons.get(db, pid)
-    return repr(row.name) if row and row.name else f"person {pid}"
+    """A person as the user sees it, in a description (named when listed) or a message."""
+    return labels.counted_ref(db, pid)
 
 
 def _faces_text(n: int) -> str:
@@ -81,19 +81,20 @@ def _check(db: Database, q: Question, suggestion_id: str) -> None:
 
     for pid in (q.person_id, q.other_person_id):
         if pid is not None and persons.get(db, pid) is None:
-            raise stale(f"person {pid} is gone")
+            raise stale("a person it asks about is gone (merged or emptied)")
     if not q.face_ids:
         return
     states = faces.states(db, q.face_ids)
     missing = [f for f in q.face_ids if f not in states]
     if missing:
-        raise stale(f"face {missing[0]} is gone")
+        raise stale("a face it asks about is gone")
     if q.kind in ("who", "new"):
         placed = [f for f in q.face_ids if states[f].person_id is not None]
         if placed:
-            raise stale(f"face {placed[0]} has a person now")
+            raise stale("a face it asks about has a person now")
     if q.kind == "odd" and states[q.face_ids[0]].person_id != q.person_id:
-        raise stale(f"face {q.face_ids[0]} is no longer in {_label(db, int(q.person_id or 0))}")
+        who = labels.describe(db, _label(db, int(q.person_id or 0)), {})
+        raise stale(f"the face is no longer in {who}")
 
 
 def accept(db: Database, suggestion_id: str, excluded: Iterable[int] = ()) -> EditInfo:
@@ -157,5 +158,6 @@ def reject(db: Database, suggestion_id: str) -> EditInfo:
         not_same.add_faces(db, [(lead, o) for o in others])
         return []
 
-    what = f"Review: face {lead} is not the same person as {_faces_text(len(others))}"
+    n = len(others)
+    what = f"Review: one face is not the same person as {n} other face{'s' * (n != 1)}"
     return edits.run_edit(db, "not-same", what, list(q.face_ids), set(), apart)

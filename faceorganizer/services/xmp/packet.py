@@ -112,8 +112,11 @@ def _in_photo(box: NormBox | None, problems: list[str], where: str) -> NormBox |
 def parse_regions(
     flat: dict[str, str], source: str, orientation: int, problems: list[str]
 ) -> list[FaceRegion]:
-    """Face regions (MWG, then Microsoft's where no MWG region covers them) of one packet;
-    regions that cannot be taken are said in ``problems``."""
+    """Face regions of one packet: MWG's, then Microsoft's; regions that cannot be taken are
+    said in ``problems``. Where the packet has MWG regions they win (as in Immich, digiKam and
+    Lightroom): a Microsoft region only adds a name MWG lacks, at a place no MWG region covers.
+    Apps write the two kinds in different frames of a rotated photo, so a Microsoft copy of an
+    MWG region can land elsewhere."""
     found: list[FaceRegion] = []
     mwg = mwg_regions(flat)
     mp: dict[int, dict[str, str]] = defaultdict(dict)
@@ -140,6 +143,8 @@ def parse_regions(
         upright = geo.stored_to_upright(box, orientation)
         confirmed = not ours or flag.lower() != "false"
         found.append(FaceRegion(name, upright, source, "mwg", kind, ours, confirmed))
+    mwg_found = list(found)
+    mwg_names = {r.name.casefold() for r in mwg_found if r.name}
     for i, fields in sorted(mp.items()):
         where = f"face region {i} (Microsoft): "
         try:
@@ -153,8 +158,10 @@ def parse_regions(
         if box is None:
             continue
         upright = geo.stored_to_upright(box, orientation)
-        if any(geo.same_face_score(r.box, upright) > 0 for r in found if r.scheme == "mwg"):
-            continue
         name = clean_text(fields.get("MPReg:PersonDisplayName", "")) or None
+        if mwg_found and (name is None or name.casefold() in mwg_names):
+            continue
+        if any(geo.same_face_score(r.box, upright) > 0 for r in mwg_found):
+            continue
         found.append(FaceRegion(name, upright, source, "mp"))
     return found

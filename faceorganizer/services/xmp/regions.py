@@ -101,8 +101,9 @@ def read_regions(photo_path: str, orientation: int | None = None) -> PhotoRegion
 
     A region is taken from the most specific place that has it: ``photo.jpg.xmp``, then
     ``photo.xmp``, then the XMP embedded in the photo; a region overlapping one taken from a more
-    specific place is a copy of it and is skipped. Regions of other kinds (pets, focus areas)
-    are left out.
+    specific place is a copy of it and is skipped. A name is taken once: one person has one
+    face in a photo, so a later region of a name already taken (elsewhere, or twice in one
+    list) is left out. Regions of other kinds (pets, focus areas) are left out.
     """
     if orientation is None:
         orientation = photo_orientation(photo_path)
@@ -122,6 +123,7 @@ def read_regions(photo_path: str, orientation: int | None = None) -> PhotoRegion
         if data.strip():
             sources.append((path, data))
     sources.append((photo_path, None))
+    names: set[str] = set()
     for source, packet in sources:
         try:
             flat = _read_packet(source, packet) if packet is not None else _photo_packet(source)
@@ -140,6 +142,11 @@ def read_regions(photo_path: str, orientation: int | None = None) -> PhotoRegion
                 continue
             if any(geo.same_face_score(t.box, r.box) > 0 for t in taken):
                 continue
+            if r.name and r.name.casefold() in names:
+                log.info("%s: a second region named %r left out", source, r.name)
+                continue
+            if r.name:
+                names.add(r.name.casefold())
             out.regions.append(r)
     return out
 

@@ -47,6 +47,7 @@ from faceorganizer.storage.photos import PhotoRow
 log = logging.getLogger(__name__)
 
 EngineSource = Callable[[], Any]
+ANOTHER_FACE_HERE = "another face in this photo is that person"
 
 
 def signature(photo: PhotoRow) -> str:
@@ -132,12 +133,20 @@ def _plan_photo(
     if missing:
         cut = _cut_faces(db, photo, [boxes[i] for i in missing], engine(), summary)
         face_of.update(zip(missing, cut, strict=True))
+    # One person, one face per photo: a name someone else in this photo has already is
+    # reported, not applied.
+    named_here = {r.person_name.casefold(): r.id for r in rows if r.person_name}
     for i, region in enumerate(read.regions):
         fid = face_of.get(i)
         name = clean_name(region.name)  # another app's name: one line, no control characters
-        if fid is not None and name:
-            by = edits.USER if region.confirmed else "auto"
-            planned.append(_Planned(fid, name, photo.path, by))
+        if fid is None or not name:
+            continue
+        other = named_here.get(name.casefold())
+        if other is not None and other != fid:
+            summary.conflicts.append(NameConflict(photo.path, fid, name, None, ANOTHER_FACE_HERE))
+            continue
+        by = edits.USER if region.confirmed else "auto"
+        planned.append(_Planned(fid, name, photo.path, by))
 
 
 def _decide(db: Database, planned: list[_Planned], summary: XmpImportSummary) -> list[_Planned]:

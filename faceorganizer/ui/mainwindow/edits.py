@@ -24,7 +24,7 @@ from faceorganizer.ui.mainwindow.shell import (
     Selects,
     Shell,
 )
-from faceorganizer.ui.people_model import PeopleModel
+from faceorganizer.ui.people_model import PeopleModel, display_name
 from faceorganizer.ui.person_chooser import NEW_PERSON, PersonChooser, people_names
 
 if TYPE_CHECKING:
@@ -210,11 +210,19 @@ class Edits(QObject):
             self.assign_faces(faces)
 
     def assign_faces(self, face_ids: list[int]) -> None:
-        """Move faces to a person the user chooses, or to a new one they name."""
-        current = self.window.selection.faces_person(face_ids)
+        """Move faces to a person the user chooses, or to a new one they name; choosing the
+        person they are all in already says so."""
+        w = self.window
+        current = w.selection.owner_of(face_ids)
         n = len(face_ids)
         target, name = self.choose_person(f"Move {n} face{'s' * (n != 1)} to…", current)
-        if target is None or (target == current and name is None):
+        if target is None:
+            return
+        if target == current and current is not None and w.reader is not None:
+            who = display_name(w.reader.person(current))
+            w.statusBar().showMessage(
+                f"{'These faces are' if n != 1 else 'This face is'} already in {who}", 8000
+            )
             return
         self.move_faces(face_ids, None if target == NEW_PERSON else target, name)
 

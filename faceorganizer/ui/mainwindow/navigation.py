@@ -11,7 +11,7 @@ from PySide6.QtCore import QObject
 from faceorganizer.ui.engine_worker import user_message
 from faceorganizer.ui.mainwindow.pages import PEOPLE_PAGE, PERSON_PAGE, PHOTO_PAGE, REVIEW_PAGE
 from faceorganizer.ui.mainwindow.shell import Refreshes, Reviews, Selects, Shell
-from faceorganizer.ui.people_model import display_name
+from faceorganizer.ui.people_model import date_span, display_name
 
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QCheckBox, QLabel, QStackedWidget
@@ -125,11 +125,17 @@ class Navigation(QObject):
             self._push()
         self.current_person = int(person_id)
         w.faces_model.show_person(self.current_person, w.show_hidden_box.isChecked())
+        self._show_faces_page()
+
+    def _show_faces_page(self) -> None:
+        """The faces page with its first face current but not searched for: opening a page is
+        not a search (the focus arriving would make the first face current, which searches)."""
+        w = self.window
+        if w.faces_model.rowCount():  # before the page shows, where the focus follows
+            w.faces_view.set_current_quietly(w.faces_model.index(0))
         w.stack.setCurrentIndex(PERSON_PAGE)
         self.refresh_person_title()
         w.faces_view.setFocus()
-        if w.faces_model.rowCount():
-            w.faces_view.set_current_quietly(w.faces_model.index(0))
         w.selection.update_actions()
 
     def show_unassigned(self, push: bool = True) -> None:
@@ -140,10 +146,7 @@ class Navigation(QObject):
             self._push()
         self.current_person = None
         w.faces_model.show_unassigned(w.show_hidden_box.isChecked())
-        w.stack.setCurrentIndex(PERSON_PAGE)
-        self.refresh_person_title()
-        w.faces_view.setFocus()
-        w.selection.update_actions()
+        self._show_faces_page()
 
     def refresh_person_title(self) -> None:
         w = self.window
@@ -164,9 +167,11 @@ class Navigation(QObject):
         name = html.escape(display_name(person))  # a name is text, never markup (rich label)
         style = "" if person.name else " style='color:gray; font-style:italic'"
         hidden = " · hidden" if person.hidden else ""
+        span = date_span(person.first_month, person.last_month)
+        when = f" · {span}" if span and not person.name else ""
         w.person_title.setText(
             f"<h2{style}>{name}</h2>{faces} in {person.photo_count:,} "
-            f"photo{'s' * (person.photo_count != 1)}{hidden}"
+            f"photo{'s' * (person.photo_count != 1)}{when}{hidden}"
         )
 
     def refresh_person_page(self, soft: bool = False) -> None:

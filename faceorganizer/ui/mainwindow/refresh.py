@@ -191,7 +191,11 @@ class Refresher(QObject):
         self.counts = c
 
     def _update_undo(self, undo: EditInfo | None, redo: EditInfo | None) -> None:
+        """The Edit menu names the edit; the toolbar stays "Undo"/"Redo" (a long name there
+        pushed other actions into its overflow menu), its tooltip names the edit."""
         undo_action, redo_action = self.window.action("undo"), self.window.action("redo")
+        undo_action.setIconText("Undo")
+        redo_action.setIconText("Redo")
         undo_action.setText(f"&Undo {undo.description}" if undo else "&Undo")
         undo_action.setToolTip(f"Undo: {undo.description}" if undo else "Nothing to undo")
         undo_action.setEnabled(undo is not None)

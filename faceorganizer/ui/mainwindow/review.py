@@ -57,6 +57,8 @@ class ReviewWindow(Shell, Protocol):
     @property
     def edits(self) -> RunsEdits: ...
     @property
+    def edits_applied(self) -> SignalInstance: ...
+    @property
     def navigation(self) -> Navigates: ...
     @property
     def refreshed(self) -> SignalInstance: ...
@@ -76,7 +78,8 @@ class Review(QObject):
         self.loaded = False
         self.current: Suggestion | None = None
         self.skipped: set[str] = set()
-        self.answered = 0
+        self._answers: set[int] = set()  # edit ids of this session's answers
+        self._undone: set[int] = set()  # ... of those undone now
         self._loading = False
         self._again = False
         self._answering = False
@@ -91,6 +94,7 @@ class Review(QObject):
         window.thumbs.thumbnail_ready.connect(self._on_thumbnail)
         self.large.ready.connect(self._on_large)
         window.refreshed.connect(self._on_refreshed)
+        window.edits_applied.connect(self._on_edit)
 
     # the queue
 
@@ -98,10 +102,25 @@ class Review(QObject):
         """A new library: forget the old one's queue."""
         self.queue, self.loaded, self.current = [], False, None
         self.skipped.clear()
-        self.answered = 0
+        self._answers.clear()
+        self._undone.clear()
         self._loading = self._again = self._answering = False
         self.large.clear()
         self._set_count(None)
+
+    @property
+    def answered(self) -> int:
+        """Answers given and not undone (undo and redo, from the page or the Edit menu, count)."""
+        return len(self._answers - self._undone)
+
+    def _on_edit(self, result: object) -> None:
+        if isinstance(result, EditInfo) and result.edit_id in self._answers:
+            if result.undone:
+                self._undone.add(result.edit_id)
+            else:
+                self._undone.discard(result.edit_id)
+            if self.current is not None:
+                self.page.status.setText(self._position())
 
     def visible(self) -> bool:
         return self.window.stack.currentIndex() == REVIEW_PAGE
@@ -263,10 +282,11 @@ class Review(QObject):
         self.page.set_busy(True)
         self.window.edits.edit(job, then=self._answer_landed, failed=self._answer_failed)
 
-    def _answer_landed(self, _result: object) -> None:
+    def _answer_landed(self, result: object) -> None:
         answered = self.current
         self._answering = False
-        self.answered += 1
+        if isinstance(result, EditInfo) and result.edit_id:
+            self._answers.add(result.edit_id)
         if answered is not None:
             self.queue = [q for q in self.queue if q.suggestion_id != answered.suggestion_id]
         self._set_count(len(self.queue))

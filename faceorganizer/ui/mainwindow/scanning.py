@@ -19,7 +19,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QMimeData, QObject, QTimer
+from PySide6.QtCore import QMimeData, QObject, QStandardPaths, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from faceorganizer.services.types import ClusterChanges, ScanProgress, ScanSummary
@@ -83,7 +83,12 @@ class Scans(QObject):
         window.people_page.empty_button.clicked.connect(self.choose_folder)
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.window.window(), "Add a folder of photos")
+        pictures = QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.PicturesLocation
+        )  # where photos usually are, not the program's working folder
+        folder = QFileDialog.getExistingDirectory(
+            self.window.window(), "Add a folder of photos", pictures
+        )
         if folder:
             self.add_folder(folder)
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QStandardPaths
 from PySide6.QtWidgets import QFileDialog
 
 from faceorganizer.services.types import FaceInfo, ImageFace, SearchHit
@@ -39,6 +39,13 @@ SEARCH_LIMIT = 3000
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.heic *.heif *.tif *.tiff *.bmp *.gif)"
 
 SearchRun = Callable[["Library"], list[SearchHit]]
+
+
+def photos_folder(reader: Library | None) -> str:
+    """Where a file dialog for photos opens: the library's first folder, else Pictures."""
+    folders = reader.folders() if reader is not None else []
+    pictures = QStandardPaths.StandardLocation.PicturesLocation
+    return folders[0] if folders else QStandardPaths.writableLocation(pictures)
 
 
 def _who(face: FaceInfo) -> str:
@@ -68,7 +75,7 @@ class Search(QObject):
         self._last: SearchRun | None = None
         self.picker: FacePicker | None = None  # the "Which face?" dialog while it is open
         window.faces_view.face_clicked.connect(self.show_similar)
-        window.similar.view.face_clicked.connect(self.show_similar)
+        window.similar.search_requested.connect(self.show_similar)
         window.photo_view.face_clicked.connect(self.show_similar)
         window.similar.whole_person_toggled.connect(lambda _on: self._search_query_face())
 
@@ -111,8 +118,12 @@ class Search(QObject):
         return f"<b>Faces like this one</b><br>{_who(face)}"
 
     def choose_photo(self) -> None:
+        """Pick a photo, starting where the user's photos are (not the program's folder)."""
         path, _ = QFileDialog.getOpenFileName(
-            self.window.window(), "Search with a photo", "", PHOTO_FILTER
+            self.window.window(),
+            "Search with a photo",
+            photos_folder(self.window.reader),
+            PHOTO_FILTER,
         )
         if path:
             self.search_photo(path)

@@ -161,6 +161,22 @@ class Selection(QObject):
             return None
         return owners.pop() if len(owners) == 1 and None not in owners else None
 
+    def owner_of(self, faces: list[int]) -> int | None:
+        """The one person all these faces are in, read from the faces themselves (never from
+        the page open or where the focus is); None when they are in several or in none."""
+        reader = self.window.reader
+        if reader is None or not faces:
+            return None
+        owners: set[int | None] = set()
+        try:
+            for face in faces:
+                owners.add(reader.face(face).person_id)
+                if len(owners) > 1:
+                    return None
+        except Exception:
+            return None
+        return owners.pop()
+
     def state(self) -> SelectionState:
         w = self.window
         page = w.stack.currentIndex()

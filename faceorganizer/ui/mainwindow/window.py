@@ -16,7 +16,9 @@ signals; the views refresh.
 
 from __future__ import annotations
 
+import logging
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -28,6 +30,7 @@ from PySide6.QtWidgets import (
     QDockWidget,
     QMainWindow,
     QMessageBox,
+    QSizePolicy,
     QStackedWidget,
     QToolBar,
     QVBoxLayout,
@@ -74,6 +77,9 @@ from faceorganizer.ui.thumbnails import ThumbnailCache
 
 if TYPE_CHECKING:
     from faceorganizer.services.library import Library
+
+STACK_MIN_WIDTH = 480
+log = logging.getLogger(__name__)
 
 
 def _warm_up(_lib: Library) -> None:
@@ -159,6 +165,10 @@ class MainWindow(QMainWindow):
         self.photo_view = PhotoView()
         self.review_page = ReviewPage()
         self.stack = QStackedWidget()
+        # What a page shows never widens the window (a page narrower than its content clips or
+        # reflows it); the window keeps a floor of its own.
+        self.stack.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.stack.setMinimumWidth(STACK_MIN_WIDTH)
         pages = (
             (PEOPLE_PAGE, self.people_page),
             (PERSON_PAGE, self.person_page),
@@ -218,18 +228,21 @@ class MainWindow(QMainWindow):
     # the library and its threads
 
     def open_library(self, path: str | None) -> bool:
-        """Open (create) the library and start its worker threads; False with a message."""
+        """Open (create) the library and start its worker threads; False with a message (the
+        library open before stays open)."""
         from faceorganizer.services.library import Library
 
-        self._stop_workers()
         try:
             reader = Library.open(path, read_only=True)
         except Exception as exc:
             self.show_error(f"Cannot open the library: {user_message(exc)}")
             self.selection.update_actions()
             return False
-        if self.reader is not None:
+        if self.reader is not None:  # the old library's readers first (see _stop_workers)
+            self.people_model.set_library(None, load=False)
+            self.faces_model.set_library(None)
             self.reader.close()
+        self._stop_workers()
         self.reader = reader
         lib_path = str(reader.path)
         self.machine.set("library", lib_path)
@@ -280,10 +293,17 @@ class MainWindow(QMainWindow):
                 handle.set_device(device)
 
     def _stop_workers(self) -> bool:
+        """End the worker threads, each closing its Library: the readers first, then the
+        writers, so that the last connection to close is a writer's, which folds the WAL back
+        into the library file (a reader cannot, and the next start would take the WAL left
+        behind for a crash). Each group ends in parallel."""
         ok = True
-        for handle in (self.engine, self.editor, self.lister, self.reviewer):
-            if handle is not None:
-                ok = handle.stop() and ok
+        for group in ((self.lister, self.reviewer), (self.editor, self.engine)):
+            handles = [h for h in group if h is not None]
+            for handle in handles:
+                handle.request_stop()
+            for handle in handles:
+                ok = handle.wait_stopped() and ok
                 handle.deleteLater()
         self.engine = self.editor = self.lister = self.reviewer = None
         return ok
@@ -339,26 +359,27 @@ class MainWindow(QMainWindow):
         self.qsettings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Ask first during a scan; then stop it after the photos in flight, end the threads,
-        close the library."""
+        """Ask first during a scan; then hide, stop the scan after the photos in flight, close
+        the library and end the threads (see ``_stop_workers``)."""
         if not self._closing and self.ask_before_quit and not self.scans.confirm_quit():
             event.ignore()
             return
         self._closing = True
+        started = time.monotonic()
         self.save_layout()
-        if self.scans.scanning:
-            self.statusBar().showMessage("Stopping the scan…")
-            QApplication.processEvents()
+        self.hide()  # at once: what is left (a scan stopping, a job ending) needs no window
+        QApplication.processEvents()
         self.refresher.stop()
         self.review.timer.stop()
         self.watching.stop()
-        self._stop_workers()
-        self.scans.scanning = False
-        QThreadPool.globalInstance().waitForDone(5000)  # decodes in flight report to this window
         self.people_model.set_library(None, load=False)
         self.faces_model.set_library(None)
         if self.reader is not None:
             self.reader.close()
             self.reader = None
+        self._stop_workers()
+        self.scans.scanning = False
+        QThreadPool.globalInstance().waitForDone(5000)  # decodes in flight report to this window
         self.selection.close()
+        log.info("window closed; its threads ended in %.1f s", time.monotonic() - started)
         super().closeEvent(event)

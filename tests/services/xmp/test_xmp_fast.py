@@ -191,3 +191,33 @@ def test_overlapping_regions_of_one_file_are_two_faces_but_copies_elsewhere_are_
         ("Mother", "pair.jpg.xmp"),
         ("Child", "pair.jpg.xmp"),
     ]
+
+
+def test_one_name_never_gets_two_faces_of_one_photo(
+    library: Library, album, engine: FaceEngine
+) -> None:
+    """Two regions of one name in a photo: the first is taken. A name someone else in the
+    photo has already in the library: reported, not applied."""
+    _, who = album
+    _name_by_colour(library, album)
+    (photo,) = [p for p in who["ann"] if p in who["cid"]]
+    ann_face, cid_face = sorted(
+        (f for f in library.faces() if f.photo_path == photo), key=lambda f: f.box[0]
+    )
+    assert (ann_face.person_name, cid_face.person_name) == ("Ann", "Cid")
+    twice = [xmp_regions.NamedFace(0, "Dora", f.box) for f in (ann_face, cid_face)]
+    xmp_regions.write_regions(photo, twice, (160, 120), 1)
+    assert [r.name for r in xmp_regions.read_regions(photo).regions] == ["Dora"]
+
+    library.reject_faces([cid_face.face_id], "Cid")
+    theirs = [xmp_regions.NamedFace(0, "ann", cid_face.box, confirmed=True)]
+    xmp_regions.write_regions(photo, theirs, (160, 120), 1)
+    summary = library.import_xmp(changed_only=True, engine=engine)
+    assert summary.named == 0
+    (conflict,) = summary.conflicts
+    assert conflict.face_id == cid_face.face_id and conflict.xmp_name == "ann"
+    assert conflict.reason == "another face in this photo is that person"
+    assert library.face(cid_face.face_id).person_id is None
+    assert [f.face_id for f in library.faces(person_id="Ann") if f.photo_path == photo] == [
+        ann_face.face_id
+    ]
