@@ -29,6 +29,7 @@ from faceorganizer.services.library_review import ReviewMethods
 from faceorganizer.services.library_search import SearchMethods
 from faceorganizer.services.library_xmp import XmpMethods
 from faceorganizer.services.query_faces import QueryFaces
+from faceorganizer.services.ray_scan import engine_source as ray_engine_source
 from faceorganizer.services.rows import face_info, person_info
 from faceorganizer.services.similar import LibrarySearch
 from faceorganizer.services.types import (
@@ -48,6 +49,7 @@ if TYPE_CHECKING:  # torch loads in seconds: the engine only when a scan or sear
     import torch
 
     from faceorganizer.core.pipeline import FaceEngine
+    from faceorganizer.core.ray_engine import RayOptions
     from faceorganizer.core.types import PhotoEngine
 
 LIBRARY_ENV = "FACEORGANIZER_LIBRARY"
@@ -201,6 +203,7 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
         cluster: bool = True,
         engine: PhotoEngine | None = None,
         run_id: str | None = None,
+        ray: RayOptions | None = None,
     ) -> ScanSummary:
         """Scan ``folders`` (added to the library's folders) or all the library's folders.
 
@@ -208,6 +211,7 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
         flight, ``pause`` to hold the engine. New faces are placed into people at the end unless
         cancelled or ``cluster=False``, as one "Scan: ..." history entry; groupings done while the
         scan runs (``cluster(source="Scan", run_id=...)`` with the same ``run_id``) share it.
+        With ``ray``, the photos are read on a Ray cluster (``services.ray_scan``) and stored here.
         """
         if folders is not None:
             for f in folders:
@@ -219,10 +223,14 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
             raise LibraryError("no folders to scan: add a folder first")
         cancel = cancel or threading.Event()
         source = self._engine_source(engine)
+        scan_source = source
+        if ray is not None:
+            min_size = settings.get(self.db, "min_face_size")
+            scan_source = ray_engine_source(ray, self.model_id, min_size)
         with locks.scan_lock(self.path):
             library_file.check_now(self.db, self.path)
             summary = scanner.run_scan(
-                self.db, roots, source, self.model_id, progress=progress, cancel=cancel, pause=pause
+                self.db, roots, scan_source, self.model_id, progress, cancel, pause
             )
             if not summary.cancelled and settings.get(self.db, "xmp_import_on_scan"):
                 rows = xmp_sync.photos_under(self.db, roots, changed_only=True)
