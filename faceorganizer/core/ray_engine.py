@@ -108,11 +108,13 @@ class RayEngine:
         self.options = options
         self.model_id, self.min_face_size = model_id, min_face_size
         self.ray = connect(options.address)
-        from ray.exceptions import GetTimeoutError, RayActorError, RayError, RayTaskError
-
-        self._died: tuple[type[BaseException], ...] = (RayActorError,)
-        self._task_failed: tuple[type[BaseException], ...] = (RayTaskError,)
-        self._ray_errors: tuple[type[BaseException], ...] = (RayError, GetTimeoutError)
+        errors = self.ray.exceptions
+        self._died: tuple[type[BaseException], ...] = (errors.RayActorError,)
+        self._task_failed: tuple[type[BaseException], ...] = (errors.RayTaskError,)
+        self._ray_errors: tuple[type[BaseException], ...] = (
+            errors.RayError,
+            errors.GetTimeoutError,
+        )
         resources = self.ray.cluster_resources()
         gpus = int(resources.get("GPU", 0))
         self.device = "cuda" if gpus else "cpu"
