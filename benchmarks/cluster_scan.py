@@ -35,9 +35,9 @@ import numpy as np  # noqa: E402
 
 from faceorganizer.core.ray_engine import RayOptions  # noqa: E402
 from faceorganizer.core.types import Detection, EmbeddedFace, PhotoFaces  # noqa: E402
-from faceorganizer.services import scanner  # noqa: E402
-from faceorganizer.services.files import FileEntry, walk  # noqa: E402
 from faceorganizer.services.library import Library  # noqa: E402
+from faceorganizer.services.scan import scanner  # noqa: E402
+from faceorganizer.services.scan.files import FileEntry, walk  # noqa: E402
 from faceorganizer.services.types import ScanSummary  # noqa: E402
 
 FACES = REPO.parent / "shared" / "data" / "faces"

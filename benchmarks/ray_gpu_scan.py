@@ -30,8 +30,8 @@ if str(REPO) not in sys.path:
 import torch  # noqa: E402
 
 from faceorganizer.core.ray_engine import RayOptions  # noqa: E402
-from faceorganizer.services.files import walk  # noqa: E402
 from faceorganizer.services.library import Library  # noqa: E402
+from faceorganizer.services.scan.files import walk  # noqa: E402
 
 
 def main() -> None:

@@ -40,6 +40,6 @@ def ray_options(args: argparse.Namespace) -> RayOptions | None:
     """The scan's ``RayOptions``, or None to scan on this computer."""
     if not args.ray:
         return None
-    from faceorganizer.services import ray_scan
+    from faceorganizer.services.scan import ray as ray_scan
 
     return ray_scan.options(args.ray, args.ray_path_map, args.ray_workers)

@@ -108,7 +108,7 @@ class Scans(QObject):
         address = machine.get("ray_address")
         if not address:
             return None
-        from faceorganizer.services import ray_scan
+        from faceorganizer.services.scan import ray as ray_scan
 
         return ray_scan.options(address, ray_scan.split_path_map(machine.get("ray_path_map")))
 
