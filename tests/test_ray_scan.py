@@ -54,7 +54,9 @@ def ray_cluster() -> Iterator[tuple[str, int]]:
 
     port = _free_port()
     temp = Path(tempfile.mkdtemp(prefix="fo-ray-"))  # short: Ray's socket paths must fit
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}  # and the loopback setting above
+    # The loopback setting above; workers at the tests' own niceness (Ray's default, 15, starves
+    # them on a busy machine).
+    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0", "RAY_worker_niceness": "0"}
     head = subprocess.Popen(
         [
             str(Path(sys.executable).with_name("ray")),
