@@ -236,7 +236,7 @@ def main() -> None:
     ap.add_argument("--faces", default=None, help="faces to cluster and search (replaces both)")
     ap.add_argument("--search", default="100000,1000000")
     ap.add_argument("--baseline", default=None, help="git ref whose code runs beside ours")
-    ap.add_argument("--baseline-faces", type=int, default=100_000)
+    ap.add_argument("--baseline-faces", type=int, default=100_000, help="0: search only")
     ap.add_argument("--child", type=int, default=None)
     ap.add_argument("--child-search", type=int, default=None)
     ap.add_argument("--method", default="ours")
@@ -254,7 +254,7 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     with tempfile.TemporaryDirectory() as tmp:
         old = code_at(args.baseline, Path(tmp)) if args.baseline else None
-        if old is not None:
+        if old is not None and args.baseline_faces:
             n = args.baseline_faces
             base, ours = run_child(n, args.model, "ours", old), run_child(n, args.model, "ours")
             print(cluster_line(n, args.baseline[:9], base))
