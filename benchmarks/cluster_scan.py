@@ -26,6 +26,7 @@ from pathlib import Path
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # loopback only
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a cluster of this process alone
 # Ray starts its workers at niceness 15: on a machine shared with other work they then get a
 # fraction of the CPU that a local scan gets (measured here at load 14: 2x slower per photo).
 # Comparing like with like, the local cluster's workers run at the scan's own niceness.

@@ -22,6 +22,7 @@ from pathlib import Path
 
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # loopback only
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a cluster of this process alone
 
 REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:

@@ -150,11 +150,11 @@ def cluster_line(n: int, name: str, r: dict) -> str:
 
 def knn_recall(n: int, model: str, above: float, probes: int = 500) -> float:
     """Share of the exact 16 nearest neighbours at or above cosine ``above`` that the inverted
-    file finds."""
+    file finds, for ``probes`` faces asked against all ``n`` (the same index as the graph's)."""
     emb, _ = synthetic(n, model)
-    idx, sim = knn(emb, 16)
     rng = np.random.default_rng(1)
     sample = rng.choice(n, size=probes, replace=False)
+    idx, sim = knn(emb, 17, queries=emb[sample])
     exact = emb[sample] @ emb.T
     exact[np.arange(probes), sample] = -2
     found = total = 0
@@ -162,7 +162,8 @@ def knn_recall(n: int, model: str, above: float, probes: int = 500) -> float:
         top = np.argsort(-exact[k])[:16]
         top = set(top[exact[k, top] >= above].tolist())
         total += len(top)
-        found += len(top & set(idx[row][sim[row] >= above].tolist()))
+        got = idx[k][(sim[k] >= above) & (idx[k] != row)][:16]
+        found += len(top & set(got.tolist()))
     return found / max(total, 1)
 
 
@@ -237,6 +238,7 @@ def main() -> None:
     ap.add_argument("--search", default="100000,1000000")
     ap.add_argument("--baseline", default=None, help="git ref whose code runs beside ours")
     ap.add_argument("--baseline-faces", type=int, default=100_000, help="0: search only")
+    ap.add_argument("--recall", type=int, default=0, help="kNN recall at this size only")
     ap.add_argument("--child", type=int, default=None)
     ap.add_argument("--child-search", type=int, default=None)
     ap.add_argument("--method", default="ours")
@@ -285,6 +287,8 @@ def main() -> None:
                     f" CPU time / 2 cores {ours['cpu_s'] / 2:.0f} s"
                     f" ({'within' if quiet else 'over'} 5 min)"
                 )
+        if args.recall:
+            sizes.append(args.recall)
         if max(sizes, default=0) > 20_000:
             cut = cluster_thresholds(calibration_for(args.model))["cluster_cosine"]
             for above in (cut, 0.8):

@@ -28,6 +28,9 @@ from faceorganizer.services.library import Library
 # Ray takes 127.0.0.1 for the machine's network address unless told that this is no cluster of
 # several machines: then it stays on the loopback and contacts no other address.
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+# A loopback cluster of this test alone: no token (Ray's default token file in the home folder is
+# shared with any other Ray started there, and a second one rewrites it).
+os.environ["RAY_AUTH_MODE"] = "disabled"
 pytest.importorskip("ray")
 
 pytestmark = pytest.mark.slow
