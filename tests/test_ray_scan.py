@@ -22,7 +22,6 @@ import pytest
 from library_support import FACES_DIR, shared_engine
 
 from faceorganizer.core.ray_engine import RayOptions
-from faceorganizer.services.errors import LibraryError
 from faceorganizer.services.library import Library
 
 # Ray takes 127.0.0.1 for the machine's network address unless told that this is no cluster of
@@ -225,10 +224,12 @@ def test_worker_killed_mid_scan_loses_and_duplicates_nothing(
 
 
 def test_a_worker_that_differs_is_refused_before_any_photo(
-    ray_cluster: tuple[str, int], tmp_path: Path, monkeypatch
+    ray_cluster: tuple[str, int], tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    """The library asks for a minimum face size the workers' engines are then compared
-    against; a worker reporting another is refused and nothing is stored."""
+    """``faceorganizer scan FOLDER --ray ADDRESS``: the library's side asks for another recipe
+    than the workers' engines report, so the scan is refused with what differs, and nothing is
+    stored."""
+    from faceorganizer.cli import main
     from faceorganizer.core import ray_engine
 
     address, _ = ray_cluster
@@ -239,9 +240,11 @@ def test_a_worker_that_differs_is_refused_before_any_photo(
         return {**real(model_id, min_face_size), "recipe": -1}
 
     monkeypatch.setattr(ray_engine, "engine_identity", library_side)
-    with Library.open(tmp_path / "ray.sqlite3") as lib, pytest.raises(LibraryError) as err:
-        lib.scan([root], ray=RayOptions(address, workers=1))
-    assert "recipe" in str(err.value) and "no photo was sent" in str(err.value)
-    con = sqlite3.connect(tmp_path / "ray.sqlite3")
+    db = tmp_path / "ray.sqlite3"
+    argv = ["scan", str(root), "--ray", address, "--ray-workers", "1", "--library", str(db)]
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "where the library has -1" in err and "no photo was sent" in err, err
+    con = sqlite3.connect(db)
     assert con.execute("SELECT count(*) FROM photos WHERE status = 'ok'").fetchone()[0] == 0
     con.close()
