@@ -33,15 +33,20 @@ class Item:
 def engine_identity(model_id: str, min_face_size: int | None) -> dict[str, object]:
     """What must be equal on the driver and every worker for their faces to be the same: the
     model and its weights, the embedding recipe, the pair and search calibrations, the engine's
-    settings and this package's version."""
+    settings and this package's version. A fused model has no weights of its own: its members'
+    weights and recipes, and its blend, are compared."""
     from faceorganizer import __version__
     from faceorganizer.core.models.registry import (
         calibration_for,
+        get_spec,
+        members_of,
         model_status,
         recipe_of,
         search_calibration_for,
     )
 
+    spec = get_spec(model_id)
+    members = members_of(spec)
     pair = calibration_for(model_id)
     search = search_calibration_for(model_id)
     calibrations = json.dumps(
@@ -49,8 +54,9 @@ def engine_identity(model_id: str, min_face_size: int | None) -> dict[str, objec
     )
     return {
         "model_id": model_id,
-        "weights_sha256": model_status(model_id).sha256,
-        "recipe": recipe_of(model_id),
+        "weights_sha256": {m: model_status(m).sha256 for m in members or [model_id]},
+        "recipe": {m: recipe_of(m) for m in [model_id, *members]},
+        "blend": spec.extra.get("weights"),
         "calibrations": hashlib.sha256(calibrations.encode()).hexdigest()[:16],
         "min_face_size": min_face_size,
         "version": __version__,

@@ -6,13 +6,16 @@ rest of its batch unharmed."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from faceorganizer.core import ray_engine
+from faceorganizer.core.models import registry
 from faceorganizer.core.ray_engine import RayEngine, RayOptions, map_path, parse_path_map
+from faceorganizer.core.ray_worker import engine_identity
 from faceorganizer.core.types import PhotoFaces
 
 
@@ -128,6 +131,27 @@ def test_a_mismatched_worker_is_refused(fake_ray: FakeRay, monkeypatch) -> None:
     with pytest.raises(ray_engine.RayEngineError, match="no photo was sent"):
         RayEngine(RayOptions("fake", workers=1), "other", None)
     assert fake_ray.processed == []
+
+
+def test_a_fused_models_identity_holds_its_members_weights(monkeypatch) -> None:
+    """The fused default has no weights of its own: a worker whose SFace weights differ from the
+    library's must not pass as the same engine."""
+    ours = engine_identity("dlib-sface-fusion", None)
+    digests = ours["weights_sha256"]
+    assert isinstance(digests, dict) and set(digests) == {"dlib-resnet-v1", "sface-2021dec"}
+    assert all(digests.values())
+    real = registry.model_status
+
+    def other_sface(model_id: str) -> registry.ModelStatus:
+        status = real(model_id)
+        return replace(status, sha256="0" * 64) if model_id == "sface-2021dec" else status
+
+    monkeypatch.setattr(registry, "model_status", other_sface)
+    theirs = engine_identity("dlib-sface-fusion", None)
+    assert theirs["weights_sha256"] != digests
+    assert {k: v for k, v in theirs.items() if k != "weights_sha256"} == {
+        k: v for k, v in ours.items() if k != "weights_sha256"
+    }
 
 
 def test_path_map_swaps_the_longest_whole_folder_prefix() -> None:
