@@ -1,9 +1,16 @@
 """Clustering and search at library scale, on synthetic embeddings with real structure.
 
 Synthetic persons: centroids drawn from a Gaussian fitted to the real person centroids of
-``lfw_dev`` + ``lfw_strangers`` (our engine's embeddings), faces = centroid + a real
+``lfw_dev`` + ``lfw_strangers`` (our engine's embeddings by ``--model``, the app's default model
+unless told: its dimension, e.g. 256 for ``dlib-sface-fusion``), faces = centroid + a real
 within-person residual (face minus its person's mean) from ``lfw_dev``, renormalised. Person
-sizes are heavy-tailed, with 15 % of faces strangers seen once.
+sizes are heavy-tailed, with 15 % of faces strangers seen once. Clustering uses the model's
+calibrated thresholds and search its calibrations, as the app does.
+
+The real structure, the thresholds and the calibrations are worked out once by this checkout's
+code and handed to every child process in a file, so a ``--baseline`` child (another commit's
+``faceorganizer``) runs on the same faces with the same thresholds even when its code does not
+know the model.
 
 Each clustering size runs in its own subprocess so its peak RSS is its own; each prints wall
 seconds, CPU seconds (all threads: the machine is shared, so CPU time / 2 cores is the figure a
@@ -32,6 +39,7 @@ from pathlib import Path
 import numpy as np
 from quality_data import load_faces
 
+from faceorganizer.config import DEFAULT_MODEL_ID
 from faceorganizer.core.clustering import ClusterInput, cluster_thresholds, recluster
 from faceorganizer.core.knn import knn
 from faceorganizer.core.models.registry import calibration_for, search_calibration_for
@@ -55,9 +63,32 @@ def real_structure(model: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return cents, resid, np.asarray(emb.shape[1])
 
 
-def synthetic(n: int, model: str, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """(embeddings (n, d) float32 unit, true person per face)."""
+def write_structure(model: str, into: Path) -> Path:
+    """The model's real structure, cluster thresholds and calibrations, for the child processes
+    (``structure``)."""
     cents, resid, _ = real_structure(model)
+    pair, search = calibration_for(model), search_calibration_for(model)
+    about = {
+        "model": model,
+        "thresholds": cluster_thresholds(pair),
+        "pair": [pair.midpoint, pair.slope],
+        "search": [list(search.coef), search.intercept],
+    }
+    path = into / "structure.npz"
+    np.savez(path, cents=cents, resid=resid, about=np.asarray(json.dumps(about)))
+    return path
+
+
+def structure(path: Path) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(centroids, residuals, {model, thresholds, pair, search}) as ``write_structure`` left
+    them."""
+    with np.load(path, allow_pickle=False) as z:
+        return z["cents"], z["resid"], json.loads(str(z["about"]))
+
+
+def synthetic(n: int, path: Path, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """(embeddings (n, d) float32 unit, true person per face)."""
+    cents, resid, _ = structure(path)
     rng = np.random.default_rng(seed)
     mean, cov = cents.mean(axis=0), np.cov(cents.T)
     sizes: list[int] = []
@@ -78,10 +109,11 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def cluster_child(n: int, model: str, method: str) -> dict[str, float]:
+def cluster_child(n: int, path: Path, method: str) -> dict[str, float]:
     from cluster_quality import bcubed_prf, pairwise_prf, singletons
 
-    emb, truth = synthetic(n, model)
+    emb, truth = synthetic(n, path)
+    thresholds = structure(path)[2]["thresholds"]
     base_rss = peak_rss_mb()
     t0, cpu0 = time.perf_counter(), time.process_time()
     if method == "ours":
@@ -91,6 +123,7 @@ def cluster_child(n: int, model: str, method: str) -> dict[str, float]:
                 person=np.full(n, -1, np.int64),
                 pinned=np.zeros(n, bool),
                 photo=np.arange(n, dtype=np.int64),
+                **thresholds,
             )
         ).labels
     else:
@@ -112,14 +145,14 @@ def cluster_child(n: int, model: str, method: str) -> dict[str, float]:
     }
 
 
-def run_child(n: int, model: str, method: str, code: Path | None = None) -> dict:
+def run_child(n: int, path: Path, method: str, code: Path | None = None) -> dict:
     """One clustering in a fresh process; ``code``: a folder holding another ``faceorganizer``
     to import instead of this checkout's (the baseline)."""
     env = dict(os.environ)
     if code is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(code), env.get("PYTHONPATH", "")])
     out = subprocess.run(
-        [sys.executable, __file__, "--child", str(n), "--model", model, "--method", method],
+        [sys.executable, __file__, "--child", str(n), "--structure", str(path), "--method", method],
         check=True,
         capture_output=True,
         text=True,
@@ -148,10 +181,10 @@ def cluster_line(n: int, name: str, r: dict) -> str:
     )
 
 
-def knn_recall(n: int, model: str, above: float, probes: int = 500) -> float:
+def knn_recall(n: int, path: Path, above: float, probes: int = 500) -> float:
     """Share of the exact 16 nearest neighbours at or above cosine ``above`` that the inverted
     file finds, for ``probes`` faces asked against all ``n`` (the same index as the graph's)."""
-    emb, _ = synthetic(n, model)
+    emb, _ = synthetic(n, path)
     rng = np.random.default_rng(1)
     sample = rng.choice(n, size=probes, replace=False)
     idx, sim = knn(emb, 17, queries=emb[sample])
@@ -167,11 +200,14 @@ def knn_recall(n: int, model: str, above: float, probes: int = 500) -> float:
     return found / max(total, 1)
 
 
-def search_latency(n: int, model: str, queries: int = 50) -> dict[str, list[float]]:
+def search_latency(n: int, path: Path, queries: int = 50) -> dict[str, list[float]]:
     """Single queries: the index's top 200 and its threshold cut (face to face), the panel's
     person-level 1:N scoring of every face (persons: the synthetic people, strangers alone), and
     numpy's full argsort as the baseline: {name: [p50 ms, p95 ms]}."""
-    emb, truth = synthetic(min(n, 200_000), model)
+    from faceorganizer.core.models.base import Calibration  # where every version has it
+    from faceorganizer.core.person_search import SearchCalibration
+
+    emb, truth = synthetic(min(n, 200_000), path)
     reps = -(-n // len(emb))
     rng = np.random.default_rng(2)
     perms = [np.arange(len(emb))] + [rng.permutation(len(emb)) for _ in range(reps - 1)]
@@ -180,7 +216,9 @@ def search_latency(n: int, model: str, queries: int = 50) -> dict[str, list[floa
     person = np.concatenate(
         [np.where(sizes[truth[p]] >= 2, truth[p] + k * len(emb), -1) for k, p in enumerate(perms)]
     )[:n]
-    pair, one_to_n = calibration_for(model), search_calibration_for(model)
+    about = structure(path)[2]
+    pair = Calibration(*about["pair"])
+    one_to_n = SearchCalibration(tuple(about["search"][0]), about["search"][1], {})
 
     def person_level(q: np.ndarray) -> object:  # as the similar-faces panel asks: its 3000 best
         _, cos = index.similarities(q)
@@ -193,7 +231,7 @@ def search_latency(n: int, model: str, queries: int = 50) -> dict[str, list[floa
     out: dict[str, list[float]] = {}
     for name, fn in (
         ("ours, limit 200", lambda q: index.query(q, limit=200)),
-        ("ours, >= 65 %", lambda q: index.query(q, min_cosine=0.80)),
+        ("ours, >= 65 %", lambda q: index.query(q, min_cosine=pair.cosine_at(65.0))),
         ("person-level 1:N", person_level),
         ("numpy argsort", lambda q: np.argsort(-(full @ q))[:200]),
     ):
@@ -208,12 +246,12 @@ def search_latency(n: int, model: str, queries: int = 50) -> dict[str, list[floa
     return out
 
 
-def run_search(n: int, model: str, code: Path | None = None) -> dict[str, list[float]]:
+def run_search(n: int, path: Path, code: Path | None = None) -> dict[str, list[float]]:
     env = dict(os.environ)
     if code is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(code), env.get("PYTHONPATH", "")])
     out = subprocess.run(
-        [sys.executable, __file__, "--child-search", str(n), "--model", model],
+        [sys.executable, __file__, "--child-search", str(n), "--structure", str(path)],
         check=True,
         capture_output=True,
         text=True,
@@ -232,7 +270,7 @@ def print_search(n: int, name: str, r: dict[str, list[float]]) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--model", default="dlib-resnet-v1")
+    ap.add_argument("--model", default=DEFAULT_MODEL_ID, help="whose embeddings give the faces")
     ap.add_argument("--sizes", default="10000,100000", help="faces to cluster, comma separated")
     ap.add_argument("--faces", default=None, help="faces to cluster and search (replaces both)")
     ap.add_argument("--search", default="100000,1000000")
@@ -242,12 +280,13 @@ def main() -> None:
     ap.add_argument("--child", type=int, default=None)
     ap.add_argument("--child-search", type=int, default=None)
     ap.add_argument("--method", default="ours")
+    ap.add_argument("--structure", type=Path, default=None, help="(children) write_structure's")
     args = ap.parse_args()
     if args.child is not None:
-        print(json.dumps(cluster_child(args.child, args.model, args.method)))
+        print(json.dumps(cluster_child(args.child, args.structure, args.method)))
         return
     if args.child_search is not None:
-        print(json.dumps(search_latency(args.child_search, args.model)))
+        print(json.dumps(search_latency(args.child_search, args.structure)))
         return
     if args.faces:
         args.sizes = args.search = args.faces
@@ -255,10 +294,17 @@ def main() -> None:
     print(f"load average at start: {os.getloadavg()[0]:.1f} ({os.cpu_count()} CPUs)")
     sizes = [int(s) for s in args.sizes.split(",") if s]
     with tempfile.TemporaryDirectory() as tmp:
-        old = code_at(args.baseline, Path(tmp)) if args.baseline else None
+        path = write_structure(args.model, Path(tmp))
+        cents, _, about = structure(path)
+        print(
+            f"faces of {args.model} ({cents.shape[1]}-d): around {len(cents):,d} real person "
+            f"centroids of lfw_dev + lfw_strangers; cluster cut cosine "
+            f"{about['thresholds']['cluster_cosine']:.4f}"
+        )
+        old = code_at(args.baseline, Path(tmp) / "code") if args.baseline else None
         if old is not None and args.baseline_faces:
             n = args.baseline_faces
-            base, ours = run_child(n, args.model, "ours", old), run_child(n, args.model, "ours")
+            base, ours = run_child(n, path, "ours", old), run_child(n, path, "ours")
             print(cluster_line(n, args.baseline[:9], base))
             print(cluster_line(n, "ours", ours))
             print(
@@ -267,10 +313,10 @@ def main() -> None:
                 f"  CPU {base['cpu_s'] / ours['cpu_s']:.2f}x"
             )
         for n in sizes:
-            ours = run_child(n, args.model, "ours")
+            ours = run_child(n, path, "ours")
             print(cluster_line(n, "ours", ours))
             if n <= 10_000:
-                base = run_child(n, args.model, "hdbscan")
+                base = run_child(n, path, "hdbscan")
                 print(cluster_line(n, "HDBSCAN", base))
                 print(
                     f"cluster {n:>9,d} HDBSCAN time / ours time = "
@@ -290,17 +336,17 @@ def main() -> None:
         if args.recall:
             sizes.append(args.recall)
         if max(sizes, default=0) > 20_000:
-            cut = cluster_thresholds(calibration_for(args.model))["cluster_cosine"]
+            cut = about["thresholds"]["cluster_cosine"]
             for above in (cut, 0.8):
                 print(
                     f"kNN recall (faiss inverted file vs exact, cos >= {above:.4f}) at "
-                    f"{max(sizes):,d}: {knn_recall(max(sizes), args.model, above):.4f}"
+                    f"{max(sizes):,d}: {knn_recall(max(sizes), path, above):.4f}"
                 )
         for n in [int(s) for s in args.search.split(",") if s]:
-            r = run_search(n, args.model)
+            r = run_search(n, path)
             print_search(n, "ours", r)
             if old is not None:
-                b = run_search(n, args.model, old)
+                b = run_search(n, path, old)
                 print_search(n, args.baseline[:9], b)
                 ratio = b["person-level 1:N"][1] / r["person-level 1:N"][1]
                 print(f"search {n:>9,d} person-level p95 {args.baseline} / ours = {ratio:.2f}x")
