@@ -41,18 +41,26 @@ def singletons(labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def pairwise_prf(truth: np.ndarray, pred: np.ndarray) -> tuple[float, float, float]:
-    """Precision/recall/F over all pairs of items put together."""
+def _contingency(truth: np.ndarray, pred: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Sparse contingency of two labelings: (true class, predicted cluster, count) of each pair
+    of them that meets, and each item's cell; sparse so that a million faces fit in memory."""
     _, t = np.unique(truth, return_inverse=True)
     _, p = np.unique(pred, return_inverse=True)
-    joint = np.zeros((t.max() + 1, p.max() + 1), np.int64)
-    np.add.at(joint, (t, p), 1)
+    cells, item_cell, counts = np.unique(
+        t.astype(np.int64) * (int(p.max()) + 1) + p, return_inverse=True, return_counts=True
+    )
+    return t, p, cells // (int(p.max()) + 1), cells % (int(p.max()) + 1), counts, item_cell
+
+
+def pairwise_prf(truth: np.ndarray, pred: np.ndarray) -> tuple[float, float, float]:
+    """Precision/recall/F over all pairs of items put together."""
+    t, p, _, _, counts, _ = _contingency(truth, pred)
 
     def pairs(x: np.ndarray) -> float:
         return float((x * (x - 1) // 2).sum())
 
-    tp = pairs(joint)
-    pred_pairs, true_pairs = pairs(joint.sum(axis=0)), pairs(joint.sum(axis=1))
+    tp = pairs(counts)
+    pred_pairs, true_pairs = pairs(np.bincount(p)), pairs(np.bincount(t))
     precision = tp / pred_pairs if pred_pairs else 1.0
     recall = tp / true_pairs if true_pairs else 1.0
     f = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -61,13 +69,10 @@ def pairwise_prf(truth: np.ndarray, pred: np.ndarray) -> tuple[float, float, flo
 
 def bcubed_prf(truth: np.ndarray, pred: np.ndarray) -> tuple[float, float, float]:
     """BCubed precision/recall/F (Amigó et al. 2009), averaged over items."""
-    _, t = np.unique(truth, return_inverse=True)
-    _, p = np.unique(pred, return_inverse=True)
-    joint = np.zeros((t.max() + 1, p.max() + 1), np.int64)
-    np.add.at(joint, (t, p), 1)
-    both = joint[t, p].astype(np.float64)
-    precision = float(np.mean(both / joint.sum(axis=0)[p]))
-    recall = float(np.mean(both / joint.sum(axis=1)[t]))
+    t, p, _, _, counts, item_cell = _contingency(truth, pred)
+    both = counts[item_cell].astype(np.float64)
+    precision = float(np.mean(both / np.bincount(p)[p]))
+    recall = float(np.mean(both / np.bincount(t)[t]))
     return precision, recall, 2 * precision * recall / (precision + recall)
 
 

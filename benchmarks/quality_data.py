@@ -21,7 +21,8 @@ import numpy as np
 import platformdirs
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+if str(REPO) not in sys.path:  # an installed faceorganizer (or PYTHONPATH) comes first
+    sys.path.append(str(REPO))
 
 from faceorganizer.core.calibration import labelled_face  # noqa: E402
 

@@ -123,6 +123,23 @@ SETTINGS: dict[str, Setting] = {
             choices=DEVICE_CHOICES,
         ),
         Setting(
+            "ray_address",
+            str,
+            None,
+            "machine",
+            "scan on the Ray cluster at this address (HOST:PORT, ray://HOST:PORT or auto; "
+            "needs faceorganizer[cluster]); None: on this computer",
+            optional=True,
+        ),
+        Setting(
+            "ray_path_map",
+            str,
+            "",
+            "machine",
+            "where the Ray workers find the photos: SRC=DST pairs separated by ';' (a folder "
+            "here, the same folder on the workers); a photo they cannot open is sent as bytes",
+        ),
+        Setting(
             "watch_folders",
             bool,
             True,

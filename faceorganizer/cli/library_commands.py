@@ -21,6 +21,7 @@ from faceorganizer.cli.library_access import (
 )
 from faceorganizer.cli.output import CliError, emit, face_line
 from faceorganizer.cli.progress import Progress
+from faceorganizer.cli.ray_arguments import add_ray_arguments, ray_options
 from faceorganizer.cli.xmp_commands import import_text
 from faceorganizer.core.text import for_terminal as shown
 from faceorganizer.services.library import Library
@@ -86,6 +87,7 @@ def cmd_scan(args: argparse.Namespace, lib: Library) -> int:
         cancel.set()
         print("\nstopping after the photos in flight (Ctrl-C again to abort)…", file=sys.stderr)
 
+    ray = ray_options(args)
     previous = signal.signal(signal.SIGINT, on_sigint)
     bar = _Bar(enabled=not args.json and not args.quiet)
     try:
@@ -94,6 +96,7 @@ def cmd_scan(args: argparse.Namespace, lib: Library) -> int:
             progress=bar,
             cancel=cancel,
             cluster=not args.no_cluster,
+            ray=ray,
         )
     finally:
         bar.close()
@@ -261,6 +264,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="embedding model id for this library")
     p.add_argument("--no-cluster", action="store_true", help="do not regroup people afterwards")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_ray_arguments(p)
 
     p = add("cluster", cmd_cluster, "regroup faces into people, keeping every user decision")
     p.add_argument("--dry-run", action="store_true", help="only show what would change")

@@ -16,7 +16,7 @@ from collections import defaultdict
 
 import numpy as np
 import torch
-from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.cluster.hierarchy import linkage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import squareform
@@ -28,6 +28,7 @@ UNASSIGNED = -1
 ATTACH_MARGIN = 0.01
 KNN_K = 16
 MAX_LINKAGE = 6000
+LINKAGE_BATCH = 1024  # faces per packed linkage call (a dense matrix of 8 MB)
 CANNOT_LINK_DISTANCE = 4.0
 
 
@@ -57,14 +58,20 @@ def _average_linkage(
     photo: np.ndarray,
     cannot: set[tuple[int, int]],
     threshold: float,
+    block: np.ndarray | None = None,
 ) -> np.ndarray:
-    """UPGMA on cosine distance inside one component; cannot-links count as very far."""
+    """UPGMA on cosine distance inside one component, or inside each of several components
+    packed into one call (``block``: the component of each member); cannot-links and pairs of
+    two components count as very far, so no cluster crosses a component. One call for many
+    small components: scipy's per-call checks cost more than a small linkage itself."""
     sub = emb[members]
     dist = 1.0 - (sub @ sub.T).astype(np.float64)
     np.clip(dist, 0.0, 2.0, out=dist)
     photos = photo[members]
-    same_photo = photos[:, None] == photos[None, :]
-    dist[same_photo] = CANNOT_LINK_DISTANCE
+    far = photos[:, None] == photos[None, :]
+    if block is not None:
+        far |= block[:, None] != block[None, :]
+    dist[far] = CANNOT_LINK_DISTANCE
     if cannot:
         pos = {int(m): i for i, m in enumerate(members.tolist())}
         for a, b in cannot:
@@ -72,7 +79,31 @@ def _average_linkage(
                 dist[pos[a], pos[b]] = dist[pos[b], pos[a]] = CANNOT_LINK_DISTANCE
     np.fill_diagonal(dist, 0.0)
     tree = linkage(squareform(dist, checks=False), method="average")
-    return fcluster(tree, t=1.0 - threshold, criterion="distance")
+    return _cut(tree, len(members), 1.0 - threshold)
+
+
+def _cut(tree: np.ndarray, n: int, height: float) -> np.ndarray:
+    """Flat clusters of a linkage cut at ``height`` (as ``fcluster(criterion="distance")``, for
+    a monotone linkage such as average's): the leaves joined by merges at or below it."""
+    parent = np.arange(2 * n - 1)
+    for step in np.flatnonzero(tree[:, 2] <= height).tolist():
+        parent[int(tree[step, 0])] = parent[int(tree[step, 1])] = n + step
+    for node in range(2 * n - 2, -1, -1):  # parents come after children: top down, one pass
+        parent[node] = parent[parent[node]]
+    return parent[:n]
+
+
+def _packed(components: list[np.ndarray], limit: int) -> list[list[np.ndarray]]:
+    """Components in batches of at most ``limit`` faces (a larger one alone)."""
+    batches: list[list[np.ndarray]] = []
+    size = limit
+    for members in sorted(components, key=len):
+        if size + len(members) > limit:
+            batches.append([])
+            size = 0
+        batches[-1].append(members)
+        size += len(members)
+    return batches
 
 
 def _split_conflicts(
@@ -122,17 +153,22 @@ def group_faces(
         by_comp[c].append(i)
     pending = [np.array(m) for m in by_comp.values() if len(m) >= min_size]
     groups: list[np.ndarray] = []
+    to_link: list[np.ndarray] = []
     while pending:
         members = pending.pop()
         if len(members) == 2 and not _conflicts(members, photo, cannot):
             groups.append(members)
-            continue
-        if len(members) > MAX_LINKAGE:
+        elif len(members) > MAX_LINKAGE:
             pending.extend(_tighter_components(emb, members, threshold, device))
-            continue
-        cut = _average_linkage(emb, members, photo, cannot, threshold)
-        for c in np.unique(cut):
-            part = members[cut == c]
+        else:
+            to_link.append(members)
+    for batch in _packed(to_link, LINKAGE_BATCH):
+        members = np.concatenate(batch)
+        block = np.repeat(np.arange(len(batch)), [len(m) for m in batch])
+        cut = _average_linkage(emb, members, photo, cannot, threshold, block)
+        _, cluster = np.unique(cut, return_inverse=True)
+        order = np.argsort(cluster, kind="stable")
+        for part in np.split(members[order], np.flatnonzero(np.diff(cluster[order])) + 1):
             if len(part) < min_size:
                 continue
             if _conflicts(part, photo, cannot):

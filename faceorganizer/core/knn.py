@@ -1,18 +1,27 @@
 """Nearest neighbours by cosine over unit embeddings: exact by chunked matrix product for
-moderate sizes, an inverted-file index (spherical k-means cells) beyond.
+moderate sizes, faiss's inverted-file index (``IndexIVFFlat``) beyond.
 
 Clustering builds its kNN graph with this; ``core.search`` answers single queries by brute force.
-Runs on the given torch device (CPU when None).
+The exact path runs on the given torch device (CPU when None); the inverted file runs on the CPU
+(faiss-cpu), on all the cores OpenMP sees.
 """
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import torch
 
+log = logging.getLogger(__name__)
+
 EXACT_KNN_MAX = 20_000
 IVF_CELL_SIZE = 512
-IVF_PROBES = 16  # finds 97.6 % of the exact neighbours above the cluster cut at 100k (4: 86 %)
+# Cells probed per query: the recall of the exact neighbours above the cluster cut is measured in
+# benchmarks/scale.py (1M faces: see docs/BENCHMARKS.md).
+IVF_PROBES = 12
+IVF_TRAIN_PER_CELL = 64
+IVF_TRAIN_ITERATIONS = 10
 CHUNK_ROWS = 4096
 
 
@@ -22,8 +31,8 @@ def knn(
     """k nearest ``base`` rows by cosine for each query (default: each base row, itself left
     out): (indices, cosines), each (n, k), best first; missing entries are -1 and -2.0.
 
-    Exact by chunked matrix product up to ``EXACT_KNN_MAX`` base rows; beyond, an inverted-file
-    search (k-means cells, each query probing its ``IVF_PROBES`` nearest cells), which finds the
+    Exact by chunked matrix product up to ``EXACT_KNN_MAX`` base rows; beyond, faiss's inverted
+    file (k-means cells, each query probing its ``IVF_PROBES`` nearest cells), which finds the
     close neighbours that clustering uses at a fraction of the cost (recall in the scale benchmark).
     """
     exclude_self = queries is None
@@ -31,11 +40,11 @@ def knn(
     kk = min(k, len(base) - (1 if exclude_self else 0))
     if kk <= 0 or len(q) == 0:
         return np.full((len(q), 0), -1, np.int64), np.full((len(q), 0), -2.0, np.float32)
+    if len(base) > EXACT_KNN_MAX:
+        return _ivf_knn(base, None if exclude_self else q, kk)
     b = as_tensor(base, device)
     qt = b if exclude_self else as_tensor(q, device)
-    if len(base) <= EXACT_KNN_MAX:
-        return _exact_knn(qt, b, kk, exclude_self, np.arange(len(q)))
-    return _ivf_knn(qt, b, kk, exclude_self)
+    return _exact_knn(qt, b, kk, exclude_self, np.arange(len(q)))
 
 
 def as_tensor(x: np.ndarray, device: torch.device | None) -> torch.Tensor:
@@ -65,61 +74,53 @@ def _exact_knn(
     return idx, sim
 
 
-def _kmeans(x: torch.Tensor, cells: int, iterations: int = 8) -> torch.Tensor:
-    """Spherical k-means centroids on a seeded sample (enough to cut space into cells)."""
-    gen = torch.Generator().manual_seed(0)
-    sample = x[torch.randperm(len(x), generator=gen)[: cells * 64]]
-    cents = sample[torch.randperm(len(sample), generator=gen)[:cells]].clone()
-    for _ in range(iterations):
-        assign = torch.argmax(sample @ cents.T, dim=1)
-        sums = torch.zeros_like(cents).index_add_(0, assign, sample)
-        empty = torch.bincount(assign, minlength=cells) == 0
-        sums[empty] = cents[empty]
-        cents = sums / sums.norm(dim=1, keepdim=True).clamp_min(1e-12)
-    return cents
+def ivf_index(base: np.ndarray) -> object:
+    """A faiss inverted file over ``base`` (inner product): cells of about ``IVF_CELL_SIZE``
+    rows from k-means on a seeded sample, vectors held as float16 (half the memory read per
+    probe, the same neighbours found: measured in benchmarks/scale.py), ``IVF_PROBES`` cells
+    probed per query."""
+    import faiss  # imported only when a library is this large
+
+    x = np.ascontiguousarray(base, dtype=np.float32)
+    dims, cells = x.shape[1], max(2, len(x) // IVF_CELL_SIZE)
+    index = faiss.IndexIVFScalarQuantizer(
+        faiss.IndexFlatIP(dims),
+        dims,
+        cells,
+        faiss.ScalarQuantizer.QT_fp16,
+        faiss.METRIC_INNER_PRODUCT,
+        False,  # vectors as they are, not residuals from their cell's centroid
+    )
+    index.cp.seed = 0
+    index.cp.niter = IVF_TRAIN_ITERATIONS
+    index.cp.max_points_per_centroid = IVF_TRAIN_PER_CELL
+    index.cp.min_points_per_centroid = 1
+    index.train(x)
+    index.add(x)
+    index.nprobe = min(IVF_PROBES, cells)
+    return index
 
 
-def _ivf_knn(
-    q: torch.Tensor, b: torch.Tensor, k: int, exclude_self: bool
-) -> tuple[np.ndarray, np.ndarray]:
-    cells = max(2, len(b) // IVF_CELL_SIZE)
-    probes = min(IVF_PROBES, cells)
-    with torch.inference_mode():
-        cents = _kmeans(b, cells)
-        b_cell = torch.cat([torch.argmax(c @ cents.T, dim=1) for c in b.split(CHUNK_ROWS * 4)])
-        q_cells = torch.cat(
-            [torch.topk(c @ cents.T, probes, dim=1).indices for c in q.split(CHUNK_ROWS * 4)]
-        )
-    b_cell_np = b_cell.cpu().numpy()
-    b_order = np.argsort(b_cell_np, kind="stable")
-    b_bounds = np.searchsorted(b_cell_np[b_order], np.arange(cells + 1))
-    pairs_q = np.repeat(np.arange(len(q)), probes)
-    pairs_c = q_cells.cpu().numpy().ravel()
-    q_order = np.argsort(pairs_c, kind="stable")
-    q_bounds = np.searchsorted(pairs_c[q_order], np.arange(cells + 1))
-    idx = np.full((len(q), k), -1, np.int64)
-    sim = np.full((len(q), k), -2.0, np.float32)
-    for c in range(cells):
-        members = b_order[b_bounds[c] : b_bounds[c + 1]]
-        asking = pairs_q[q_order[q_bounds[c] : q_bounds[c + 1]]]
-        if not len(members) or not len(asking):
-            continue
-        sub_b = b[torch.from_numpy(members)]
-        local = {int(m): i for i, m in enumerate(members.tolist())} if exclude_self else None
-        for start in range(0, len(asking), CHUNK_ROWS):
-            rows = asking[start : start + CHUNK_ROWS]
-            with torch.inference_mode():
-                s = q[torch.from_numpy(rows)] @ sub_b.T
-                if local is not None:
-                    hit = [(i, local[r]) for i, r in enumerate(rows.tolist()) if r in local]
-                    if hit:
-                        ii, jj = zip(*hit, strict=True)
-                        s[list(ii), list(jj)] = -2.0
-                top_s, top_i = torch.topk(s, min(k, len(members)), dim=1)
-            cand_s = np.concatenate([sim[rows], top_s.numpy()], axis=1)
-            cand_i = np.concatenate([idx[rows], members[top_i.numpy()]], axis=1)
-            keep = np.argsort(-cand_s, axis=1, kind="stable")[:, :k]
-            sim[rows] = np.take_along_axis(cand_s, keep, axis=1)
-            idx[rows] = np.take_along_axis(cand_i, keep, axis=1)
+def _ivf_knn(base: np.ndarray, queries: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``queries`` None: every base row, itself left out. Cosines are recomputed exactly (in
+    float32) for the neighbours found, and the neighbours ordered by them."""
+    b = np.ascontiguousarray(base, dtype=np.float32)
+    exclude_self = queries is None
+    q = b if queries is None else np.ascontiguousarray(queries, dtype=np.float32)
+    index = ivf_index(b)
+    _, idx = index.search(q, k + 1 if exclude_self else k)  # type: ignore[attr-defined]
+    idx = idx.astype(np.int64)
+    if exclude_self:
+        own = idx == np.arange(len(q))[:, None]
+        own[~own.any(axis=1), -1] = True  # not found: drop the weakest instead
+        idx = idx[~own].reshape(len(q), k)
+    sim = np.full(idx.shape, -2.0, np.float32)
+    for start in range(0, len(q), CHUNK_ROWS):
+        rows = idx[start : start + CHUNK_ROWS]
+        found = rows >= 0
+        dots = np.einsum("ikd,id->ik", b[np.maximum(rows, 0)], q[start : start + len(rows)])
+        sim[start : start + len(rows)] = np.where(found, dots, -2.0)
+    order = np.argsort(-sim, axis=1, kind="stable")
+    idx, sim = np.take_along_axis(idx, order, axis=1), np.take_along_axis(sim, order, axis=1)
     idx[sim <= -2.0] = -1
     return idx, sim

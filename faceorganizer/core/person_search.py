@@ -127,14 +127,41 @@ def score(
     limit: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(library rows, percentages) of the candidates at or above ``threshold`` percent, best
-    first (ties by the face's own likeness), at most ``limit`` of them."""
+    first (ties by the face's own likeness), at most ``limit`` of them.
+
+    The logit is summed column by column and the percentage computed only for the candidates
+    kept (the logit orders them as the percentage does): at a million faces this is several
+    times cheaper than ``percent(feature_matrix(...))`` over every face.
+    """
     ev = evidence(cosines, person, query)
-    pct = calibration.percent(feature_matrix(ev, pair))
-    keep = np.flatnonzero(pct >= threshold)
+    z = _logit(ev, pair, calibration)
+    keep = np.flatnonzero(z >= _logit_at(threshold)) if threshold > 0 else np.arange(len(z))
     if limit is not None and len(keep) > limit:
-        keep = keep[np.argpartition(-pct[keep], limit - 1)[:limit]]
-    order = keep[np.lexsort((-ev.face[keep], -pct[keep]))]
-    return ev.rows[order], pct[order]
+        keep = keep[np.argpartition(-z[keep], limit - 1)[:limit]]
+    pct = 100.0 / (1.0 + np.exp(-np.clip(z[keep], -50.0, 50.0)))
+    at = pct >= threshold
+    keep, pct = keep[at], pct[at]
+    order = np.lexsort((-ev.face[keep], -pct))
+    return ev.rows[keep[order]], pct[order]
+
+
+def _logit(ev: Evidence, pair: Calibration, calibration: SearchCalibration) -> np.ndarray:
+    """``calibration.logit(feature_matrix(ev, pair))`` without the (n, 5) matrix."""
+    c_face, c_person, c_person_size, c_size, c_query = calibration.coef
+    log_size = np.log(ev.size.astype(np.float64))
+    person = pair.slope * (ev.person - pair.midpoint)
+    z = (c_person + c_person_size * log_size) * person
+    z += c_face * pair.slope * (ev.face - pair.midpoint)
+    z += c_size * log_size
+    z += calibration.intercept + c_query * math.log(ev.query_size)
+    return z
+
+
+def _logit_at(percent: float) -> float:
+    """The logit whose percentage is ``percent`` (a hair lower, so the cut keeps its equals)."""
+    if percent >= 100.0:
+        return 50.0 - 1e-9
+    return math.log(percent / (100.0 - percent)) - 1e-9
 
 
 def write(path: Path, calibration: SearchCalibration) -> None:

@@ -217,9 +217,11 @@ class WorkerHandle(QObject):
         on_done: Callable[[Any], None] | None = None,
         on_error: Callable[[str], None] | None = None,
         run_id: str | None = None,
+        ray: Any = None,
     ) -> int:
         """Start a scan; progress arrives on ``progress``; ``cancel()`` stops it. ``run_id``
-        names the scan's history entry, shared with groupings made while it runs."""
+        names the scan's history entry, shared with groupings made while it runs; ``ray``: the
+        ``RayOptions`` of a scan on a Ray cluster."""
         w = self.worker
         w.cancel_event.clear()
         w.pause_event.clear()
@@ -231,6 +233,7 @@ class WorkerHandle(QObject):
                 cancel=w.cancel_event,
                 pause=w.pause_event,
                 run_id=run_id,
+                ray=ray,
             )
 
         return self.submit("scan", job, on_done, on_error)

@@ -90,11 +90,13 @@ class SettingsDialog(QDialog):
         library_path: str | None,
         device: str,
         parent: QWidget | None = None,
+        cluster: tuple[str, str] = ("", ""),
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Settings")
         self._initial = dict(settings)
         self._initial_device = device
+        self._initial_cluster = cluster
         self._initial_library = library_path or ""
 
         self.model_combo = QComboBox()
@@ -111,6 +113,19 @@ class SettingsDialog(QDialog):
         for key, label in device_choices():
             self.device_combo.addItem(label, key)
         self.device_combo.setCurrentIndex(max(0, self.device_combo.findData(device)))
+
+        self.ray_address = QLineEdit(cluster[0])
+        self.ray_address.setPlaceholderText("This computer")
+        self.ray_address.setToolTip(
+            "Read the photos on a Ray cluster (HOST:PORT); the library stays on this computer. "
+            "Needs faceorganizer[cluster] here and on the workers"
+        )
+        self.ray_path_map = QLineEdit(cluster[1])
+        self.ray_path_map.setPlaceholderText("/home/me/Pictures=/mnt/pictures")
+        self.ray_path_map.setToolTip(
+            "Where the workers find your folders (here=there, several separated by ;); "
+            "a photo they cannot open is sent to them"
+        )
 
         self.threshold = QSpinBox()
         self.threshold.setRange(1, 99)
@@ -149,6 +164,8 @@ class SettingsDialog(QDialog):
         form.addRow("Recognition model", model_row)
         form.addRow("", self.model_status)
         form.addRow("Run on", self.device_combo)
+        form.addRow("Scan on a Ray cluster", self.ray_address)
+        form.addRow("Photos on the workers", self.ray_path_map)
         form.addRow("Same person at", self.threshold)
         form.addRow("Smallest face", self.min_face)
         form.addRow("Face names in XMP", self.xmp_import)
@@ -266,6 +283,12 @@ class SettingsDialog(QDialog):
                 out[key] = box.isChecked()
         if self.device_combo.currentData() != self._initial_device:
             out["device"] = self.device_combo.currentData()
+        cluster = (self.ray_address.text().strip(), self.ray_path_map.text().strip())
+        for key, value, initial in zip(
+            ("ray_address", "ray_path_map"), cluster, self._initial_cluster, strict=True
+        ):
+            if value != initial:
+                out[key] = value
         if self.library_edit.text().strip() != self._initial_library:
             out["library"] = self.library_edit.text().strip()
         return out

@@ -72,3 +72,24 @@ def test_device_setting_reaches_every_worker(qtbot, window: MainWindow) -> None:
         handle.submit("which device", lambda lib: lib.device, seen.append)
         qtbot.waitUntil(lambda n=n: len(seen) == n, timeout=10_000)
     assert seen == ["cpu", "cpu", "cpu"]
+
+
+def test_ray_cluster_setting_reaches_the_scan(qtbot, window: MainWindow, monkeypatch) -> None:
+    """The cluster chosen in Settings is this computer's, and the next scan is sent there with
+    its path map; a malformed map is told to the user and starts no scan."""
+    window.settings.apply_settings({"ray_address": "10.0.0.5:6379", "ray_path_map": "/a=/b"})
+    assert window.machine.get("ray_address") == "10.0.0.5:6379"
+    asked: list[object] = []
+    assert window.engine is not None
+    monkeypatch.setattr(window.engine, "scan", lambda *a, **kw: asked.append(kw["ray"]))
+    assert window.scans.start_scan(["/photos"])
+    ray = asked[0]
+    assert (ray.address, ray.path_map) == ("10.0.0.5:6379", (("/a", "/b"),))  # type: ignore[attr-defined]
+    window.scans.scanning = False
+    window.settings.apply_settings({"ray_path_map": "no equals sign"})
+    errors: list[str] = []
+    monkeypatch.setattr(window, "show_error", errors.append)
+    assert not window.scans.start_scan(["/photos"])
+    assert len(asked) == 1 and "SRC=DST" in errors[0]
+    window.settings.apply_settings({"ray_address": ""})
+    assert window.machine.get("ray_address") is None

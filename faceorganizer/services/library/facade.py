@@ -59,6 +59,7 @@ if TYPE_CHECKING:  # torch loads in seconds: the engine only when a scan or sear
     import torch
 
     from faceorganizer.core.pipeline import FaceEngine
+    from faceorganizer.core.ray_engine import RayOptions
     from faceorganizer.core.types import PhotoEngine
 
 Folders = Iterable[str | os.PathLike[str]]
@@ -187,10 +188,11 @@ class Library:
         cluster: bool = True,
         engine: PhotoEngine | None = None,
         run_id: str | None = None,
+        ray: RayOptions | None = None,
     ) -> ScanSummary:
         """Scan ``folders`` (added to the library's), else all its folders (``Scan.scan``)."""
         return self._scan.scan(
-            _normalised(folders), engine, progress, cancel, pause, cluster, run_id
+            _normalised(folders), engine, progress, cancel, pause, cluster, run_id, ray
         )
 
     def cluster(

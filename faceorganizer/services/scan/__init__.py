@@ -1,3 +1,3 @@
 """Scanning folders into the library: finding photo files (``files``), running the engine and
 storing what it found (``scanner``), and carrying decisions over to a re-read photo's faces
-(``same_face``)."""
+(``same_face``); the engine on a Ray cluster, as the library asks for it (``ray``)."""

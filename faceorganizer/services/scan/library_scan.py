@@ -17,11 +17,13 @@ from sqlite_utils import Database
 
 from faceorganizer.services.errors import LibraryError
 from faceorganizer.services.scan import scanner
+from faceorganizer.services.scan.ray import engine_source as ray_engine_source
 from faceorganizer.services.types import ClusterChanges, ScanProgress, ScanSummary, XmpImportSummary
 from faceorganizer.storage import locks, settings
 
 if TYPE_CHECKING:
     from faceorganizer.core.pipeline import FaceEngine
+    from faceorganizer.core.ray_engine import RayOptions
     from faceorganizer.core.types import PhotoEngine
 
 
@@ -78,13 +80,15 @@ class Scan:
         pause: threading.Event | None,
         cluster: bool,
         run_id: str | None,
+        ray: RayOptions | None = None,
     ) -> ScanSummary:
         """Scan ``folders`` (added to the library's folders) or all the library's folders, with
         ``engine`` (else the shared one, loaded only when a photo needs it). ``progress`` is
         called on this thread, ``cancel`` stops after the photos in flight, ``pause`` holds the
         engine. New faces are placed at the end unless cancelled or ``cluster`` is False, as one
         "Scan: ..." history entry that groupings made while the scan runs
-        (``cluster(source="Scan", run_id=...)``) share."""
+        (``cluster(source="Scan", run_id=...)``) share. With ``ray``, the photos are read on a
+        Ray cluster (``services.scan.ray``) and stored here; names from XMP are read here."""
         roots = self._folders.scan_roots(folders)
         make: Callable[[], PhotoEngine] = self._engine if engine is None else lambda: engine
         cancel = cancel or threading.Event()
@@ -93,10 +97,13 @@ class Scan:
         made_by = getattr(engine, "model_id", model_id)
         if made_by != model_id:  # its vectors would be stored as another model's
             raise LibraryError(f"the engine runs {made_by}, the library holds {model_id}")
+        photos = make
+        if ray is not None:
+            photos = ray_engine_source(ray, model_id, settings.get(self.db, "min_face_size"))
         with locks.scan_lock(self.path):
             self._check()
             summary = scanner.run_scan(
-                self.db, roots, make, model_id, progress=progress, cancel=cancel, pause=pause
+                self.db, roots, photos, model_id, progress=progress, cancel=cancel, pause=pause
             )
             if not summary.cancelled:
 

@@ -17,11 +17,12 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QMimeData, QObject, QStandardPaths, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
+from faceorganizer.services.errors import LibraryError
 from faceorganizer.services.types import ClusterChanges, ScanProgress, ScanSummary
 from faceorganizer.ui.mainwindow.shell import Refreshes, Selects, Shell, Watches
 from faceorganizer.ui.scan_panel import ErrorsDialog, describe_summary
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
 
     from faceorganizer.services.library import Library
     from faceorganizer.ui.engine_worker import WorkerHandle
+    from faceorganizer.ui.machine_settings import MachineSettings
     from faceorganizer.ui.mainwindow.pages import PeoplePage
     from faceorganizer.ui.scan_panel import ScanPanel
 
@@ -49,6 +51,7 @@ class ScansWindow(Shell, Protocol):
     """What the scanning controller uses of the main window."""
 
     engine: WorkerHandle | None
+    machine: MachineSettings
     people_page: PeoplePage
     scan_panel: ScanPanel
 
@@ -105,6 +108,11 @@ class Scans(QObject):
         if folders is None and w.reader is not None and not w.reader.folders():
             self.choose_folder()
             return False
+        try:
+            ray = self._cluster()
+        except LibraryError as exc:  # a malformed path map in the settings
+            w.show_error(str(exc))
+            return False
         self.scanning = True
         self.run_id = uuid.uuid4().hex
         self.scan_errors = []
@@ -114,9 +122,24 @@ class Scans(QObject):
         w.refresher.update_empty()
         w.selection.update_actions()
         w.engine.scan(
-            folders, on_done=self._on_scan_done, on_error=self._on_scan_failed, run_id=self.run_id
+            folders,
+            on_done=self._on_scan_done,
+            on_error=self._on_scan_failed,
+            run_id=self.run_id,
+            ray=ray,
         )
         return True
+
+    def _cluster(self) -> Any:
+        """The ``RayOptions`` of the cluster this computer's settings name for scans, or None
+        (scan here); ``LibraryError`` for a malformed path map."""
+        machine = self.window.machine
+        address = machine.get("ray_address")
+        if not address:
+            return None
+        from faceorganizer.services.scan import ray as ray_scan
+
+        return ray_scan.options(address, ray_scan.split_path_map(machine.get("ray_path_map")))
 
     def cancel_scan(self) -> None:
         w = self.window

@@ -58,19 +58,26 @@ class Settings(QObject):
         w = self.window
         if w.reader is None:
             return
-        dialog = SettingsDialog(w.reader.settings(), w.library_path(), w.device, w.window())
+        cluster = (w.machine.get("ray_address") or "", w.machine.get("ray_path_map"))
+        dialog = SettingsDialog(
+            w.reader.settings(), w.library_path(), w.device, w.window(), cluster
+        )
         if not dialog.exec():
             return
         self.apply_settings(dialog.changes())
 
     def apply_settings(self, changes: dict[str, Any]) -> None:
-        """Apply the dialog's changes: ``device`` here, ``library`` by opening it, the rest
-        in the library (a changed ``model_id`` then rescans)."""
+        """Apply the dialog's changes: ``device`` and the Ray cluster to this computer,
+        ``library`` by opening it, the rest in the library (a changed ``model_id`` rescans)."""
         w = self.window
         if "device" in changes:
             device = str(changes.pop("device"))
             w.machine.set("device", device)
             w.set_device(device)
+        if "ray_address" in changes:
+            w.machine.set("ray_address", changes.pop("ray_address") or None)
+        if "ray_path_map" in changes:
+            w.machine.set("ray_path_map", changes.pop("ray_path_map"))
         library = changes.pop("library", None)
         model_changed = "model_id" in changes
         threshold = changes.get("threshold_percent")
