@@ -44,7 +44,7 @@ def knn(
         return _ivf_knn(base, None if exclude_self else q, kk)
     b = as_tensor(base, device)
     qt = b if exclude_self else as_tensor(q, device)
-    return _exact_knn(qt, b, kk, exclude_self, np.arange(len(q)))
+    return exact_knn(qt, b, kk, exclude_self, np.arange(len(q)))
 
 
 def as_tensor(x: np.ndarray, device: torch.device | None) -> torch.Tensor:
@@ -52,7 +52,7 @@ def as_tensor(x: np.ndarray, device: torch.device | None) -> torch.Tensor:
     return t if device is None else t.to(device)
 
 
-def _exact_knn(
+def exact_knn(
     q: torch.Tensor, b: torch.Tensor, k: int, exclude_self: bool, q_rows: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """``q_rows``: the base row of each query, used to leave a row out of its own results."""
