@@ -62,6 +62,11 @@ DEFAULT_MIN_SCORE = 0.7
 DEFAULT_DETECT_SIDE = 2048
 DEFAULT_FACTOR = 0.709
 DEFAULT_CASCADE = True
+# A black margin of this many pixels around every pyramid level (half of P-Net's 12 px window,
+# so a face up to half outside the photo is proposed at its own scale), and R-/O-Net crops
+# filled with black past the border: faces cut by the photo's edge keep true landmarks
+# (``benchmarks/edge_faces.py``). Even, so P-Net's stride-2 grid inside the photo is unchanged.
+DEFAULT_EDGE = 6
 
 
 class Detector:
@@ -89,11 +94,15 @@ class Detector:
         pad_to: int | None = None,
         min_face_ratio: float = DEFAULT_MIN_FACE_RATIO,
         cascade: bool = DEFAULT_CASCADE,
+        edge: int = DEFAULT_EDGE,
     ) -> None:
         self.device = torch.device(device)
         self.min_face_size = int(min_face_size)
         self.min_face_ratio = float(min_face_ratio)
         self.cascade = bool(cascade)
+        self.edge = int(edge)
+        if self.edge % 2 or not 0 <= self.edge <= 12:
+            raise ValueError("edge must be an even number of pixels from 0 to 12")
         self.thresholds = [float(t) for t in thresholds]
         self.detect_side = detect_side
         self.min_score = float(min_score)
@@ -158,6 +167,7 @@ class Detector:
             self.device,
             self.times,
             cascade=self.cascade,
+            edge=self.edge,
         )
 
     def _finish(
