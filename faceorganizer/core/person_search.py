@@ -125,15 +125,19 @@ def score(
     calibration: SearchCalibration,
     threshold: float = 0.0,
     limit: int | None = None,
+    ceiling: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(library rows, percentages) of the candidates at or above ``threshold`` percent, best
-    first (ties by the face's own likeness), at most ``limit`` of them."""
+    first (ties by the face's own likeness), at most ``limit`` of them. ``ceiling`` (per
+    library row) caps what is shown of each percentage, never the order: a face too poor to
+    compare reliably is ranked by its evidence but never shown as likely."""
     ev = evidence(cosines, person, query)
-    pct = calibration.percent(feature_matrix(ev, pair))
+    raw = calibration.percent(feature_matrix(ev, pair))
+    pct = raw if ceiling is None else np.minimum(raw, np.asarray(ceiling, np.float64)[ev.rows])
     keep = np.flatnonzero(pct >= threshold)
     if limit is not None and len(keep) > limit:
-        keep = keep[np.argpartition(-pct[keep], limit - 1)[:limit]]
-    order = keep[np.lexsort((-ev.face[keep], -pct[keep]))]
+        keep = keep[np.argpartition(-raw[keep], limit - 1)[:limit]]
+    order = keep[np.lexsort((-ev.face[keep], -raw[keep]))]
     return ev.rows[order], pct[order]
 
 

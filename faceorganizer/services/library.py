@@ -21,7 +21,15 @@ import platformdirs
 from sqlite_utils import Database
 
 from faceorganizer import config
-from faceorganizer.services import edits, engines, library_file, people, scanner, xmp_sync
+from faceorganizer.services import (
+    edits,
+    engines,
+    library_file,
+    people,
+    quality,
+    scanner,
+    xmp_sync,
+)
 from faceorganizer.services.errors import LibraryError, NotFoundError
 from faceorganizer.services.files import normalise
 from faceorganizer.services.library_maintenance import MaintenanceMethods
@@ -111,7 +119,11 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
         db, session = library_file.open_database(
             p, read_only=read_only, create=create, busy_timeout=busy_timeout
         )
-        return cls(p, db, read_only, device, session)
+        library = cls(p, db, read_only, device, session)
+        if not read_only:
+            with library._known_errors():
+                quality.refresh_if_stale(db)
+        return library
 
     def _known_errors(self) -> contextlib.AbstractContextManager[None]:
         return library_file.known_errors(self.path)
@@ -270,7 +282,8 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
             "photos": photos.count(self.db),
             "photo_errors": photos.count(self.db, "error"),
             "faces": faces.count(self.db),
-            "unassigned": faces.count_unassigned(self.db),
+            "unassigned": faces.count_unassigned(self.db, quality.bar(self.db)),
+            "other": faces.count_other(self.db, quality.bar(self.db)),
             "people": len(persons.summaries(self.db, include_hidden=True)),
             "named": persons.count_named(self.db),
         }
@@ -303,10 +316,17 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
         include_hidden: bool = False,
         limit: int | None = None,
         offset: int = 0,
+        other: bool = False,
     ) -> list[FaceInfo]:
+        """A person's faces, or those in no person (``unassigned``: at or above the quality bar;
+        ``other``: under it, each saying why)."""
         pid = self._person_id(person_id)
-        found = faces.listing(self.db, pid, unassigned, include_hidden, limit, offset)
-        return [face_info(r) for r in found]
+        cut = quality.bar(self.db)
+        found = faces.listing(
+            self.db, pid, unassigned or other, include_hidden, limit, offset,
+            cut if unassigned or other else None, other,
+        )  # fmt: skip
+        return [face_info(r, cut) for r in found]
 
     @_guarded
     def face_count(
@@ -314,16 +334,18 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
         person_id: int | str | None = None,
         unassigned: bool = False,
         include_hidden: bool = False,
+        other: bool = False,
     ) -> int:
         pid = self._person_id(person_id)
-        return faces.listing_count(self.db, pid, unassigned, include_hidden)
+        cut = quality.bar(self.db) if unassigned or other else None
+        return faces.listing_count(self.db, pid, unassigned or other, include_hidden, cut, other)
 
     @_guarded
     def face(self, face_id: int) -> FaceInfo:
         row = faces.get(self.db, int(face_id))
         if row is None:
             raise NotFoundError(f"no face with id {face_id}")
-        return face_info(row)
+        return face_info(row, quality.bar(self.db))
 
     @_guarded
     def face_thumbnail(self, face_id: int) -> bytes:
@@ -342,7 +364,8 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
 
     @_guarded
     def photo_faces(self, photo_id: int) -> list[FaceInfo]:
-        return [face_info(r) for r in faces.of_photo(self.db, int(photo_id)) if not r.not_face]
+        cut = quality.bar(self.db)
+        return [face_info(r, cut) for r in faces.of_photo(self.db, int(photo_id)) if not r.not_face]
 
     @_guarded
     def photo_errors(self) -> list[PhotoInfo]:

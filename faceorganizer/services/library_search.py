@@ -10,9 +10,10 @@ import contextlib
 import os
 from typing import TYPE_CHECKING
 
+import numpy as np
 from sqlite_utils import Database
 
-from faceorganizer.services import edits
+from faceorganizer.services import edits, quality
 from faceorganizer.services.errors import LibraryError
 from faceorganizer.services.query_faces import QueryFaces
 from faceorganizer.services.rows import face_info
@@ -48,7 +49,8 @@ class SearchMethods:
         """The faces found in a photo from outside the library, to choose one to search with
         (``search(image=..., face_index=...)``); ``largest`` marks the one used by default."""
         with self._known_errors():
-            return self._queries.image_faces(image, self.model_id, self.engine)
+            cut = quality.bar(self.db)
+            return self._queries.image_faces(image, self.model_id, self.engine, cut)
 
     def search(
         self,
@@ -66,7 +68,8 @@ class SearchMethods:
 
         The query is a library face (``face_id``), a face in ``image`` (the largest, or
         ``face_index``), or a whole person (``like_person``: "faces like this person").
-        ``person`` keeps only the results in that person.
+        ``person`` keeps only the results in that person. A face under the library's quality
+        bar, asked with or found, is never shown above ``core.quality.POOR_CEILING`` percent.
         """
         with self._known_errors():
             if threshold is None:
@@ -79,15 +82,20 @@ class SearchMethods:
             ):
                 self._search = LibrarySearch(self.model_id, device)
             most = limit if pid is None else None  # a person filter comes after the ranking
+            cut = quality.bar(self.db)
             if like_person is not None:
                 query_person = edits.resolve_person(self.db, like_person)
                 found = self._search.by_person(self.db, query_person, threshold, most)
             elif face_id is not None:
                 vector = self._queries.face_vector(self.db, face_id, self.model_id)
-                found = self._search.by_face(self.db, vector, face_id, threshold, most)
+                row = faces.get(self.db, int(face_id))
+                poor = row is not None and row.poor(cut)
+                found = self._search.by_face(self.db, vector, face_id, threshold, most, poor)
             elif image is not None:
-                vector = self._queries.image_vector(image, face_index, self.model_id, self.engine)
-                found = self._search.by_face(self.db, vector, None, threshold, most)
+                face = self._queries.image_face(image, face_index, self.model_id, self.engine)
+                vector = np.asarray(face.embedding, np.float32)
+                poor = face.quality_recipe > 0 and face.quality < cut
+                found = self._search.by_face(self.db, vector, None, threshold, most, poor)
             else:
                 raise LibraryError("search needs a face id, an image or a person")
             hits = []
@@ -95,7 +103,7 @@ class SearchMethods:
                 row = faces.get(self.db, fid)
                 if row is None or (pid is not None and row.person_id != pid):
                     continue
-                hits.append(SearchHit(face_info(row), percent, cos))
+                hits.append(SearchHit(face_info(row, cut), percent, cos))
                 if limit is not None and len(hits) >= limit:
                     break
             return hits

@@ -24,7 +24,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from faceorganizer.core.models.registry import recipe_of
+from faceorganizer.core.models.registry import DETECTOR_RECIPE, recipe_of
 from faceorganizer.core.types import PhotoEngine, PhotoFaces
 from faceorganizer.services import same_face
 from faceorganizer.services.files import (
@@ -36,7 +36,7 @@ from faceorganizer.services.files import (
     under,
 )
 from faceorganizer.services.types import ScanProgress, ScanSummary
-from faceorganizer.storage import faces, persons, photos
+from faceorganizer.storage import faces, persons, photos, sidecars
 from faceorganizer.storage.db import savepoint, transaction, translate_error
 from faceorganizer.storage.photos import PhotoRow
 
@@ -156,8 +156,11 @@ def plan_scan(db: Database, roots: Sequence[str], model_id: str) -> Plan:
 
 def _current(row: PhotoRow, model_id: str, recipe: int) -> bool:
     """A photo needs no work when it failed to read, or its faces came from this model's current
-    recipe (a photo of an older recipe is re-embedded and keeps its faces' people)."""
-    return row.status == "error" or (row.model_id == model_id and row.recipe == recipe)
+    recipe and the current detector (a photo of an older recipe is detected and embedded again
+    and keeps its faces' people)."""
+    return row.status == "error" or (
+        row.model_id == model_id and row.recipe == recipe and row.detector == DETECTOR_RECIPE
+    )
 
 
 def _hash(path: str) -> str | None:
@@ -231,6 +234,7 @@ def store_result(
         model_id=model_id,
         recipe=recipe_of(model_id),
         companions=photos.join_paths(e.companions),
+        detector=DETECTOR_RECIPE,
     )
     old = faces.of_photo(db, job.photo_id) if job.photo_id is not None else []
     if job.photo_id is None:
@@ -239,6 +243,7 @@ def store_result(
     else:
         photo_id = job.photo_id
         photos.update(db, photo_id, path=e.path, **values)
+        sidecars.forget_signature(db, photo_id)  # faces cut from its regions are gone
     new_ids = [faces.insert(db, photo_id, f) for f in result.faces]
     if old:
         same_bytes = job.hash is not None and job.hash == job.old_hash

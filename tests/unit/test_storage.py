@@ -41,7 +41,13 @@ def _make_v1(path: Path) -> None:
             " scanned_at) VALUES ('/p/a.jpg', 5, 1.5, 'h', 100, 100, 'ok', NULL, "
             "'dlib-resnet-v1', 'x')"
         )
-        fid = faces.insert(db, 1, _face(1))
+        vector = _face(1).embedding.tobytes()
+        fid = db.execute(
+            "INSERT INTO faces(photo_id, x1, y1, x2, y2, landmarks, score, quality, embedding,"
+            " model_id, thumbnail) VALUES (1, 10, 20, 60, 80, NULL, 0.99, 0.5, ?,"
+            " 'dlib-resnet-v1', NULL)",
+            [vector],
+        ).lastrowid
         faces.assign(db, [fid], pid, "user")
     db.close()
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from faceorganizer.ui.mainwindow.window import MainWindow
 
 UNASSIGNED = "unassigned"  # the history's state for the faces-without-a-person page
+OTHER = "other"  # and for the other faces (under the quality bar)
 HISTORY_LENGTH = 50
 
 
@@ -29,6 +30,7 @@ class Navigation(QObject):
         self._history: list[tuple[int, int | str | None]] = []
         window.people_view.person_activated.connect(self.open_person)
         window.people_page.unassigned_button.clicked.connect(self.show_unassigned)
+        window.people_page.other_button.clicked.connect(self.show_other)
         window.people_page.filter_edit.textChanged.connect(self._on_filter)
         window.show_hidden_box.toggled.connect(self._on_show_hidden)
         window.faces_view.face_opened.connect(self.open_photo)
@@ -43,8 +45,10 @@ class Navigation(QObject):
 
     def _push(self) -> None:
         page = self.window.stack.currentIndex()
+        model = self.window.faces_model
+        listing = OTHER if model.other else UNASSIGNED if model.unassigned else self.current_person
         state: dict[int, int | str | None] = {
-            PERSON_PAGE: UNASSIGNED if self.window.faces_model.unassigned else self.current_person,
+            PERSON_PAGE: listing,
             PHOTO_PAGE: self.current_photo_face,
         }
         self._history.append((page, state.get(page)))
@@ -57,6 +61,8 @@ class Navigation(QObject):
         page, state = self._history.pop()
         if page == PERSON_PAGE and state == UNASSIGNED:
             self.show_unassigned(push=False)
+        elif page == PERSON_PAGE and state == OTHER:
+            self.show_other(push=False)
         elif page == PERSON_PAGE and state is not None:
             self.open_person(int(state), push=False)
         elif page == PHOTO_PAGE and state is not None:
@@ -111,10 +117,31 @@ class Navigation(QObject):
         w.faces_view.setFocus()
         w.selection.update_actions()
 
+    def show_other(self, push: bool = True) -> None:
+        """Faces under the quality bar in no person, each with why ("Other faces")."""
+        w = self.window
+        if w.reader is None:
+            return
+        if push:
+            self._push()
+        self.current_person = None
+        w.faces_model.show_other(w.show_hidden_box.isChecked())
+        w.stack.setCurrentIndex(PERSON_PAGE)
+        self.refresh_person_title()
+        w.faces_view.setFocus()
+        w.selection.update_actions()
+
     def refresh_person_title(self) -> None:
         w = self.window
         n = w.faces_model.rowCount()
         faces = f"{n:,} face{'s' * (n != 1)}"
+        w.faces_view.show_reasons(w.faces_model.other)
+        if w.faces_model.other:
+            w.person_title.setText(
+                f"<h2>Other faces</h2>{faces} too poor to recognise: never grouped or suggested."
+                " Put one into a person by hand if you know who it is."
+            )
+            return
         if w.faces_model.unassigned:
             w.person_title.setText(f"<h2>Faces without a person</h2>{faces}")
             return
