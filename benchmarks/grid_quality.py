@@ -325,7 +325,7 @@ class today_rules:  # noqa: N801 - used as a context manager
         if not self.on and self.margin is None:
             return
         from faceorganizer.core.models.registry import calibration_for
-        from faceorganizer.services import people
+        from faceorganizer.services.people import clustering as people
 
         self.saved = original = people.cluster_input
         margin = self.margin
@@ -340,7 +340,7 @@ class today_rules:  # noqa: N801 - used as a context manager
 
     def __exit__(self, *exc: object) -> None:
         if self.saved is not None:
-            from faceorganizer.services import people
+            from faceorganizer.services.people import clustering as people
 
             people.cluster_input = self.saved  # type: ignore[assignment]
 

@@ -42,10 +42,10 @@ from review_truth import (
     scores,
 )
 
-from faceorganizer.services.files import normalise
 from faceorganizer.services.library import Library
 from faceorganizer.services.review import queue as review_queue
 from faceorganizer.services.review import scoring
+from faceorganizer.services.scan.files import normalise
 from faceorganizer.services.types import Suggestion
 
 DEFAULT_ROOTS = (("lfw_dev", 1), ("lfw_strangers", 1), ("photos", 2))

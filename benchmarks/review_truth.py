@@ -147,7 +147,7 @@ def scores(truth: Truth, person: dict[int, int | None]) -> tuple[float, float]:
 def dataset_photos(roots: list[tuple[Path, int]]) -> dict[str, str]:
     """Photo path -> person for each root (a folder and the depth of its person folders below
     it: 1 for ``lfw_dev/<person>/``); folders starting with ``_`` are not people."""
-    from faceorganizer.services.files import normalise, walk
+    from faceorganizer.services.scan.files import normalise, walk
 
     person_of: dict[str, str] = {}
     for root, depth in roots:

@@ -22,8 +22,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from faceorganizer.core.pipeline import FaceEngine  # noqa: E402
-from faceorganizer.services.files import walk  # noqa: E402
 from faceorganizer.services.library import Library  # noqa: E402
+from faceorganizer.services.scan.files import walk  # noqa: E402
 
 
 def engine_rate(engine: FaceEngine, paths: list[str]) -> tuple[float, int]:

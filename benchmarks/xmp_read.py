@@ -34,8 +34,8 @@ def main() -> int:
 
     from faceorganizer.core.images import load_image
     from faceorganizer.core.pipeline import DEFAULT_DECODE_SIDE
-    from faceorganizer.services.xmp_regions import NamedFace, read_regions, write_regions
-    from faceorganizer.services.xmp_sync import signature
+    from faceorganizer.services.xmp.regions import NamedFace, read_regions, write_regions
+    from faceorganizer.services.xmp.sync import signature
     from faceorganizer.storage.photos import PhotoRow
 
     sources = sorted((FACES_DIR / "photos").rglob("*.jpg"))[: args.limit]

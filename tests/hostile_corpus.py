@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from faceorganizer.services.files import EXPORT_MARK, stored_path
+from faceorganizer.services.scan.files import EXPORT_MARK, stored_path
 
 # A uid no user namespace maps: as root, a folder owned by it with mode 000 is unreadable to
 # a scan run inside ``unshare --user --map-root-user`` (root's DAC override ends there).

@@ -15,7 +15,7 @@ from dng_writer import write_dng
 from PIL import Image
 
 from faceorganizer.core.images import SUPPORTED_EXTENSIONS, ImageLoadError, load_image
-from faceorganizer.services.files import raw_companions, walk
+from faceorganizer.services.scan.files import raw_companions, walk
 
 PORTRAIT = "photos/face_recognition_examples/obama/obama2.jpg"  # 626x1200
 

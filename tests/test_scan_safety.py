@@ -21,8 +21,8 @@ from PIL import Image
 from faceorganizer.cli import main
 from faceorganizer.core.images import ImageLoadError, load_image
 from faceorganizer.services.errors import ScanRunningError
-from faceorganizer.services.files import walk
 from faceorganizer.services.library import Library
+from faceorganizer.services.scan.files import walk
 from faceorganizer.storage import locks
 
 LFW = FACES_DIR / "lfw_dev"

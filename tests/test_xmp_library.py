@@ -27,7 +27,7 @@ from xmp_support import (
 
 from faceorganizer.cli import main
 from faceorganizer.core.regions import iou
-from faceorganizer.services import contact_sheet
+from faceorganizer.services.export import contact_sheet
 from faceorganizer.services.library import Library
 from faceorganizer.services.types import FaceInfo
 

@@ -20,7 +20,7 @@ from xmp_support import (
 )
 
 from faceorganizer.core import regions as geo
-from faceorganizer.services import xmp_regions as xr
+from faceorganizer.services.xmp import regions as xr
 
 ROTATED = "robustness/exif_orientation"
 

@@ -10,9 +10,8 @@ from typing import Any
 
 from faceorganizer.cli.library_access import library_option
 from faceorganizer.cli.output import CliError, emit
-from faceorganizer.services import maintenance
 from faceorganizer.services.errors import LibraryError
-from faceorganizer.services.library import Library, default_library_path
+from faceorganizer.services.library import Library, default_library_path, maintenance
 
 
 def _library_path(args: argparse.Namespace) -> Path:

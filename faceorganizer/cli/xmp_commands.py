@@ -63,7 +63,7 @@ def cmd_write(args: argparse.Namespace, lib: Library) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from faceorganizer.services.xmp_regions import read_regions
+    from faceorganizer.services.xmp.regions import read_regions
 
     found = read_regions(args.photo)
     lines = []

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from faceorganizer.cli.arguments import percent, positive_int
-from faceorganizer.services import maintenance
 from faceorganizer.services.errors import LibraryCorruptError, NotFoundError, ScanRunningError
-from faceorganizer.services.files import EXPORT_MARK, os_path, stored_path, walk
-from faceorganizer.services.library import Library
+from faceorganizer.services.library import Library, maintenance
+from faceorganizer.services.scan.files import EXPORT_MARK, os_path, stored_path, walk
 from faceorganizer.storage import integrity, locks
 
 

@@ -12,8 +12,8 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
-from faceorganizer.services import xmp_regions  # noqa: E402
 from faceorganizer.services.library import Library  # noqa: E402
+from faceorganizer.services.xmp import regions as xmp_regions  # noqa: E402
 from faceorganizer.ui.mainwindow import MainWindow  # noqa: E402
 
 pytestmark = [

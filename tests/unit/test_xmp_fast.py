@@ -8,9 +8,9 @@ import threading
 from pathlib import Path
 
 from faceorganizer.core.pipeline import FaceEngine
-from faceorganizer.services import xmp_regions
 from faceorganizer.services.library import Library
 from faceorganizer.services.types import ScanProgress
+from faceorganizer.services.xmp import regions as xmp_regions
 
 
 def _named(lib: Library) -> dict[tuple[str, int], str | None]:

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 from sqlite_utils import Database
 
-from faceorganizer.services import edits
 from faceorganizer.services.errors import LibraryError, NotFoundError
+from faceorganizer.services.people import edits
 from faceorganizer.services.types import EditInfo
 from faceorganizer.storage import faces, not_same, persons
 

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from faceorganizer.services import edits
+from faceorganizer.services.people import edits
 from faceorganizer.services.types import EditInfo
 from faceorganizer.storage import edit_log
 

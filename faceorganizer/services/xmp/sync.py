@@ -28,10 +28,10 @@ from typing import Any
 from sqlite_utils import Database
 
 from faceorganizer.core import regions as geo
-from faceorganizer.services import edits
-from faceorganizer.services.files import under
+from faceorganizer.services.people import edits
+from faceorganizer.services.scan.files import under
 from faceorganizer.services.types import NameConflict, XmpImportSummary, XmpWriteSummary
-from faceorganizer.services.xmp_regions import (
+from faceorganizer.services.xmp.regions import (
     NamedFace,
     SidecarError,
     photo_orientation,

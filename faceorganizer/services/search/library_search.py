@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sqlite_utils import Database
 
-from faceorganizer.services import edits, quality
+from faceorganizer.services import quality
 from faceorganizer.services.errors import LibraryError
-from faceorganizer.services.query_faces import QueryFaces
+from faceorganizer.services.people import edits
 from faceorganizer.services.rows import face_info
-from faceorganizer.services.similar import LibrarySearch
+from faceorganizer.services.search.query_faces import QueryFaces
+from faceorganizer.services.search.similar import LibrarySearch
 from faceorganizer.services.types import ImageFace, SearchHit
 from faceorganizer.storage import faces, settings
 

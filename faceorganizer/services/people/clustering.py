@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sqlite_utils import Database
 
-from faceorganizer.services import auto_log, edits, quality
+from faceorganizer.services import quality
+from faceorganizer.services.people import auto_log, edits
 from faceorganizer.services.types import ClusterChanges
 from faceorganizer.storage import faces, not_same, persons, settings
 from faceorganizer.storage.db import transaction

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
-from faceorganizer.services import edits, xmp_sync
-from faceorganizer.services.files import normalise
+from faceorganizer.services.people import edits
+from faceorganizer.services.scan.files import normalise
 from faceorganizer.services.types import EditInfo, XmpImportSummary, XmpWriteSummary
+from faceorganizer.services.xmp import sync as xmp_sync
 from faceorganizer.storage import edit_log, settings
 from faceorganizer.storage.db import known_errors
 

@@ -21,24 +21,20 @@ import platformdirs
 from sqlite_utils import Database
 
 from faceorganizer import config
-from faceorganizer.services import (
-    edits,
-    engines,
-    library_file,
-    people,
-    quality,
-    scanner,
-    xmp_sync,
-)
+from faceorganizer.services import quality
 from faceorganizer.services.errors import LibraryError, NotFoundError
-from faceorganizer.services.files import normalise
-from faceorganizer.services.library_maintenance import MaintenanceMethods
-from faceorganizer.services.library_review import ReviewMethods
-from faceorganizer.services.library_search import SearchMethods
-from faceorganizer.services.library_xmp import XmpMethods
-from faceorganizer.services.query_faces import QueryFaces
+from faceorganizer.services.library import engines
+from faceorganizer.services.library import file as library_file
+from faceorganizer.services.library.library_maintenance import MaintenanceMethods
+from faceorganizer.services.people import clustering as people
+from faceorganizer.services.people import edits
+from faceorganizer.services.review.library_review import ReviewMethods
 from faceorganizer.services.rows import face_info, person_info
-from faceorganizer.services.similar import LibrarySearch
+from faceorganizer.services.scan import scanner
+from faceorganizer.services.scan.files import normalise
+from faceorganizer.services.search.library_search import SearchMethods
+from faceorganizer.services.search.query_faces import QueryFaces
+from faceorganizer.services.search.similar import LibrarySearch
 from faceorganizer.services.types import (
     ClusterChanges,
     EditInfo,
@@ -49,6 +45,8 @@ from faceorganizer.services.types import (
     ScanProgress,
     ScanSummary,
 )
+from faceorganizer.services.xmp import sync as xmp_sync
+from faceorganizer.services.xmp.library_xmp import XmpMethods
 from faceorganizer.storage import faces, locks, persons, photos, settings, sidecars
 from faceorganizer.storage.db import BUSY_TIMEOUT_S, transaction
 
@@ -457,7 +455,7 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
     ) -> ExportSummary:
         """Person folders, or a faces table (``fmt``; replacing a file only with ``force``);
         never inside the library's folders or onto a photo."""
-        from faceorganizer.services import export
+        from faceorganizer.services.export import export
 
         if fmt is not None:
             return export.export_table(self.db, Path(dest).expanduser(), fmt, force)

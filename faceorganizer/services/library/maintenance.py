@@ -14,8 +14,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from faceorganizer.services import library_file
 from faceorganizer.services.errors import LibraryError
+from faceorganizer.services.library import file as library_file
 from faceorganizer.storage import integrity, salvage
 from faceorganizer.storage.db import BUSY_TIMEOUT_S, known_errors
 

@@ -26,8 +26,8 @@ from sqlite_utils import Database
 
 from faceorganizer.core.models.registry import DETECTOR_RECIPE, recipe_of
 from faceorganizer.core.types import PhotoEngine, PhotoFaces
-from faceorganizer.services import same_face
-from faceorganizer.services.files import (
+from faceorganizer.services.scan import same_face
+from faceorganizer.services.scan.files import (
     FileEntry,
     Walk,
     content_hash,

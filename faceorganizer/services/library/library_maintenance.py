@@ -8,8 +8,9 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from faceorganizer.services import library_file, maintenance
-from faceorganizer.services.maintenance import BackupReport, CheckReport
+from faceorganizer.services.library import file as library_file
+from faceorganizer.services.library import maintenance
+from faceorganizer.services.library.maintenance import BackupReport, CheckReport
 
 
 class MaintenanceMethods:

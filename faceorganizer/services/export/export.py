@@ -18,7 +18,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from faceorganizer.services.errors import LibraryError
-from faceorganizer.services.files import EXPORT_MARK, os_path, stored_path, under
+from faceorganizer.services.scan.files import EXPORT_MARK, os_path, stored_path, under
 from faceorganizer.services.types import ExportSummary
 from faceorganizer.storage import exports, photos, settings
 
@@ -118,7 +118,7 @@ def export_by_person(
 
 
 def _contact_sheet(db: Database, folder: Path, person_id: int, name: str) -> list[Path]:
-    from faceorganizer.services.contact_sheet import SheetFace, write_sheets
+    from faceorganizer.services.export.contact_sheet import SheetFace, write_sheets
     from faceorganizer.storage import faces
 
     rows = exports.person_sheet_faces(db, person_id)

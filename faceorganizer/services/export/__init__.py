@@ -1,0 +1,2 @@
+"""Exporting the library: a folder per person or a table of faces (``export``), and printable
+contact sheets (``contact_sheet``)."""
