@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QObject
 
 from faceorganizer.ui.engine_worker import user_message
-from faceorganizer.ui.mainwindow.pages import PEOPLE_PAGE, PERSON_PAGE, PHOTO_PAGE, REVIEW_PAGE
+from faceorganizer.ui.mainwindow.pages import (
+    FACES_HINT,
+    OTHER_FACES_HINT,
+    PEOPLE_PAGE,
+    PERSON_PAGE,
+    PHOTO_PAGE,
+    REVIEW_PAGE,
+)
 from faceorganizer.ui.people_model import display_name
 
 if TYPE_CHECKING:
@@ -136,11 +143,9 @@ class Navigation(QObject):
         n = w.faces_model.rowCount()
         faces = f"{n:,} face{'s' * (n != 1)}"
         w.faces_view.show_reasons(w.faces_model.other)
+        w.person_page.hint.setText(OTHER_FACES_HINT if w.faces_model.other else FACES_HINT)
         if w.faces_model.other:
-            w.person_title.setText(
-                f"<h2>Other faces</h2>{faces} too poor to recognise: never grouped or suggested."
-                " Put one into a person by hand if you know who it is."
-            )
+            w.person_title.setText(f"<h2>Other faces</h2>{faces} too poor to recognise")
             return
         if w.faces_model.unassigned:
             w.person_title.setText(f"<h2>Faces without a person</h2>{faces}")
