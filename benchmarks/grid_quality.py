@@ -45,18 +45,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from review_effort import SimulatedUser, roots_of, scan_folders, scanned_library
+from review_effort import roots_of, scan_folders, scanned_library
+from review_questions import calibration_table, review
 from review_truth import Truth, dataset_photos, labelled_faces, scores
 
 from faceorganizer.services.library import Library
-from faceorganizer.services.types import Suggestion
 
 # Immich's ArcFace at cosine distance 0.5 lets through about this share of different-person
 # pairs (buffalo_l on LFW-like pairs); ours is placed at the same share of lfw_dev's pairs.
 IMMICH_FAR = 1e-4
 IMMICH_MIN_FACES = 3
-FIRST = 20
-DECILE_MIN = 20
 
 
 @dataclass
@@ -162,77 +160,6 @@ def library_state(con: sqlite3.Connection, bar: float) -> tuple[dict[int, int | 
         )
     }
     return person, poor
-
-
-def question_right(lib: Library, truth: Truth, user: SimulatedUser, s: Suggestion) -> bool | None:
-    """Whether what the question proposes is true (None: the truth cannot say)."""
-    con = lib.db.conn
-    kind, faces = s.kind, s.face_ids
-    if kind == "merge":
-        a = user._home(con, int(s.person_id or 0))
-        b = user._home(con, int(s.other_person_id or 0))
-        return None if a is None or b is None else a == b
-    if kind == "odd":
-        rest = user._home(con, int(s.person_id or 0), skip=faces[0])
-        if rest is None:
-            return None
-        if faces[0] not in truth.label and not truth.is_not(faces[0], rest):
-            return None
-        return truth.is_not(faces[0], rest)
-    if kind == "who":
-        home = user._home(con, int(s.person_id or 0))
-        known = [truth.label[f] for f in faces if f in truth.label]
-        if home is None or not known:
-            return None if not any(truth.is_not(f, home) for f in faces) else False
-        return sum(lab == home for lab in known) * 2 > len(faces)
-    known = Counter(truth.label[f] for f in faces if f in truth.label)
-    if not known:
-        return None
-    best, n = known.most_common(1)[0]
-    return n * 2 > len(faces) and n >= 2
-
-
-def review(lib: Library, truth: Truth, max_clicks: int) -> tuple[list, list]:
-    """The first ``FIRST`` questions judged, and (chance, right) of every question a simulated
-    user answered until the queue was empty (or ``max_clicks``)."""
-    user = SimulatedUser(truth)
-    first = [(s, question_right(lib, truth, user, s)) for s in lib.review_queue(limit=FIRST)]
-    asked: list[tuple[float, bool | None, str]] = []
-    skipped: list[str] = []
-    while sum(user.clicks.values()) < max_clicks:
-        queue = lib.review_queue(limit=1, skipped=skipped)
-        if not queue:
-            break
-        s = queue[0]
-        asked.append((s.chance, question_right(lib, truth, user, s), s.kind))
-        if user.answer(lib, s) == "skip":
-            skipped.append(s.suggestion_id)
-    return first, asked
-
-
-def calibration_table(asked: list[tuple[float, bool | None, str]]) -> list[str]:
-    lines = [f"{'decile':>9s} {'questions':>9s} {'mean %':>7s} {'right %':>8s} {'gap':>6s}"]
-    judged = [(c, r) for c, r, _ in asked if r is not None]
-    worst = 0.0
-    for d in range(10):
-        lo, hi = d / 10, (d + 1) / 10
-        inside = [(c, r) for c, r in judged if lo <= c < hi or (d == 9 and c == 1.0)]
-        if not inside:
-            continue
-        mean = 100 * float(np.mean([c for c, _ in inside]))
-        rate = 100 * float(np.mean([r for _, r in inside]))
-        if len(inside) >= DECILE_MIN:
-            worst = max(worst, abs(mean - rate))
-        lines.append(
-            f"{int(100 * lo):3d}-{int(100 * hi):3d} % {len(inside):9d} {mean:7.1f} {rate:8.1f} "
-            f"{mean - rate:+6.1f}{'' if len(inside) >= DECILE_MIN else '  (under 20)'}"
-        )
-    unknown = sum(r is None for _, r, _ in asked)
-    lines.append(
-        f"largest gap in a decile of {DECILE_MIN}+ questions: {worst:.1f} points "
-        f"({len(judged)} judged, {unknown} the truth cannot judge)"
-    )
-    return lines
 
 
 def immich(lib: Library, model_id: str, truth: Truth) -> dict[int, int | None]:
@@ -356,10 +283,15 @@ def main() -> None:
     ap.add_argument("--max-clicks", type=int, default=400, help="the simulated user's limit")
     ap.add_argument("-v", "--verbose", action="store_true", help="list the wrong groups")
     ap.add_argument("--bar", type=float, help="our quality bar (default: the library's)")
+    ap.add_argument("--min-chance", type=float, help="ask down to this chance (for tuning)")
     ap.add_argument(
         "--margin", type=float, help="our new groups' margin, pair-calibration units (tuning)"
     )
     args = ap.parse_args()
+    if args.min_chance is not None:
+        from faceorganizer.services.review import queue as review_queue
+
+        review_queue.MIN_CHANCE = args.min_chance
 
     roots = roots_of(args.dataset)
     person_of = dataset_photos(roots)

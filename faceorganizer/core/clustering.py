@@ -29,6 +29,15 @@ A new group needs at least one clear face (detection score >= ``CLEAR_FACE_SCORE
 only doubtful detections were hands, clothes or one blurred object seen in every copy of a photo,
 never a person (every person of the shared photos has a face scored >= 0.995). Their faces stay
 unassigned, still listed and searchable. New groups are labelled -2, -3, ...
+
+Two gates (issue 18), each off when its input is None:
+
+- ``poor``: faces under the library's quality bar (``core.quality``) are never placed: they
+  join no person, form no group, and do not count in a person's likeness; one the user put in a
+  person stays there, one placed automatically (before the bar existed) is set aside in step 1.
+- ``group_margin``: a new group must stand out from its neighbourhood, and a face joins a person
+  only if it stands out in it (``core.group_gate``), so strangers in crowded parts of the space
+  stay apart; what the gate peels off a group in one run does not join it in the next.
 """
 
 from __future__ import annotations
