@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import hdbscan
 import numpy as np
-from quality_data import FaceSet, load_faces
+from quality_data import FaceSet, judge, load_faces
 from sklearn.cluster import DBSCAN
 
 from faceorganizer.core.clustering import ClusterInput, cluster_thresholds, recluster
@@ -71,8 +71,22 @@ def bcubed_prf(truth: np.ndarray, pred: np.ndarray) -> tuple[float, float, float
     return precision, recall, 2 * precision * recall / (precision + recall)
 
 
+def gates(fs: FaceSet, model: str) -> dict[str, object]:
+    """The quality gate and the new-group margin of the shipped fit (as a scan uses them)."""
+    from faceorganizer import config
+    from faceorganizer.core.quality import quality_model
+
+    judge(fs, model)
+    margin = quality_model(model).group_margin
+    return {
+        "poor": fs.quality < float(config.default("quality_bar")),
+        "group_margin": None if margin is None else margin / calibration_for(model).slope,
+    }
+
+
 def ours(fs: FaceSet, threshold: float | None, model: str) -> np.ndarray:
-    """The library's own clustering, with the model's calibrated thresholds (as a scan uses)."""
+    """The library's own clustering, with the model's calibrated thresholds and its quality gate
+    and new-group margin (as a scan uses them)."""
     n = len(fs.embeddings)
     inp = ClusterInput(
         embeddings=fs.embeddings,
@@ -81,6 +95,7 @@ def ours(fs: FaceSet, threshold: float | None, model: str) -> np.ndarray:
         photo=fs.photo,
         score=fs.score,
         **cluster_thresholds(calibration_for(model)),
+        **gates(fs, model),  # type: ignore[arg-type]
     )
     if threshold is not None:
         inp.cluster_cosine = threshold
@@ -101,6 +116,7 @@ def incremental(fs: FaceSet, model: str, scans: int, seed: int = 0) -> tuple[np.
     next_id = 0
     moved = 0
     thresholds = cluster_thresholds(calibration_for(model))
+    gate = gates(fs, model)
     for s in range(scans):
         rows = np.flatnonzero(batch <= s)
         inp = ClusterInput(
@@ -109,6 +125,8 @@ def incremental(fs: FaceSet, model: str, scans: int, seed: int = 0) -> tuple[np.
             pinned=np.zeros(len(rows), bool),
             photo=fs.photo[rows],
             score=fs.score[rows],
+            poor=gate["poor"][rows],  # type: ignore[index]
+            group_margin=gate["group_margin"],  # type: ignore[arg-type]
             **thresholds,
         )
         labels = recluster(inp).labels
@@ -126,6 +144,7 @@ def incremental(fs: FaceSet, model: str, scans: int, seed: int = 0) -> tuple[np.
             photo=fs.photo,
             score=fs.score,
             **thresholds,
+            **gate,  # type: ignore[arg-type]
         )
     ).labels
     return person, moved, int(np.sum(again != person))

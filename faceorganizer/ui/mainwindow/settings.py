@@ -58,6 +58,7 @@ class Settings(QObject):
         library = changes.pop("library", None)
         model_changed = "model_id" in changes
         threshold = changes.get("threshold_percent")
+        bar_changed = "quality_bar" in changes
         if changes and w.editor is not None:
 
             def job(lib: Library) -> None:
@@ -69,6 +70,8 @@ class Settings(QObject):
                     w.similar.set_same_person_at(float(threshold))
                 if model_changed:
                     w.scans.start_scan()
+                elif bar_changed:  # other faces and counts follow (the next regroup places)
+                    w.refresher.refresh()
 
             w.editor.submit("settings", job, done, w.show_error)
         if library:
