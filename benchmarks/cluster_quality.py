@@ -77,10 +77,12 @@ def gates(fs: FaceSet, model: str) -> dict[str, object]:
     from faceorganizer.core.quality import quality_model
 
     judge(fs, model)
-    margin = quality_model(model).group_margin
+    gate = quality_model(model)
+    slope = calibration_for(model).slope
     return {
         "poor": fs.quality < float(config.default("quality_bar")),
-        "group_margin": None if margin is None else margin / calibration_for(model).slope,
+        "group_margin": None if gate.group_margin is None else gate.group_margin / slope,
+        "pair_margin": None if gate.pair_margin is None else gate.pair_margin / slope,
     }
 
 
@@ -127,6 +129,7 @@ def incremental(fs: FaceSet, model: str, scans: int, seed: int = 0) -> tuple[np.
             score=fs.score[rows],
             poor=gate["poor"][rows],  # type: ignore[index]
             group_margin=gate["group_margin"],  # type: ignore[arg-type]
+            pair_margin=gate["pair_margin"],  # type: ignore[arg-type]
             **thresholds,
         )
         labels = recluster(inp).labels

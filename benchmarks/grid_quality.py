@@ -225,7 +225,9 @@ def run_method(
             if name == "immich":
                 person = immich(lib, lib.model_id, truth)
             else:
-                with today_rules(name == "today", args.margin if name == "ours" else None):
+                with today_rules(
+                    name == "today", *(our_margins(args) if name == "ours" else (None, None))
+                ):
                     lib.cluster()
                 person, _ = library_state(lib.db.conn, bar)
             seconds = time.perf_counter() - t0
@@ -234,33 +236,46 @@ def run_method(
             grid = judge_grid(truth, person, poor if name != "immich" else set(), debris)
             first, asked = [], []
             if not args.no_review and name != "immich":
-                with today_rules(name == "today", args.margin if name == "ours" else None):
+                with today_rules(
+                    name == "today", *(our_margins(args) if name == "ours" else (None, None))
+                ):
                     first, asked = review(lib, truth, args.max_clicks)
     print(f"  {name}: grouped in {seconds:.1f} s")
     return grid, first, asked
 
 
+def our_margins(args: argparse.Namespace, name: str) -> tuple[float | None, float | None]:
+    """The margins asked for on the command line (ours only; None: the shipped ones)."""
+    return (args.margin, args.pair_margin) if name == "ours" else (None, None)
+
+
 class today_rules:  # noqa: N801 - used as a context manager
     """Clustering without the test new groups must pass (``core.group_gate``) while ``on``;
-    or, with ``margin``, that test at this margin (pair-calibration units) instead."""
+    or, with ``margin`` (and ``pair``), that test at these margins (pair-calibration units)."""
 
-    def __init__(self, on: bool, margin: float | None = None) -> None:
-        self.on, self.margin = on, margin
+    def __init__(self, on: bool, margin: float | None = None, pair: float | None = None) -> None:
+        self.on, self.margin, self.pair = on, margin, pair
         self.saved: object = None
 
     def __enter__(self) -> None:
-        if not self.on and self.margin is None:
+        if not self.on and self.margin is None and self.pair is None:
             return
         from faceorganizer.core.models.registry import calibration_for
         from faceorganizer.services.people import clustering as people
 
         self.saved = original = people.cluster_input
-        margin = self.margin
+        margin, pair, on = self.margin, self.pair, self.on
 
         def cluster_input(data: object, model_id: str) -> object:
             inp = original(data, model_id)  # type: ignore[arg-type]
             slope = calibration_for(model_id).slope
-            inp.group_margin = None if margin is None else margin / slope
+            if on:
+                inp.group_margin = inp.pair_margin = None
+                return inp
+            if margin is not None:
+                inp.group_margin = margin / slope
+            if pair is not None:
+                inp.pair_margin = pair / slope
             return inp
 
         people.cluster_input = cluster_input  # type: ignore[assignment]
@@ -287,6 +302,7 @@ def main() -> None:
     ap.add_argument(
         "--margin", type=float, help="our new groups' margin, pair-calibration units (tuning)"
     )
+    ap.add_argument("--pair-margin", type=float, help="our new pairs' margin (tuning)")
     args = ap.parse_args()
     if args.min_chance is not None:
         from faceorganizer.services.review import queue as review_queue

@@ -28,7 +28,8 @@ def _face_line(f: FaceInfo) -> str:
     who = f.person_name or (f"person {f.person_id}" if f.person_id else "unassigned")
     pin = " (confirmed)" if f.assigned_by == "user" else ""
     box = ",".join(f"{v:.0f}" for v in f.box)
-    return f"{f.face_id:>7}  {who}{pin}  [{box}]  {f.photo_path}"
+    poor = f"  (too poor to recognise: {f.poor_reason})" if f.poor_reason else ""
+    return f"{f.face_id:>7}  {who}{pin}  [{box}]  {f.photo_path}{poor}"
 
 
 # scan
@@ -144,7 +145,13 @@ def cmd_people(args: argparse.Namespace, lib: Library) -> int:
 
 def cmd_faces(args: argparse.Namespace, lib: Library) -> int:
     person = person_ref(args.person) if args.person else None
-    found = lib.faces(person, unassigned=args.unassigned, include_hidden=args.all, limit=args.limit)
+    found = lib.faces(
+        person,
+        unassigned=args.unassigned,
+        include_hidden=args.all,
+        limit=args.limit,
+        other=args.other,
+    )
     emit(args, [asdict(f) for f in found], "\n".join(_face_line(f) for f in found) or "no faces")
     return 0
 
@@ -311,7 +318,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = add("faces", cmd_faces, "list faces", read_only=True)
     p.add_argument("--person", help="person id or name")
-    p.add_argument("--unassigned", action="store_true", help="faces in no person")
+    p.add_argument(
+        "--unassigned", action="store_true", help="faces in no person, good enough to judge"
+    )
+    p.add_argument(
+        "--other", action="store_true", help="faces in no person too poor to recognise, and why"
+    )
     p.add_argument("--all", action="store_true", help="include hidden faces")
     p.add_argument("--limit", type=positive_int)
 

@@ -102,8 +102,10 @@ class ClusterInput:
     min_group_size: int = 2
     score: np.ndarray | None = None  # detection score per face; None: every face counts as clear
     poor: np.ndarray | None = None  # under the quality bar: never placed, vouches for no one
-    # a new group's margin over its neighbourhood (``core.group_gate``), cosine; None: no test
+    # a new group's margin over its neighbourhood (``core.group_gate``), cosine; None: no test;
+    # a pair's (None: the group's)
     group_margin: float | None = None
+    pair_margin: float | None = None
 
 
 @dataclass
@@ -257,7 +259,7 @@ def _gate_joins(
     for r in placed.tolist():
         members[int(vouching[r])].append(r)
     groups = [np.array(members[int(target[i])] + [int(rows[i])], np.int64) for i in asked]
-    ok[asked] = may_join(inp.embeddings, groups, inp.group_margin, device)
+    ok[asked] = may_join(inp.embeddings, groups, inp.group_margin, device, inp.pair_margin)
 
 
 def _drop_unclear(local: np.ndarray, score: np.ndarray) -> None:
@@ -281,7 +283,7 @@ def _gate(
     if not labels or inp.group_margin is None:
         return
     groups = [rows[local == g] for g in labels]
-    kept = standing_out(inp.embeddings, groups, inp.group_margin, device)
+    kept = standing_out(inp.embeddings, groups, inp.group_margin, device, inp.pair_margin)
     at = {int(r): i for i, r in enumerate(rows.tolist())}
     for g, before, after in zip(labels, groups, kept, strict=True):
         if len(after) == len(before):

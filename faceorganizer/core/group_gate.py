@@ -52,14 +52,17 @@ def standing_out(
     groups: list[np.ndarray],
     margin: float,
     device: torch.device | None = None,
+    pair_margin: float | None = None,
 ) -> list[np.ndarray]:
     """Each group (rows of ``embeddings``, which holds every face of the library, placed or
-    not) as it stands the test: whole, peeled, or empty."""
+    not) as it stands the test: whole, peeled, or empty. A group of two must reach
+    ``pair_margin`` (default ``margin``): two look-alike strangers are the commonest mistake."""
     small = [g for g in groups if 2 <= len(g) <= MAX_SIZE]
     if not small:
         return list(groups)
     near = _neighbours(embeddings, small, device)
-    return [_peeled(embeddings, g, near, margin) if len(g) <= MAX_SIZE else g for g in groups]
+    margins = (margin, margin if pair_margin is None else pair_margin)
+    return [_peeled(embeddings, g, near, margins) if len(g) <= MAX_SIZE else g for g in groups]
 
 
 def may_join(
@@ -67,6 +70,7 @@ def may_join(
     groups: list[np.ndarray],
     margin: float,
     device: torch.device | None = None,
+    pair_margin: float | None = None,
 ) -> np.ndarray:
     """Whether the last face of each group (a face joining the person the others are) stands
     out with it: its own margin must reach ``margin``, and in a group of up to ``SMALL`` every
@@ -78,7 +82,8 @@ def may_join(
     near = _neighbours(embeddings, [groups[i] for i in small], device)
     for i in small:
         own = _own_margins(embeddings, [int(r) for r in groups[i]], near)
-        out[i] = float(own[-1]) >= margin and (len(own) > SMALL or float(own.min()) >= margin)
+        need = pair_margin if len(own) == 2 and pair_margin is not None else margin
+        out[i] = float(own[-1]) >= need and (len(own) > SMALL or float(own.min()) >= need)
     return out
 
 
@@ -86,12 +91,13 @@ def _peeled(
     embeddings: np.ndarray,
     group: np.ndarray,
     near: dict[int, tuple[np.ndarray, np.ndarray]],
-    margin: float,
+    margins: tuple[float, float],
 ) -> np.ndarray:
+    """``margins``: (for a group, for a pair)."""
     members = [int(r) for r in group]
     while len(members) >= 2:
         own = _own_margins(embeddings, members, near)
-        if _passes(own, margin):
+        if _passes(own, margins[1] if len(members) == 2 else margins[0]):
             return np.array(members, np.int64)
         members.pop(int(np.argmin(own)))
     return np.zeros(0, np.int64)

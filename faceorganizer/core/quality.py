@@ -108,6 +108,7 @@ class QualityModel:
     version: int
     info: dict[str, Any]
     group_margin: float | None = None
+    pair_margin: float | None = None  # a new group of two (None: ``group_margin``)
 
     def indistinct(self, embedding: np.ndarray) -> float:
         if self.direction is None:
@@ -152,6 +153,7 @@ class QualityModel:
             "model_id": self.model_id,
             "version": self.version,
             "new_group_margin": self.group_margin,
+            "new_pair_margin": self.pair_margin,
             "ramps": {
                 k: {"threshold": r.threshold, "width": r.width, "log": r.log}
                 for k, r in self.ramps.items()
@@ -177,15 +179,17 @@ class QualityModel:
             model_id = str(data["model_id"])
             margin = data.get("new_group_margin")
             group_margin = None if margin is None else float(margin)
+            pair = data.get("new_pair_margin")
+            pair_margin = None if pair is None else float(pair)
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"invalid quality file {origin}: {exc}") from None
         if set(ramps) - set(SIGNALS) or any(r.width <= 0 for r in ramps.values()):
             raise ValueError(f"invalid quality file {origin}: unknown signal or width <= 0")
         if vec is not None:
             vec = vec / max(float(np.linalg.norm(vec)), 1e-12)
-        skip = ("ramps", "direction", "version", "model_id", "new_group_margin")
+        skip = ("ramps", "direction", "version", "model_id", "new_group_margin", "new_pair_margin")
         info = {k: v for k, v in data.items() if k not in skip}
-        return cls(model_id, ramps, vec, version, info, group_margin)
+        return cls(model_id, ramps, vec, version, info, group_margin, pair_margin)
 
 
 @functools.cache
@@ -202,7 +206,9 @@ def quality_model(model_id: str) -> QualityModel:
                 return found
             ramps = {k: r for k, r in found.ramps.items() if k != "indistinct"}
             info = {"borrowed_from": mid}
-            return QualityModel(model_id, ramps, None, found.version, info, found.group_margin)
+            return QualityModel(
+                model_id, ramps, None, found.version, info, found.group_margin, found.pair_margin
+            )
     return QualityModel(model_id, {}, None, 0, {})
 
 

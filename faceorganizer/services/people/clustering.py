@@ -168,7 +168,7 @@ def cluster_input(data: LibraryFaces, model_id: str) -> ClusterInput:
     row_of = {int(f): i for i, f in enumerate(data.face_ids.tolist())}
     pair = calibration_for(model_id)
     t = cluster_thresholds(pair)
-    margin = quality_model(model_id).group_margin
+    gate = quality_model(model_id)
     return ClusterInput(
         embeddings=data.embeddings,
         person=data.person_ids,
@@ -182,7 +182,8 @@ def cluster_input(data: LibraryFaces, model_id: str) -> ClusterInput:
         ],  # fmt: skip
         score=data.scores,
         poor=data.poor,
-        group_margin=None if margin is None else margin / pair.slope,
+        group_margin=None if gate.group_margin is None else gate.group_margin / pair.slope,
+        pair_margin=None if gate.pair_margin is None else gate.pair_margin / pair.slope,
         join_cosine=t["join_cosine"],
         join_pair_cosine=t["join_pair_cosine"],
         cluster_cosine=t["cluster_cosine"],
