@@ -225,9 +225,7 @@ def run_method(
             if name == "immich":
                 person = immich(lib, lib.model_id, truth)
             else:
-                with today_rules(
-                    name == "today", *(our_margins(args) if name == "ours" else (None, None))
-                ):
+                with today_rules(name == "today", *our_margins(args, name)):
                     lib.cluster()
                 person, _ = library_state(lib.db.conn, bar)
             seconds = time.perf_counter() - t0
@@ -236,9 +234,7 @@ def run_method(
             grid = judge_grid(truth, person, poor if name != "immich" else set(), debris)
             first, asked = [], []
             if not args.no_review and name != "immich":
-                with today_rules(
-                    name == "today", *(our_margins(args) if name == "ours" else (None, None))
-                ):
+                with today_rules(name == "today", *our_margins(args, name)):
                     first, asked = review(lib, truth, args.max_clicks)
     print(f"  {name}: grouped in {seconds:.1f} s")
     return grid, first, asked

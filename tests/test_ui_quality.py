@@ -81,7 +81,10 @@ def test_other_faces_lists_the_faces_too_poor_to_recognise_with_why(qtbot, windo
     assert not w.faces_view.itemDelegate().reasons  # type: ignore[attr-defined]
 
 
-def test_review_never_shows_a_poor_face(qtbot, window, tmp_path):
+def test_review_never_shows_a_poor_face(qtbot, window, tmp_path, monkeypatch):
+    from faceorganizer.services.review import queue as review_queue
+
+    monkeypatch.setattr(review_queue, "MIN_CHANCE", 0.0)  # every question it could ask
     w, db = window
     poor = poor_ids(db)
     assert poor
