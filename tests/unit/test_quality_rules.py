@@ -103,20 +103,16 @@ def test_new_groups_must_stand_out_from_their_neighbourhood() -> None:
     assert joins.tolist() == [False, True]
 
 
-def test_crops_past_the_border_are_the_black_padded_image_cropped() -> None:
+@pytest.mark.parametrize("on_numpy", [True, False], ids=["cpu-tables", "device-tables"])
+def test_crops_past_the_border_are_the_black_padded_image_cropped(on_numpy: bool) -> None:
     rng = np.random.default_rng(1)
     image = rng.integers(0, 256, (1, 40, 50, 3), dtype=np.uint8)
     pad = 20
     padded = np.zeros((1, 40 + 2 * pad, 50 + 2 * pad, 3), np.uint8)
     padded[:, pad:-pad, pad:-pad] = image
     regions = np.array([[-10, -5, 30, 35], [30, 20, 65, 52], [5, 5, 25, 25]])
-    crops = area_crops(
-        integral_images(torch.from_numpy(image)),
-        np.zeros(3, np.int64),
-        regions,
-        12,
-        np.zeros((1, 3)),
-    )
+    table = integral_images(torch.from_numpy(image), on_numpy=on_numpy)
+    crops = area_crops(table, np.zeros(3, np.int64), regions, 12, np.zeros((1, 3)))
     for crop, (x0, y0, x1, y1) in zip(crops, regions, strict=True):
         part = torch.from_numpy(padded[0, y0 + pad : y1 + pad, x0 + pad : x1 + pad].copy())
         expected = torch.nn.functional.interpolate(
