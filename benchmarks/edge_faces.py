@@ -19,7 +19,7 @@ tight crops (the central part of each canvas: cut at the forehead), AUC and pair
 Seconds of detection per photo are printed with their ratio to ``none`` in the same run.
 
     .venv/bin/python benchmarks/edge_faces.py [--photos N] [--cfp-pairs N] [--margin 0.25]
-        [--fills black,mean,mirror] [--edges 6,10]
+        [--fills black,mean,mirror] [--edges 6,10] [--device cuda]
 """
 
 from __future__ import annotations
@@ -171,6 +171,7 @@ def main() -> None:
     ap.add_argument("--cfp-pairs", type=int, default=400, help="cfp_dev pairs (0: none)")
     ap.add_argument("--margin", type=float, default=0.25, help="padding, share of the long side")
     ap.add_argument("--model", default="dlib-resnet-v1")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (the batched GPU path)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--fills", default=",".join(FILLS), help="padded variants, e.g. black,mirror")
     ap.add_argument(
@@ -180,14 +181,14 @@ def main() -> None:
     )
     args = ap.parse_args()
 
-    embedder = load_embedder(args.model, "cpu")
+    embedder = load_embedder(args.model, args.device)
     calibration = calibration_for(args.model)
-    plain = det.Detector("cpu", edge=0)
+    plain = det.Detector(args.device, edge=0)
     variants: dict[str, Detect] = {"none": variant(plain, None, 0)}
     for fill in args.fills.split(",") if args.fills else ():
         variants[fill] = variant(plain, fill, args.margin)
     for edge in (int(e) for e in args.edges.split(",") if e):
-        variants[f"edge{edge}"] = variant(det.Detector("cpu", edge=edge), None, 0)
+        variants[f"edge{edge}"] = variant(det.Detector(args.device, edge=edge), None, 0)
 
     rows = sample_photos(args.photos, args.seed)
     refs: list[np.ndarray] = []
