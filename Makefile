@@ -29,10 +29,14 @@ test: $(STAMP)
 	$(BIN)/mypy
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-# The fast tier: fake models and generated photos, no ../shared needed, under a minute.
+# The fast tier, chosen by need: every test that loads no real model and reads no shared photo
+# (fakes and generated files; markers in tests/helpers/needs.py), no ../shared needed, under a
+# minute; tests marked slow (tens of seconds each) are left to make test.
+FAST_TIER := not real_model and not shared_photos and not bundle and not slow
+
 test-fast: $(STAMP)
 	$(BIN)/ruff check faceorganizer tests benchmarks packaging
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m "$(FAST_TIER)" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check faceorganizer tests benchmarks packaging
@@ -50,7 +54,7 @@ package:
 # them then).
 test-bundle: $(STAMP)
 	QT_QPA_PLATFORM=offscreen FACEORGANIZER_REQUIRE_BUNDLE=1 \
-		$(BIN)/python -m pytest -q tests/test_bundle.py
+		$(BIN)/python -m pytest -q tests/packaging/test_bundle.py
 
 # The app in the current user's application menu, running this checkout's .venv.
 install-desktop: $(STAMP)

@@ -1,7 +1,7 @@
 """The crash-safety battery: ``kill -9`` of real scans, re-clusterings, edit streams and exports
 at random moments, each kill followed by an integrity check, a duplicate check and a check of
-every earlier edit (``tests/crash_battery.py``). Prints the cases tried, the crashes (a job that
-failed on its own) and what was lost (a check that failed).
+every earlier edit (``tests/helpers/crash_battery.py``). Prints the cases tried, the crashes (a
+job that failed on its own) and what was lost (a check that failed).
 
     python benchmarks/crash_safety.py                      # 24 kills: 10 scan, 5 cluster, ...
     python benchmarks/crash_safety.py --scans 20 --seed 3  # more, another random sequence
@@ -18,9 +18,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "tests"))
 
-from crash_battery import Battery  # noqa: E402
+from tests.helpers.crash_battery import Battery  # noqa: E402
 
 
 def main() -> int:

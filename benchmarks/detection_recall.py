@@ -6,7 +6,7 @@ Prints, for the settings given on the command line (the defaults are the engine'
 - lfw_crop: 250x250 LFW crops whose centre lies inside a found face of plausible size
   (the labelled face is the one nearest the centre);
 - group: group photos of ``groups.csv`` with at least as many faces as named people
-  (which face is whom is checked with embeddings in ``tests/test_pipeline.py``);
+  (which face is whom is checked with embeddings in ``tests/core/test_pipeline.py``);
 - no_face: images with no face found (must be all);
 - exif_rotated: rotated copies whose faces sit where the upright original's faces are
   (each original face matched by a face with IoU >= 0.5 in upright coordinates);

@@ -17,13 +17,14 @@ import numpy as np
 import torch
 
 from faceorganizer.core.alignment import warp_chips
-from faceorganizer.core.models.base import Calibration, ModelSpec
+from faceorganizer.core.models.base import ModelSpec
 from faceorganizer.core.models.dlib_resnet import (
     DlibResNet,
     DlibResnetEmbedder,
     default_weights_path,
     normalize_chips,
 )
+from faceorganizer.core.types import Calibration
 
 SPEC = ModelSpec(
     "dlib-resnet-v1",

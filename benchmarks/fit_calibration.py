@@ -69,6 +69,27 @@ def raw_measure_comparison(model: str) -> None:
     )
 
 
+def fusion_weights(model: str, device: str) -> None:
+    """The blend of a fused model's members: each member's cosine standardised by the spread of
+    its different-person cosines on lfw_dev (weights proportional to 1 / sd; see
+    ``core/models/fusion.py``), next to the weights the registry holds now."""
+    from faceorganizer.core.models.registry import get_spec, members_of
+
+    spec = get_spec(model)
+    inverse = []
+    for member in members_of(spec):
+        fs = load_faces({"lfw_crop"}, member, device, quiet=True)
+        rows = fs.labelled()
+        pairs = pair_cosines(fs.embeddings[rows], fs.label[rows])
+        print(
+            f"{member}: different-person cosines mean {pairs.diff.mean():.4f}, "
+            f"sd {pairs.diff.std():.4f}; same-person mean {pairs.same.mean():.4f}"
+        )
+        inverse.append(1 / pairs.diff.std())
+    weights = ", ".join(f"{w / sum(inverse):.4f}" for w in inverse)
+    print(f"standardising weights: {weights} (registry now: {spec.extra['weights']})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="dlib-resnet-v1")
@@ -77,6 +98,10 @@ def main() -> None:
     ap.add_argument("--compare-measures", action="store_true")
     args = ap.parse_args()
 
+    from faceorganizer.core.models.registry import get_spec, members_of
+
+    if members_of(get_spec(args.model)):
+        fusion_weights(args.model, args.device)
     fs = load_faces({"lfw_crop"}, args.model, args.device)
     rows = fs.labelled()
     pairs = pair_cosines(fs.embeddings[rows], fs.label[rows])

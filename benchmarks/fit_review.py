@@ -114,8 +114,13 @@ def fit(samples: Samples, info: dict, half: int | None = None) -> scoring.Review
         counts[kind] = {"candidates": len(y), "right": int(y.sum())}
         print(f"  {kind:5s} {len(y):6d} candidates, {int(y.sum()):4d} right")
         if y.sum() < 2 or (~y).sum() < 2:
-            coef[kind] = tuple(0.0 for _ in scoring.FEATURES[kind])
-            intercept[kind] = -10.0  # too little to fit: never ask
+            # Too little to fit (no case in this data, not proof there are none in a user's
+            # library): keep the first fitted model's, whose features are in pair-calibration
+            # units and carry across models.
+            carried = scoring.review_calibration(scoring.FALLBACK_MODEL)
+            coef[kind], intercept[kind] = carried.coef[kind], carried.intercept[kind]
+            counts[kind]["carried_from"] = scoring.FALLBACK_MODEL  # type: ignore[assignment]
+            print(f"  {kind:5s} too few to fit: {scoring.FALLBACK_MODEL}'s fit carried")
             continue
         model = LogisticRegression(C=1.0, max_iter=5000).fit(x, y)
         coef[kind] = tuple(float(c) for c in model.coef_[0])

@@ -54,6 +54,9 @@ import phone_scenes as ps  # noqa: E402
 RSS_WRAPPER = (
     "import resource, runpy, sys\n"
     "sys.argv = sys.argv[1:]\n"
+    # an editable install's import hook would win over PYTHONPATH: drop it
+    "sys.meta_path[:] = [f for f in sys.meta_path\n"
+    "                    if not getattr(f, '__module__', '').startswith('__editable__')]\n"
     "try:\n"
     "    runpy.run_module(sys.argv[0], run_name='__main__', alter_sys=True)\n"
     "finally:\n"
@@ -97,7 +100,8 @@ def run_scan(folder: Path, library: Path, device: str, repo: Path = REPO) -> dic
     cmd = [sys.executable, "-c", RSS_WRAPPER, "faceorganizer", "--json", "scan", str(folder)]
     cmd += ["--library", str(library), "--device", device]
     start = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    # run from the checkout (the first import path of ``-c``) so its package is the one loaded
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False, cwd=repo)
     wall = time.perf_counter() - start
     if out.returncode != 0:
         raise SystemExit(f"scan failed:\n{out.stderr[-3000:]}")

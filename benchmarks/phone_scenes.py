@@ -5,7 +5,7 @@ blurred away, light sensor noise) with LFW faces pasted at known boxes and sizes
 in the photo's pixels). The truth box of a pasted face is the face's detection box in its LFW
 crop, scaled and moved with the paste, so "found" compares like with like.
 
-Used by ``benchmarks/phone_photos.py`` and by ``tests/test_phone_photos.py``; nothing is ever
+Used by ``benchmarks/phone_photos.py`` and by ``tests/core/test_phone_photos.py``; nothing is ever
 written inside the repository.
 """
 

@@ -62,9 +62,29 @@ def judge(fs: FaceSet, model_id: str) -> None:
     fs.quality = np.array([model.quality(Signals(*row)) for row in fs.signals.tolist()], np.float64)
 
 
+CFP_KINDS = {"cfp_frontal", "cfp_profile"}
+
+
+def cfp_rows() -> list[dict[str, str]]:
+    """``cfp_dev`` images as manifest rows (it is not in ``manifest.csv``): kinds
+    ``cfp_frontal``/``cfp_profile``, persons ``cfp_<id>``."""
+    rows = []
+    for path in sorted((FACES_DIR / "cfp_dev").glob("*/*.jpg")):
+        pose = "frontal" if path.name.startswith("frontal") else "profile"
+        rows.append(
+            {
+                "relpath": str(path.relative_to(FACES_DIR)),
+                "person": f"cfp_{path.parent.name}",
+                "kind": f"cfp_{pose}",
+            }
+        )
+    return rows
+
+
 def manifest_rows(kinds: set[str]) -> list[dict[str, str]]:
     with open(FACES_DIR / "manifest.csv", newline="") as f:
-        return [r for r in csv.DictReader(f) if r["kind"] in kinds]
+        rows = [r for r in csv.DictReader(f) if r["kind"] in kinds]
+    return rows + [r for r in cfp_rows() if r["kind"] in kinds] if kinds & CFP_KINDS else rows
 
 
 CHUNK = 100
@@ -88,7 +108,16 @@ def load_faces(
     kinds: set[str], model_id: str = "dlib-resnet-v1", device: str = "auto", quiet: bool = False
 ) -> FaceSet:
     """Faces of every photo of the given manifest kinds, embedded by our engine in chunks of
-    ``CHUNK`` photos, each chunk cached as soon as it is done (so an interrupted run resumes)."""
+    ``CHUNK`` photos, each chunk cached as soon as it is done (so an interrupted run resumes).
+
+    A fused model (``core.models.fusion``) is its members' cached faces fused: one engine pass
+    of the fused model fills the members' caches where they lack chunks (its vectors split
+    back exactly into theirs), so changing the fusion's weights costs no new pass."""
+    from faceorganizer.core.models.registry import get_spec, members_of
+
+    members = members_of(get_spec(model_id))
+    if members:
+        return _fused_faces(kinds, model_id, members, device, quiet)
     rows = sorted(manifest_rows(kinds), key=lambda r: (r["kind"], r["relpath"]))
     chunks = [
         same_kind[start : start + CHUNK]
@@ -167,3 +196,60 @@ def _embed_chunk(engine: object, rows: list[dict[str, str]], cache: Path) -> Non
         quality=np.asarray(quality, np.float64),
     )
     tmp.replace(cache)
+
+
+def _chunks(kinds: set[str]) -> list[list[dict[str, str]]]:
+    rows = sorted(manifest_rows(kinds), key=lambda r: (r["kind"], r["relpath"]))
+    return [
+        same_kind[start : start + CHUNK]
+        for kind in sorted(kinds)
+        if (same_kind := [r for r in rows if r["kind"] == kind])
+        for start in range(0, len(same_kind), CHUNK)
+    ]
+
+
+def _fused_faces(
+    kinds: set[str], model_id: str, members: list[str], device: str, quiet: bool
+) -> FaceSet:
+    from faceorganizer.core.models.fusion import fuse, split
+    from faceorganizer.core.models.registry import get_spec
+
+    dims = [get_spec(m).dims for m in members]
+    missing = [
+        m
+        for m in members
+        if not all((CACHE_DIR / m / f"{_chunk_key(m, c)}.npz").exists() for c in _chunks(kinds))
+    ]
+    if len(missing) == 1:  # the others are cached: run that model alone, it is cheaper
+        load_faces(kinds, missing[0], device, quiet)
+    engine = None
+    for chunk in _chunks(kinds):
+        caches = [CACHE_DIR / m / f"{_chunk_key(m, chunk)}.npz" for m in members]
+        if all(c.exists() for c in caches):
+            continue
+        if engine is None:
+            from faceorganizer.core.pipeline import FaceEngine
+
+            engine = FaceEngine(model_id=model_id, device=device)
+        tmp = CACHE_DIR / model_id / "pass.npz"
+        _embed_chunk(engine, chunk, tmp)
+        with np.load(tmp, allow_pickle=False) as z:
+            data = {k: z[k] for k in z.files}
+        for cache, part in zip(caches, split(data["embeddings"], dims), strict=True):
+            if not cache.exists():
+                cache.parent.mkdir(parents=True, exist_ok=True)
+                np.savez(cache.with_suffix(".tmp.npz"), **{**data, "embeddings": part})
+                cache.with_suffix(".tmp.npz").replace(cache)
+        if not quiet:
+            print(f"  embedded a chunk of {len(chunk)} photos with {model_id}")
+    sets = [load_faces(kinds, m, device, quiet=True) for m in members]
+    for other in sets[1:]:
+        if other.paths != sets[0].paths or not np.array_equal(other.photo, sets[0].photo):
+            raise RuntimeError("the members' caches hold different detections; clear the cache")
+    weights = [float(w) for w in get_spec(model_id).extra["weights"].split(",")]
+    first = sets[0]
+    return FaceSet(
+        fuse([s.embeddings for s in sets], weights),
+        first.photo, first.label, first.score, first.kind, first.paths, first.missed,
+        first.signals.copy(), first.quality.copy(),  # geometry is the members'; see ``judge``
+    )  # fmt: skip

@@ -31,7 +31,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
 from faceorganizer.core.clustering import ClusterInput, cluster_thresholds, recluster
-from faceorganizer.core.models.base import Calibration
 from faceorganizer.core.models.registry import calibration_for
 from faceorganizer.core.person_search import (
     SearchCalibration,
@@ -39,6 +38,7 @@ from faceorganizer.core.person_search import (
     feature_matrix,
     write,
 )
+from faceorganizer.core.types import Calibration
 
 KINDS = {"lfw_crop", "lfw_stranger", "photo"}
 THRESHOLDS = (50.0, 65.0, 80.0, 90.0, 99.0)

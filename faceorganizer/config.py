@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 Scope = Literal["library", "machine"]
 
-DEFAULT_MODEL_ID = "dlib-resnet-v1"
+DEFAULT_MODEL_ID = "dlib-sface-fusion"
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
 
 

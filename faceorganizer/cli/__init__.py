@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "faceorganizer.cli.engine_commands",
     "faceorganizer.cli.models_commands",
     "faceorganizer.cli.library_commands",
+    "faceorganizer.cli.search_commands",
+    "faceorganizer.cli.export_commands",
     "faceorganizer.cli.face_commands",
     "faceorganizer.cli.maintenance_commands",
     "faceorganizer.cli.review_commands",

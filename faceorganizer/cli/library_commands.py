@@ -1,4 +1,4 @@
-"""Library sub-commands: scan, people and faces, edits with undo/redo, search, export."""
+"""Library sub-commands: scan, people and faces, edits with undo/redo."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ import signal
 import sys
 import threading
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
-from faceorganizer.cli.arguments import index, percent, positive_int
+from faceorganizer.cli.arguments import positive_int
 from faceorganizer.cli.library_access import (
     Handler,
     ReadOnly,
@@ -18,19 +19,10 @@ from faceorganizer.cli.library_access import (
     person_ref,
     run_with,
 )
-from faceorganizer.cli.output import CliError, emit
+from faceorganizer.cli.output import CliError, emit, face_line
 from faceorganizer.cli.xmp_commands import import_text
 from faceorganizer.services.library import Library
-from faceorganizer.services.types import EditInfo, FaceInfo, ScanProgress, ScanSummary
-
-
-def _face_line(f: FaceInfo) -> str:
-    who = f.person_name or (f"person {f.person_id}" if f.person_id else "unassigned")
-    pin = " (confirmed)" if f.assigned_by == "user" else ""
-    box = ",".join(f"{v:.0f}" for v in f.box)
-    poor = f"  (too poor to recognise: {f.poor_reason})" if f.poor_reason else ""
-    return f"{f.face_id:>7}  {who}{pin}  [{box}]  {f.photo_path}{poor}"
-
+from faceorganizer.services.types import EditInfo, ScanProgress, ScanSummary
 
 # scan
 
@@ -152,7 +144,19 @@ def cmd_faces(args: argparse.Namespace, lib: Library) -> int:
         limit=args.limit,
         other=args.other,
     )
-    emit(args, [asdict(f) for f in found], "\n".join(_face_line(f) for f in found) or "no faces")
+    rows = [asdict(f) for f in found]
+    if args.embeddings or args.npy:
+        vectors = lib.face_embeddings([f.face_id for f in found])
+        for k, (row, (vector, model_id)) in enumerate(zip(rows, vectors, strict=True)):
+            row.update(row=k, model_id=model_id)
+            if args.embeddings:
+                row["embedding"] = [float(v) for v in vector]
+        if args.npy:
+            lib.export_embeddings(args.npy, [f.face_id for f in found], force=args.force)
+    human = "\n".join(face_line(f) for f in found) or "no faces"
+    if args.npy:
+        human += f"\nwrote {len(found)} embeddings to {args.npy} (row k is the k-th face above)"
+    emit(args, rows, human)
     return 0
 
 
@@ -248,52 +252,6 @@ def _replayed(args: argparse.Namespace, info: EditInfo | None, verb: str, done: 
     return 0
 
 
-# search and export
-
-
-def cmd_search(args: argparse.Namespace, lib: Library) -> int:
-    if sum(x is not None for x in (args.face, args.image, args.like_person)) != 1:
-        raise CliError("give exactly one of --face ID, --image FILE or --like-person PERSON")
-    if args.face_index is not None and args.image is None:
-        raise CliError("--face-index chooses a face of --image; a library --face is one face")
-    hits = lib.search(
-        face_id=args.face,
-        image=args.image,
-        face_index=args.face_index,
-        threshold=args.threshold,
-        limit=args.limit,
-        person=person_ref(args.person) if args.person else None,
-        like_person=person_ref(args.like_person) if args.like_person else None,
-    )
-    lines = [f"{h.percent:5.1f} %  {_face_line(h.face)}" for h in hits]
-    data: dict[str, Any] = {"hits": [asdict(h) for h in hits]}
-    if args.move_to and hits:
-        info = lib.move_faces([h.face.face_id for h in hits], person_ref(args.move_to))
-        data["edit"] = asdict(info)
-        lines.append(
-            f"{info.description} (edit {info.edit_id})" if info.changed else info.description
-        )
-    floor = args.threshold if args.threshold is not None else lib.settings()["threshold_percent"]
-    emit(args, data, "\n".join(lines) or f"no face at or above {floor:g} %")
-    return 0
-
-
-def cmd_export(args: argparse.Namespace, lib: Library) -> int:
-    if args.format:
-        result = lib.export(args.dest, fmt=args.format, force=args.force)
-        human = f"wrote {result.files} faces to {result.dest}"
-    else:
-        mode = "copy" if args.copy else "link"
-        result = lib.export(args.dest, mode=mode, contact_sheet=args.contact_sheet)
-        human = (
-            f"{result.folders} person folder(s), {result.files} photo(s) "
-            f"({result.linked} linked, {result.copied} copied) in {result.dest}"
-            + (f"; {result.sheets} contact sheet page(s)" if args.contact_sheet else "")
-        )
-    emit(args, asdict(result), human)
-    return 0
-
-
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
     lib = library_option()
     parents = [common, lib]
@@ -326,6 +284,16 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--all", action="store_true", help="include hidden faces")
     p.add_argument("--limit", type=positive_int)
+    p.add_argument(
+        "--embeddings", action="store_true", help="with --json: each face's embedding and model"
+    )
+    p.add_argument(
+        "--npy",
+        type=Path,
+        metavar="FILE",
+        help="write the embeddings as a float32 .npy matrix, one row per face listed, in order",
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing --npy file")
 
     p = add(
         "photos", cmd_photos, "library counts, or unreadable photos with --errors", read_only=True
@@ -365,35 +333,3 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     add("redo", cmd_redo, "redo the last undone edit")
     p = add("history", cmd_history, "list edits, newest first", read_only=True)
     p.add_argument("--limit", type=positive_int, default=50)
-
-    p = add(
-        "search",
-        cmd_search,
-        "faces like a library face, a face in a photo, or a person",
-        read_only=lambda args: not args.move_to,
-    )
-    p.add_argument("--face", type=int, metavar="ID")
-    p.add_argument("--image", metavar="FILE")
-    p.add_argument("--like-person", metavar="PERSON", help="faces like this whole person")
-    p.add_argument("--face-index", type=index, metavar="N", help="which face of --image (0: first)")
-    p.add_argument(
-        "--threshold",
-        type=percent,
-        default=None,
-        help="percent, 0 to 100 (default: the library's 'same person at' setting)",
-    )
-    p.add_argument("--limit", type=positive_int)
-    p.add_argument("--person", help="only faces of this person")
-    p.add_argument("--move-to", metavar="PERSON", help="move every face found to PERSON")
-
-    p = add("export", cmd_export, "a folder per named person, or a table of faces", read_only=True)
-    p.add_argument("dest")
-    p.add_argument("--by-person", action="store_true", default=True)
-    how = p.add_mutually_exclusive_group()
-    how.add_argument("--link", action="store_true", help="symlinks (default)")
-    how.add_argument("--copy", action="store_true", help="copies")
-    p.add_argument("--format", choices=("csv", "json"), help="faces table instead of folders")
-    p.add_argument("--force", action="store_true", help="replace an existing table file")
-    p.add_argument(
-        "--contact-sheet", action="store_true", help="and a JPEG grid of faces in each folder"
-    )

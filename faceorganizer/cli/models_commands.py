@@ -17,6 +17,7 @@ from faceorganizer.core.models.registry import (
     calibration_info,
     download_weights,
     import_weights,
+    members_of,
     model_status,
 )
 from faceorganizer.core.weights import WeightsError
@@ -111,6 +112,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         mark = "*" if row["default"] else " "
         state = "installed" if row["installed"] else "not installed"
         where = f"  {row['path']} ({row['source']})" if row["installed"] else ""
+        if row["installed"] and row["path"] is None:
+            where = f"  made of {row['source'].replace('+', ' and ')}"
         uncalibrated = "" if row["calibrated"] else "  [similarity % not yet calibrated]"
         lines.append(
             f"{mark} {row['id']:<24} {row['dims']:>4}-d  {state:<13} "
@@ -160,6 +163,9 @@ class _Bar:
 def cmd_download(args: argparse.Namespace) -> int:
     _check_id(args.model_id)
     json_mode = getattr(args, "json", False)
+    if members_of(MODELS[args.model_id]):
+        members = " and ".join(members_of(MODELS[args.model_id]))
+        raise CliError(f"{args.model_id} has no weights of its own: it is made of {members}")
     status = model_status(args.model_id)
     if status.installed and not args.force and weights.is_packaged(MODELS[args.model_id]):
         emit(args, asdict(status), f"{args.model_id} ships with the app: {status.path}")

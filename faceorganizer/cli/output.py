@@ -6,6 +6,8 @@ import json
 import sys
 from typing import Any
 
+from faceorganizer.services.types import FaceInfo
+
 
 class CliError(Exception):
     """An error the user can act on: printed as a message, exit status ``status``."""
@@ -41,3 +43,12 @@ def print_error(message: str, json_mode: bool = False) -> None:
         json.dump({"error": message}, sys.stdout)
         sys.stdout.write("\n")
     print(f"faceorganizer: error: {message}", file=sys.stderr)
+
+
+def face_line(f: FaceInfo) -> str:
+    """One face as a line: id, its person, its box, its photo and why it is too poor, if so."""
+    who = f.person_name or (f"person {f.person_id}" if f.person_id else "unassigned")
+    pin = " (confirmed)" if f.assigned_by == "user" else ""
+    box = ",".join(f"{v:.0f}" for v in f.box)
+    poor = f"  (too poor to recognise: {f.poor_reason})" if f.poor_reason else ""
+    return f"{f.face_id:>7}  {who}{pin}  [{box}]  {f.photo_path}{poor}"

@@ -17,6 +17,17 @@ from PIL import Image
 DLIB_TEMPLATE_150 = np.array(
     [[47.5, 46.6], [100.5, 46.6], [74.0, 76.6], [50.4, 103.0], [97.6, 103.0]], dtype=np.float64
 )
+# The ArcFace 112x112 template (insightface; OpenCV's FaceRecognizerSF aligns onto it), same order.
+ARCFACE_TEMPLATE_112 = np.array(
+    [
+        [38.2946, 51.6963],
+        [73.5318, 51.5014],
+        [56.0252, 71.7366],
+        [41.5493, 92.3655],
+        [70.7299, 92.2041],
+    ],
+    dtype=np.float64,
+)
 
 
 def similarity_transform(src_pts: np.ndarray, dst_pts: np.ndarray) -> np.ndarray:

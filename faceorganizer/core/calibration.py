@@ -16,8 +16,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from faceorganizer.core.models.base import Calibration
-from faceorganizer.core.types import PhotoFaces
+from faceorganizer.core.types import Calibration, PhotoFaces
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic"}
 

@@ -51,7 +51,7 @@ import torch
 
 from faceorganizer.core.evidence import best_two, group_means
 from faceorganizer.core.grouping import UNASSIGNED, group_faces
-from faceorganizer.core.models.base import Calibration
+from faceorganizer.core.types import Calibration
 
 __all__ = ["ClusterInput", "ClusterOutput", "cluster_thresholds", "group_faces", "recluster"]
 
@@ -82,7 +82,8 @@ class ClusterInput:
 
     ``person``: the face's current person id or -1. ``pinned``: the user put it there.
     ``rejected``: (row, person id) pairs the user said "not this person" to. ``cannot_link``:
-    (row, row) pairs of faces the user said are not one person, never put in one new group. The
+    (row, row) pairs of faces the user said are not one person, never put in one new group nor
+    in one person by joining. The
     cosine defaults are those of ``dlib-resnet-v1`` (join 97.5 % for a large person to 99.75 % for
     a pair, cluster 97 %, pair 99.4 %, attach 99.75 % calibrated); ``cluster_thresholds`` gives
     any model's.
@@ -224,10 +225,16 @@ def _join(
     if inp.group_margin is not None:
         _gate_joins(inp, vouching, rows, means.labels[nearest], ok, device)
     taken = {(int(labels[r]), int(inp.photo[r])) for r in np.flatnonzero(labels >= 0).tolist()}
+    apart: dict[int, set[int]] = defaultdict(set)
+    for a, b in inp.cannot_link:
+        apart[int(a)].add(int(b))
+        apart[int(b)].add(int(a))
     joined = 0
     for i in sorted(np.flatnonzero(ok).tolist(), key=lambda i: -float(best[i])):
         r, p = int(rows[i]), int(means.labels[nearest[i]])
         if (r, p) in rejected or (p, int(inp.photo[r])) in taken:
+            continue
+        if any(labels[o] == p for o in apart.get(r, ())):  # said not to be one of its faces
             continue
         labels[r] = p
         taken.add((p, int(inp.photo[r])))

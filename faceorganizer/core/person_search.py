@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from faceorganizer.core.models.base import Calibration
+from faceorganizer.core.types import Calibration
 
 FEATURES = ("face", "person", "person_x_log_size", "log_size", "log_query_size")
 

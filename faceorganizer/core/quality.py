@@ -194,11 +194,16 @@ class QualityModel:
 
 @functools.cache
 def quality_model(model_id: str) -> QualityModel:
-    """The model's shipped quality file; a model without one is judged by the geometric and
-    detection signals of the default model's file, with no indistinct direction."""
+    """The model's shipped quality file. A model without one borrows the geometric and detection
+    ramps and the new-group margins of the default model's file (else dlib's, the first fitted),
+    with no indistinct direction (it lives in the lender's space). The ramps judge what the photo
+    shows, the same for every model; the margins are in pair-calibration units, which
+    ``cluster_input`` divides by the borrowing model's own slope, so they follow its cosine
+    scale. A borrowed fit has a version of its own (``BORROWED`` on), so the model's first own
+    file changes its recipe and its faces are judged again."""
     from faceorganizer.config import DEFAULT_MODEL_ID
 
-    for mid in dict.fromkeys((model_id, DEFAULT_MODEL_ID)):
+    for mid in dict.fromkeys((model_id, DEFAULT_MODEL_ID, "dlib-resnet-v1")):
         resource = files("faceorganizer.core") / "calibration" / f"{mid}.quality.json"
         if resource.is_file():
             found = QualityModel.from_json(resource.read_text("utf-8"), resource.name)
@@ -206,8 +211,9 @@ def quality_model(model_id: str) -> QualityModel:
                 return found
             ramps = {k: r for k, r in found.ramps.items() if k != "indistinct"}
             info = {"borrowed_from": mid}
+            version = BORROWED + found.version
             return QualityModel(
-                model_id, ramps, None, found.version, info, found.group_margin, found.pair_margin
+                model_id, ramps, None, version, info, found.group_margin, found.pair_margin
             )
     return QualityModel(model_id, {}, None, 0, {})
 
@@ -219,3 +225,4 @@ def recipe(model_id: str) -> int:
 
 
 SIGNALS_VERSION = 1
+BORROWED = 500  # versions of borrowed fits; a model's own files count from 1

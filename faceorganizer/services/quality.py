@@ -15,7 +15,7 @@ import time
 import numpy as np
 from sqlite_utils import Database
 
-from faceorganizer.storage import faces, settings
+from faceorganizer.storage import face_quality, settings
 from faceorganizer.storage.db import transaction
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,7 @@ def refresh(db: Database, model_id: str | None = None) -> int:
     done = 0
     start = time.monotonic()
     while True:
-        stale = faces.stale_quality(db, model_id, recipe, BATCH)
+        stale = face_quality.stale(db, model_id, recipe, BATCH)
         if not stale:
             break
         values = []
@@ -55,7 +55,7 @@ def refresh(db: Database, model_id: str | None = None) -> int:
             )
             values.append((f.id, model.quality(signals), signals.to_json(), recipe))
         with transaction(db):
-            faces.set_quality(db, values)
+            face_quality.set_quality(db, values)
         done += len(values)
     if done:
         log.info("judged %d faces again in %.1f s", done, time.monotonic() - start)
@@ -68,7 +68,7 @@ def refresh_if_stale(db: Database) -> int:
     from faceorganizer.core.quality import recipe as quality_recipe
 
     model_id = str(settings.get(db, "model_id"))
-    if not faces.count_stale_quality(db, model_id, quality_recipe(model_id)):
+    if not face_quality.count_stale(db, model_id, quality_recipe(model_id)):
         return 0
     return refresh(db, model_id)
 

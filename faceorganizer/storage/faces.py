@@ -346,62 +346,6 @@ def for_clustering(db: Database, model_id: str) -> ClusterRows:
     )
 
 
-@dataclass(frozen=True)
-class StoredFace:
-    """What judging a face again needs of its row (``services.quality``)."""
-
-    id: int
-    box: tuple[float, float, float, float]
-    landmarks: np.ndarray | None  # (5, 2) float32
-    score: float
-    width: int  # of its photo
-    height: int
-    thumbnail: bytes
-    embedding: np.ndarray
-
-
-def stale_quality(db: Database, model_id: str, recipe: int, limit: int) -> list[StoredFace]:
-    """Up to ``limit`` faces of ``model_id`` whose quality was not computed with ``recipe``."""
-    found = db.execute(
-        "SELECT f.id, f.x1, f.y1, f.x2, f.y2, f.landmarks, f.score, p.width, p.height,"
-        " f.thumbnail, f.embedding FROM faces f JOIN photos p ON p.id = f.photo_id"
-        " WHERE f.model_id = ? AND f.quality_recipe != ? ORDER BY f.id LIMIT ?",
-        [model_id, recipe, limit],
-    ).fetchall()
-    return [
-        StoredFace(
-            r[0],
-            (r[1], r[2], r[3], r[4]),
-            None if r[5] is None else np.frombuffer(r[5], np.float32).reshape(5, 2),
-            float(r[6]),
-            int(r[7]),
-            int(r[8]),
-            r[9] or b"",
-            np.frombuffer(r[10], np.float32),
-        )  # fmt: skip
-        for r in found
-    ]
-
-
-def count_stale_quality(db: Database, model_id: str, recipe: int) -> int:
-    sql = "SELECT count(*) FROM faces WHERE model_id = ? AND quality_recipe != ?"
-    return int(db.execute(sql, [model_id, recipe]).fetchone()[0])
-
-
-def set_quality(db: Database, values: Iterable[tuple[int, float, str, int]]) -> None:
-    """(face id, quality, signals JSON, recipe) for each face judged again."""
-    db.conn.executemany(
-        "UPDATE faces SET quality = ?, quality_signals = ?, quality_recipe = ? WHERE id = ?",
-        [(q, s, r, f) for f, q, s, r in values],
-    )
-
-
-def quality_signals(db: Database, face_ids: Iterable[int]) -> dict[int, str | None]:
-    """The stored quality signals (JSON) of these faces."""
-    select = "SELECT id, quality_signals FROM faces"
-    return {int(f): s for f, s in rows_where_in(db, select, "id", face_ids)}
-
-
 def clear_person(db: Database, person_id: int) -> None:
     """Take every face out of a person (before the person is deleted)."""
     db.execute(

@@ -98,3 +98,10 @@ def clear_faces(db: Database, face_ids: Iterable[int]) -> None:
     """Remove every pair with one of these faces (a face deleted with its photo)."""
     ids = [(int(f), int(f)) for f in face_ids]
     db.conn.executemany("DELETE FROM not_same_faces WHERE face_a = ? OR face_b = ?", ids)
+
+
+def repoint_face(db: Database, old: int, new: int) -> None:
+    """Face ``old`` is face ``new`` now (its photo was read again): its pairs follow it."""
+    pairs = of_faces(db, [old])
+    clear_faces(db, [old])
+    add_faces(db, [(new if a == old else a, new if b == old else b) for a, b in pairs])

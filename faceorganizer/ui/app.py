@@ -6,7 +6,6 @@ import logging
 import os
 import sys
 from importlib.resources import files
-from pathlib import Path
 
 from PySide6.QtCore import (
     QCoreApplication,
@@ -81,7 +80,7 @@ def run_gui(
     window = MainWindow(library, device=device, qsettings=qsettings)
     window.show()
     if folder is not None:
-        path = str(Path(folder).expanduser().resolve())
+        path = os.fspath(folder)  # the library normalises it, as for every scan
         QTimer.singleShot(0, lambda: window.scans.start_scan([path]))
     elif window.reader is not None and window.reader.folders() and window.watching.is_on():
         QTimer.singleShot(500, lambda: window.scans.start_scan())

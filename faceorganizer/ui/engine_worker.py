@@ -14,7 +14,6 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import replace
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
@@ -90,6 +89,13 @@ class LibraryWorker(QObject):
             )
         return self._library
 
+    @Slot(str)
+    def use_device(self, device: str) -> None:
+        """The device of the Library this worker opens, and of the one it has open."""
+        self.device = device
+        if self._library is not None:
+            self._library.device = device
+
     @Slot(int, str, object)
     def run_job(self, job_id: int, kind: str, job: Job) -> None:
         self.busy_changed.emit(True)
@@ -143,6 +149,7 @@ class WorkerHandle(QObject):
     """The GUI side of one worker thread: submit jobs, get callbacks on the GUI thread."""
 
     _submit = Signal(int, str, object)
+    _set_device = Signal(str)
     _close = Signal()
     progress = Signal(object)
     busy_changed = Signal(bool)
@@ -165,6 +172,7 @@ class WorkerHandle(QObject):
         self.worker = LibraryWorker(library_path, read_only, device)
         self.worker.moveToThread(self.worker_thread)
         self._submit.connect(self.worker.run_job)
+        self._set_device.connect(self.worker.use_device)
         self._close.connect(self.worker.close_library)
         self.worker.job_done.connect(self._on_done)
         self.worker.job_failed.connect(self._on_failed)
@@ -213,7 +221,7 @@ class WorkerHandle(QObject):
 
         def job(lib: Any) -> Any:
             return lib.scan(
-                [Path(f) for f in folders] if folders else None,
+                folders or None,
                 progress=w.report,
                 cancel=w.cancel_event,
                 pause=w.pause_event,
@@ -224,13 +232,8 @@ class WorkerHandle(QObject):
 
     def set_device(self, device: str) -> None:
         """Where this worker's Library computes from its next job on (scans, searches,
-        clustering)."""
-
-        def job(lib: Library) -> None:
-            lib.device = device
-
-        self.worker.device = device
-        self.submit("device", job)
+        clustering): set once, on the worker's thread, in order with the jobs."""
+        self._set_device.emit(device)
 
     def cancel(self) -> None:
         self.worker.cancel_event.set()

@@ -3,7 +3,7 @@ bulk "assign to person" of everything above it; "like the whole person" when the
 has one.
 
 The search itself runs on the editing worker (a matrix product over the whole library); the
-panel fetches once down to a floor below the slider and filters locally as the slider moves.
+panel gets the nearest faces from 0 % once and filters them locally as the slider moves.
 A click on a hit searches with it, a double-click opens its photo (as in every face grid): the
 click waits out the double-click interval first, since the new results would replace the grid
 under the second click.
@@ -36,8 +36,6 @@ from faceorganizer.ui.thumbnails import ThumbnailCache
 class SimilarPanel(QWidget):
     """The query face, the slider and its live count, the grouped hits, and bulk assign."""
 
-    threshold_changed = Signal(float)
-    refetch_requested = Signal(float)  # the slider went below what was fetched
     assign_requested = Signal(list)  # face ids
     face_opened = Signal(int)
     whole_person_toggled = Signal(bool)  # search with the query face's whole person, or not
@@ -46,7 +44,6 @@ class SimilarPanel(QWidget):
         super().__init__(parent)
         self.setObjectName("similarPanel")
         self._thumbs = thumbnails
-        self.fetched_floor = 0.0
         self.query_face_id: int | None = None
         self.model = SimilarModel(thumbnails, self)
 
@@ -182,8 +179,7 @@ class SimilarPanel(QWidget):
         self.query_image.setPixmap(pixmap)
         self.query_image.setVisible(True)
 
-    def set_hits(self, hits: Sequence[SearchHit], floor: float) -> None:
-        self.fetched_floor = floor
+    def set_hits(self, hits: Sequence[SearchHit]) -> None:
         own = [h for h in hits if h.face.face_id != self.query_face_id]
         self.model.set_hits(own)
         self._update_count()
@@ -192,9 +188,6 @@ class SimilarPanel(QWidget):
         self.threshold_label.setText(f"{value} %")
         self.model.set_threshold(value)
         self._update_count()
-        self.threshold_changed.emit(float(value))
-        if value < self.fetched_floor and self.query_face_id is not None:
-            self.refetch_requested.emit(float(value))
 
     def _update_count(self) -> None:
         n = self.model.count_above()

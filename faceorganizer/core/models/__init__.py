@@ -1,6 +1,6 @@
 """Embedding models: the shared interface (``base``), the registry, and one module per family."""
 
-from faceorganizer.core.models.base import Calibration, Embedder, ModelSpec
+from faceorganizer.core.models.base import Embedder, ModelSpec
 from faceorganizer.core.models.registry import (
     DEFAULT_MODEL_ID,
     MODELS,
@@ -9,6 +9,7 @@ from faceorganizer.core.models.registry import (
     load_embedder,
     model_status,
 )
+from faceorganizer.core.types import Calibration
 
 __all__ = [
     "DEFAULT_MODEL_ID",

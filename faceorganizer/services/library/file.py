@@ -7,11 +7,15 @@ Threading: called on the thread that will own the returned connection.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, Protocol, TypeVar
 
+import platformdirs
 from sqlite_utils import Database
 
 from faceorganizer.services.errors import LibraryCorruptError, NotFoundError
@@ -21,6 +25,16 @@ from faceorganizer.storage.db import known_errors as _sqlite_known_errors
 from faceorganizer.storage.locks import SessionLock
 
 log = logging.getLogger(__name__)
+
+LIBRARY_ENV = "FACEORGANIZER_LIBRARY"
+
+
+def default_library_path() -> Path:
+    """``$FACEORGANIZER_LIBRARY``, else ``library.sqlite3`` in the user's data folder."""
+    env = os.environ.get(LIBRARY_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path(platformdirs.user_data_dir("FaceOrganizer")) / "library.sqlite3"
 
 
 def damaged_error(path: Path, recorded: str) -> LibraryCorruptError:
@@ -47,6 +61,36 @@ def known_errors(path: Path) -> Iterator[None]:
             raise
         integrity.mark_damaged(path, [str(exc.__cause__)])
         raise damaged_error(path, "\n" + str(exc.__cause__)) from exc
+
+
+class _HasPath(Protocol):
+    path: Path
+
+
+T = TypeVar("T")
+C = TypeVar("C", bound=type)
+
+
+def _guarded(method: Callable[..., T]) -> Callable[..., T]:
+    @functools.wraps(method)
+    def wrapper(self: _HasPath, *args: Any, **kwargs: Any) -> T:
+        with known_errors(self.path):
+            return method(self, *args, **kwargs)
+
+    return wrapper
+
+
+def guard_public_methods(cls: C) -> C:
+    """One error guard, ``known_errors(self.path)``, around every public method and property
+    of a class (the ``Library`` facade), so that no method can be left without it."""
+    for name, member in list(vars(cls).items()):
+        if name.startswith("_") or isinstance(member, (classmethod, staticmethod)):
+            continue
+        if isinstance(member, property) and member.fget is not None:
+            setattr(cls, name, property(_guarded(member.fget), member.fset))
+        elif callable(member):
+            setattr(cls, name, _guarded(member))
+    return cls
 
 
 def check_now(db: Database, path: Path) -> None:

@@ -106,3 +106,17 @@ def recover(source: Path, dest: Path) -> RecoverReport:
         db.close()
         session.release()
     return report
+
+
+class Maintenance:
+    """The ``Library``'s maintenance part: a full check and a backup of its open file."""
+
+    def __init__(self, db: Database, path: Path) -> None:
+        self.db = db
+        self.path = path
+
+    def check(self) -> CheckReport:
+        return check(self.db, self.path)
+
+    def backup(self, dest: Path, force: bool) -> BackupReport:
+        return backup(self.db, self.path, dest, force)

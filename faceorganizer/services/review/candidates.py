@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from faceorganizer.core.models.base import Calibration
+from faceorganizer.core.types import Calibration
 from faceorganizer.services.review import scoring
 from faceorganizer.services.review.data import ReviewData
 from faceorganizer.storage import not_same

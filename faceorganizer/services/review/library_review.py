@@ -1,53 +1,45 @@
-"""The review-queue methods of ``Library`` (``services.library``), kept in their own module:
-the questions to ask now, and answering one (``services.review``).
+"""The ``Library``'s review part: the questions to ask now, and answering one (each answer one
+undoable edit, run through the Library's edits so sidecars follow).
 
-A mixin: it relies on the ``Library`` attributes declared below and runs on the Library's thread.
+Runs on the Library's thread; the queue's neighbour searches run on the Library's device.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
 
+from faceorganizer.services import review
 from faceorganizer.services.types import EditInfo, Suggestion
-from faceorganizer.storage.db import known_errors
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     import torch
 
 
-class ReviewMethods:
-    path: Path
-    db: Database
+class Review:
+    """The review queue ("Is this the same person?") of one library."""
 
-    def torch_device(self) -> torch.device:
-        raise NotImplementedError
+    def __init__(
+        self,
+        db: Database,
+        device: Callable[[], torch.device],
+        edit: Callable[..., EditInfo],  # runs ``fn(db, *args)`` as one edit (``Edits.run``)
+    ) -> None:
+        self.db = db
+        self._device = device
+        self._edit = edit
 
-    def _edit(self, fn: Callable[..., EditInfo], *args: Any) -> EditInfo:
-        raise NotImplementedError
-
-    def review_queue(
-        self, limit: int | None = None, skipped: Iterable[str] = ()
-    ) -> list[Suggestion]:
+    def queue(self, limit: int | None, skipped: Iterable[str]) -> list[Suggestion]:
         """The review questions to ask now, best first (``skipped`` ids left out)."""
-        from faceorganizer.services import review
-
-        with known_errors(self.path):
-            found = review.pending(self.db, self.torch_device(), skipped)
+        found = review.pending(self.db, self._device(), skipped)
         return found[:limit] if limit is not None else found
 
-    def review_accept(self, suggestion_id: str, excluded: Sequence[int] = ()) -> EditInfo:
+    def accept(self, suggestion_id: str, excluded: Sequence[int]) -> EditInfo:
         """Do what the question proposes (``excluded`` faces: "not this person"); one edit."""
-        from faceorganizer.services import review
-
         return self._edit(review.accept, suggestion_id, excluded)
 
-    def review_reject(self, suggestion_id: str) -> EditInfo:
+    def reject(self, suggestion_id: str) -> EditInfo:
         """Record the opposite of what the question proposes, for good; one edit."""
-        from faceorganizer.services import review
-
         return self._edit(review.reject, suggestion_id)

@@ -101,7 +101,8 @@ FEATURES: dict[str, tuple[str, ...]] = {
     "new": ("likeness", "margin"),
     "odd": ("likeness", "other", "nearest", "pair"),
 }
-FALLBACK_MODEL = config.DEFAULT_MODEL_ID
+# The first model the review queue was fitted for; its features are in pair-calibration units.
+FALLBACK_MODEL = "dlib-resnet-v1"
 
 
 @dataclass(frozen=True)
@@ -147,11 +148,12 @@ class ReviewCalibration:
 
 
 def review_calibration(model_id: str) -> ReviewCalibration:
-    """The model's fitted review calibration, else the one fitted for ``FALLBACK_MODEL`` (its
-    features are in pair-calibration units, so it carries across models calibrated alike)."""
+    """The model's fitted review calibration, else the default model's, else the one fitted for
+    ``FALLBACK_MODEL`` (its features are in pair-calibration units, so it carries across models
+    calibrated alike)."""
     from importlib.resources import files
 
-    for mid in (model_id, FALLBACK_MODEL):
+    for mid in dict.fromkeys((model_id, config.DEFAULT_MODEL_ID, FALLBACK_MODEL)):
         resource = files("faceorganizer.core") / "calibration" / f"{mid}.review.json"
         if resource.is_file():
             return ReviewCalibration.from_json(resource.read_text("utf-8"), resource.name)

@@ -105,8 +105,8 @@ class Walk:
     system folders and hidden files. Iterate once; afterwards ``unlisted`` holds the folders
     that could not be listed (what the library knows under them is kept, not removed)."""
 
-    def __init__(self, folders: Iterable[str | os.PathLike[str]]) -> None:
-        self.roots = [normalise(f) for f in folders]
+    def __init__(self, roots: Iterable[str]) -> None:
+        self.roots = list(roots)  # normalised (``normalise``) by the caller
         self.unlisted: list[str] = []
         self._exts = {e.lower() for e in SUPPORTED_EXTENSIONS}
         self._dirs: set[tuple[int, int]] = set()
@@ -198,7 +198,7 @@ class Walk:
 
 def walk(folders: Iterable[str | os.PathLike[str]]) -> Iterator[FileEntry]:
     """Every photo (and problem entry) under ``folders``; see ``Walk``."""
-    return iter(Walk(folders))
+    return iter(Walk([normalise(f) for f in folders]))
 
 
 def _photo_name(name: str, exts: set[str]) -> bool:

@@ -16,7 +16,7 @@ from sqlite_utils import Database
 from faceorganizer.core.models.registry import calibration_for
 from faceorganizer.core.regions import iou
 from faceorganizer.core.types import EmbeddedFace
-from faceorganizer.storage import faces, persons
+from faceorganizer.storage import faces, not_same, persons
 
 # The same face when the boxes overlap this much and the two embeddings are this alike
 # (calibrated percent: far above any two people's faces, below a photo re-encoded, resized or
@@ -47,10 +47,11 @@ def carry_over(
     new_faces: Sequence[EmbeddedFace],
     min_cosine: float | None,
 ) -> list[faces.FaceRow]:
-    """A re-detected photo keeps each face's person, pin, hidden flag and rejections where the
-    new face is the same face: its box overlaps (IoU) and, when the file's bytes changed, it
-    looks the same (``min_cosine``; a replaced photo is another face at the same place). Old
-    faces are then deleted; returns those whose decisions were dropped."""
+    """A re-detected photo keeps each face's person, pin, hidden flag, rejections and "not the
+    same" pairs where the new face is the same face: its box overlaps (IoU) and, when the
+    file's bytes changed, it looks the same (``min_cosine``; a replaced photo is another face
+    at the same place). Old faces are then deleted; returns those whose decisions were
+    dropped."""
     boxes = [f.detection.box for f in new_faces]
     pairs = sorted(
         ((iou(o.box, b), i, j) for i, o in enumerate(old) for j, b in enumerate(boxes)),
@@ -71,6 +72,7 @@ def carry_over(
         faces.set_state(db, nid, faces.FaceState(o.person_id, o.assigned_by, o.hidden, o.not_face))
         faces.add_rejections(db, [(nid, p) for f, p in old_rej if f == o.id])
         persons.repoint_cover(db, o.id, nid)
+        not_same.repoint_face(db, o.id, nid)
     rejected = {f for f, _ in old_rej}
     lost = [
         o

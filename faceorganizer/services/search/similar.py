@@ -30,7 +30,7 @@ Hit = tuple[int, float, float]  # face id, percent, the face's own (mean) cosine
 class LibrarySearch:
     """Owns the ``SearchIndex`` of one model's embeddings; used from the Library's thread."""
 
-    def __init__(self, model_id: str, device: torch.device | str = "cpu") -> None:
+    def __init__(self, model_id: str, device: torch.device) -> None:
         self.model_id = model_id
         self.device = device
         self._index: SearchIndex | None = None

@@ -1,15 +1,8 @@
 """Face regions in XMP: read from a photo and its sidecars, written to the sidecar only.
 
-The XMP library is python-exiv2 (PyPI ``exiv2``): it wraps exiv2 and Adobe's XMP toolkit, its
-wheels carry libexiv2, it reads the XMP embedded in JPEG, HEIC/AVIF (BMFF), PNG, TIFF, WebP and
-raw files as well as standalone sidecars, and it writes a packet from typed XMP data (structs and
-arrays declared, not string templates). Every exiv2 call here holds one module lock: the XMP
-toolkit keeps global state and is not safe to call from two threads at once.
-
-Sidecar naming: ``photo.jpg.xmp`` (the name digiKam writes by default and the only one darktable
-reads); ``photo.xmp`` (Lightroom, digiKam's "compatible" option, exiftool's ``%d%f.xmp``) is read
-too, and updated instead when it is the photo's only sidecar. Photos are only ever
-opened for reading; a sidecar is written to a temporary file beside it and renamed over it.
+The XMP toolkit (python-exiv2, its lock, and how sidecars are named) is ``xmp.toolkit``.
+Photos are only ever opened for reading; a sidecar is written to a temporary file beside it and
+renamed over it.
 """
 
 from __future__ import annotations
@@ -19,71 +12,27 @@ import logging
 import os
 import re
 import tempfile
-import threading
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from faceorganizer.core import regions as geo
 from faceorganizer.core.regions import FaceRegion, NormBox
+from faceorganizer.services.xmp.toolkit import (
+    FO_PREFIX,
+    SidecarError,
+    sidecar_candidates,
+    sidecar_target,
+)
+from faceorganizer.services.xmp.toolkit import exiv2_lock as _exiv2_lock
 
 log = logging.getLogger(__name__)
-
-FO_NS = "urn:faceorganizer:xmp:1.0/"
-FO_PREFIX = "faceorganizer"
 
 _REGIONS = "Xmp.mwg-rs.Regions"
 _LIST = f"{_REGIONS}/mwg-rs:RegionList"
 _MWG_ITEM = re.compile(re.escape(_LIST) + r"\[(\d+)\](?:/(.*))?$")
 _MP_ITEM = re.compile(r"Xmp\.MP\.RegionInfo/MPRI:Regions\[(\d+)\]/(.*)$")
 _LANG = re.compile(r'^lang="[^"]*"\s?')
-
-_lock = threading.Lock()
-_exiv2: Any = None
-
-
-class SidecarError(Exception):
-    """A sidecar that cannot be read or written; the message says which and why."""
-
-
-def _lib() -> Any:
-    """python-exiv2, loaded once, its log routed to Python logging and our namespace known."""
-    global _exiv2
-    if _exiv2 is None:
-        import exiv2
-
-        exiv2.LogMsg.setHandler(exiv2.pythonHandler)
-        exiv2.LogMsg.setLevel(exiv2.LogMsg.Level.error)  # warnings: quirks of cameras' EXIF
-        exiv2.XmpProperties.registerNs(FO_NS, FO_PREFIX)
-        _exiv2 = exiv2
-    return _exiv2
-
-
-@contextlib.contextmanager
-def _exiv2_lock() -> Iterator[Any]:
-    with _lock:
-        yield _lib()
-
-
-def sidecar_path(photo_path: str) -> str:
-    """The sidecar FaceOrganizer writes: ``photo.jpg.xmp``."""
-    return photo_path + ".xmp"
-
-
-def sidecar_candidates(photo_path: str) -> list[str]:
-    """Sidecars read for a photo, most specific first: ``photo.jpg.xmp``, ``photo.xmp``."""
-    names = [sidecar_path(photo_path), os.path.splitext(photo_path)[0] + ".xmp"]
-    return list(dict.fromkeys(names))
-
-
-def sidecar_target(photo_path: str) -> str:
-    """The sidecar a write updates: the photo's existing one (``photo.jpg.xmp`` first, then a
-    Lightroom-style ``photo.xmp``), so a photo keeps one sidecar; else a new ``photo.jpg.xmp``."""
-    for path in sidecar_candidates(photo_path):
-        if os.path.exists(path):
-            return path
-    return sidecar_path(photo_path)
 
 
 def photo_orientation(photo_path: str) -> int:

@@ -9,29 +9,71 @@ Dialogs that ask the user (a name, a person) run on the GUI thread first.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QInputDialog, QMessageBox
 
 from faceorganizer.services.types import ClusterChanges, EditInfo
 from faceorganizer.ui.mainwindow.pages import PEOPLE_PAGE
+from faceorganizer.ui.mainwindow.shell import (
+    Navigates,
+    Refreshes,
+    Scanning,
+    Searches,
+    Selects,
+    Shell,
+)
 from faceorganizer.ui.people_model import PeopleModel
 from faceorganizer.ui.person_chooser import NEW_PERSON, PersonChooser, people_names
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import SignalInstance
+    from PySide6.QtWidgets import QStackedWidget
+
     from faceorganizer.services.library import Library
-    from faceorganizer.ui.mainwindow.window import MainWindow
+    from faceorganizer.ui.engine_worker import WorkerHandle
+    from faceorganizer.ui.faces_view import FacesView
+    from faceorganizer.ui.people_view import PeopleView
+    from faceorganizer.ui.photo_view import PhotoView
+    from faceorganizer.ui.similar_panel import SimilarPanel
+    from faceorganizer.ui.thumbnails import ThumbnailCache
 
 EditResult = EditInfo | list[EditInfo] | None
 EditJob = Callable[["Library"], EditResult]
 
 
+class EditsWindow(Shell, Protocol):
+    """What the edits controller uses of the main window."""
+
+    engine: WorkerHandle | None
+    faces_view: FacesView
+    people_model: PeopleModel
+    people_view: PeopleView
+    photo_view: PhotoView
+    similar: SimilarPanel
+    stack: QStackedWidget
+    thumbs: ThumbnailCache
+
+    @property
+    def edits_applied(self) -> SignalInstance: ...
+    @property
+    def navigation(self) -> Navigates: ...
+    @property
+    def refresher(self) -> Refreshes: ...
+    @property
+    def scans(self) -> Scanning: ...
+    @property
+    def search(self) -> Searches: ...
+    @property
+    def selection(self) -> Selects: ...
+
+
 class Edits(QObject):
     """One method per edit; each reads the selection, asks what it must, and submits a job."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: EditsWindow) -> None:
+        super().__init__(window.window())
         self.window = window
         self.chooser: PersonChooser | None = None  # the "Move to…" dialog while it is open
         self.name_clash: QMessageBox | None = None  # "merge with the other X?" while it is open
@@ -91,7 +133,7 @@ class Edits(QObject):
             "Same name",
             f"There is already a person named “{name}” ({faces} face{'s' * (faces != 1)}).\n"
             "Are they the same person?",
-            parent=self.window,
+            parent=self.window.window(),
         )
         merge = box.addButton("Same person: merge", QMessageBox.ButtonRole.AcceptRole)
         keep = box.addButton("Different people", QMessageBox.ButtonRole.DestructiveRole)
@@ -115,7 +157,7 @@ class Edits(QObject):
         if person_id is None or w.reader is None:
             return
         person = w.reader.person(person_id)
-        name, ok = QInputDialog.getText(w, "Rename", "Name:", text=person.name or "")
+        name, ok = QInputDialog.getText(w.window(), "Rename", "Name:", text=person.name or "")
         if ok and name.strip():
             self.rename_person(person_id, name.strip())
 
@@ -135,7 +177,7 @@ class Edits(QObject):
         if len({p.name for p in named}) > 1:
             names = ", ".join(sorted({str(p.name) for p in named}))
             answer = QMessageBox.question(
-                w,
+                w.window(),
                 "Merge people?",
                 f"These people have different names ({names}). Merge them into {named[0].name}?",
             )
@@ -155,7 +197,7 @@ class Edits(QObject):
         model = PeopleModel(w.thumbs, self)
         model.PAGE = 1_000_000
         model.set_library(w.reader)
-        chooser = PersonChooser(model, title, current, w)
+        chooser = PersonChooser(model, title, current, w.window())
         self.chooser = chooser
         chooser.exec()
         self.chooser = None
@@ -234,7 +276,9 @@ class Edits(QObject):
         if w.reader is None:
             return
         face = w.reader.face(face_id)
-        name, ok = QInputDialog.getText(w, "Who is this?", "Name:", text=face.person_name or "")
+        name, ok = QInputDialog.getText(
+            w.window(), "Who is this?", "Name:", text=face.person_name or ""
+        )
         if ok and name.strip():
             self.apply_face_name(face_id, name.strip())
 

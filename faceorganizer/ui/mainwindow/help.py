@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from PySide6.QtCore import QObject, QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QMessageBox
 
 from faceorganizer import __version__, logs
+from faceorganizer.ui.mainwindow.shell import Shell
 
-if TYPE_CHECKING:
-    from faceorganizer.ui.mainwindow.window import MainWindow
+
+class HelpWindow(Shell, Protocol):
+    """What the help controller uses of the main window."""
 
 
 class Help(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: HelpWindow) -> None:
+        super().__init__(window.window())
         self.window = window
 
     def open_log_folder(self) -> None:
@@ -28,7 +30,7 @@ class Help(QObject):
 
     def show_about(self) -> None:
         QMessageBox.about(
-            self.window,
+            self.window.window(),
             "About FaceOrganizer",
             f"<h3>FaceOrganizer {__version__}</h3>"
             "<p>Finds every face in your photo folders, groups them into people you can name, "

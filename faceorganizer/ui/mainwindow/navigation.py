@@ -3,7 +3,7 @@ Back, and the people filter. Reads go through the window's read-only library (GU
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject
 
@@ -16,21 +16,55 @@ from faceorganizer.ui.mainwindow.pages import (
     PHOTO_PAGE,
     REVIEW_PAGE,
 )
+from faceorganizer.ui.mainwindow.shell import Refreshes, Reviews, Selects, Shell
 from faceorganizer.ui.people_model import display_name
 
 if TYPE_CHECKING:
-    from faceorganizer.ui.mainwindow.window import MainWindow
+    from PySide6.QtWidgets import QCheckBox, QLabel, QStackedWidget
+
+    from faceorganizer.ui.faces_model import FacesModel
+    from faceorganizer.ui.faces_view import FacesView
+    from faceorganizer.ui.mainwindow.pages import PeoplePage, PersonPage
+    from faceorganizer.ui.people_model import PeopleModel
+    from faceorganizer.ui.people_view import PeopleView
+    from faceorganizer.ui.photo_view import PhotoView
+    from faceorganizer.ui.review_page import ReviewPage
+    from faceorganizer.ui.similar_panel import SimilarPanel
 
 UNASSIGNED = "unassigned"  # the history's state for the faces-without-a-person page
 OTHER = "other"  # and for the other faces (under the quality bar)
 HISTORY_LENGTH = 50
 
 
+class NavigationWindow(Shell, Protocol):
+    """What the navigation controller uses of the main window."""
+
+    faces_model: FacesModel
+    faces_view: FacesView
+    people_model: PeopleModel
+    people_page: PeoplePage
+    people_view: PeopleView
+    person_page: PersonPage
+    person_title: QLabel
+    photo_view: PhotoView
+    review_page: ReviewPage
+    show_hidden_box: QCheckBox
+    similar: SimilarPanel
+    stack: QStackedWidget
+
+    @property
+    def refresher(self) -> Refreshes: ...
+    @property
+    def review(self) -> Reviews: ...
+    @property
+    def selection(self) -> Selects: ...
+
+
 class Navigation(QObject):
     """Which page shows what, and the history Back walks."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: NavigationWindow) -> None:
+        super().__init__(window.window())
         self.window = window
         self.current_person: int | None = None
         self.current_photo_face: int | None = None

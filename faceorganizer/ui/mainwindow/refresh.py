@@ -9,17 +9,26 @@ refresh runs at a time; asking again while one runs queues exactly one more.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, QTimer
 
 from faceorganizer.services.types import EditInfo, PersonInfo
 from faceorganizer.ui.engine_worker import user_message
 from faceorganizer.ui.mainwindow.pages import NO_PHOTOS_TEXT, PERSON_PAGE, PHOTO_PAGE
+from faceorganizer.ui.mainwindow.shell import Navigates, Scanning, Selects, Shell
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import SignalInstance
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QStackedWidget
+
     from faceorganizer.services.library import Library
-    from faceorganizer.ui.mainwindow.window import MainWindow
+    from faceorganizer.ui.elided_label import ElidedLabel
+    from faceorganizer.ui.engine_worker import WorkerHandle
+    from faceorganizer.ui.mainwindow.pages import PeoplePage
+    from faceorganizer.ui.people_model import PeopleModel
+    from faceorganizer.ui.people_view import PeopleView
 
 REFRESH_MS = 1200  # how often a running scan refreshes the views
 
@@ -27,11 +36,32 @@ Counts = dict[str, int]
 RefreshResult = tuple[Counts, EditInfo | None, EditInfo | None]
 
 
+class RefresherWindow(Shell, Protocol):
+    """What the refresh controller uses of the main window."""
+
+    counts_label: ElidedLabel
+    lister: WorkerHandle | None
+    people_model: PeopleModel
+    people_page: PeoplePage
+    people_view: PeopleView
+    stack: QStackedWidget
+
+    @property
+    def navigation(self) -> Navigates: ...
+    @property
+    def refreshed(self) -> SignalInstance: ...
+    @property
+    def scans(self) -> Scanning: ...
+    @property
+    def selection(self) -> Selects: ...
+    def action(self, action_id: str) -> QAction: ...
+
+
 class Refresher(QObject):
     """Refreshes the views from the library, on request or (``schedule``) on a timer."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: RefresherWindow) -> None:
+        super().__init__(window.window())
         self.window = window
         self.counts: Counts = {}
         self._running = False

@@ -10,19 +10,26 @@ people and counts refresh as each answer lands.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QPixmap
 
 from faceorganizer.services.types import EditInfo, FaceInfo, Suggestion
 from faceorganizer.ui.mainwindow.pages import REVIEW_PAGE
+from faceorganizer.ui.mainwindow.shell import Navigates, RunsEdits, Scanning, Shell
 from faceorganizer.ui.people_model import display_name
 from faceorganizer.ui.review_page import FaceTile, LargeFaceLoader, Question, Side
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import SignalInstance
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QStackedWidget
+
     from faceorganizer.services.library import Library
-    from faceorganizer.ui.mainwindow.window import MainWindow
+    from faceorganizer.ui.engine_worker import WorkerHandle
+    from faceorganizer.ui.review_page import ReviewPage
+    from faceorganizer.ui.thumbnails import ThumbnailCache
 
 SHOWN = 6  # faces of a person shown beside a question
 RELOAD_MS = 600  # a refresh recounts the queue this long after the last one
@@ -39,11 +46,30 @@ NOTHING = (
 LOOKING = "<h2>Looking for questions…</h2>"
 
 
+class ReviewWindow(Shell, Protocol):
+    """What the review controller uses of the main window."""
+
+    review_page: ReviewPage
+    reviewer: WorkerHandle | None
+    stack: QStackedWidget
+    thumbs: ThumbnailCache
+
+    @property
+    def edits(self) -> RunsEdits: ...
+    @property
+    def navigation(self) -> Navigates: ...
+    @property
+    def refreshed(self) -> SignalInstance: ...
+    @property
+    def scans(self) -> Scanning: ...
+    def action(self, action_id: str) -> QAction: ...
+
+
 class Review(QObject):
     """Keeps the queue, shows its first question on the Review page and answers it."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: ReviewWindow) -> None:
+        super().__init__(window.window())
         self.window = window
         self.page = window.review_page
         self.queue: list[Suggestion] = []

@@ -17,17 +17,22 @@ from __future__ import annotations
 import os
 import time
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QMimeData, QObject, QTimer
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from faceorganizer.services.types import ClusterChanges, ScanProgress, ScanSummary
+from faceorganizer.ui.mainwindow.shell import Refreshes, Selects, Shell, Watches
 from faceorganizer.ui.scan_panel import ErrorsDialog, describe_summary
 
 if TYPE_CHECKING:
+    from PySide6.QtCore import SignalInstance
+
     from faceorganizer.services.library import Library
-    from faceorganizer.ui.mainwindow.window import MainWindow
+    from faceorganizer.ui.engine_worker import WorkerHandle
+    from faceorganizer.ui.mainwindow.pages import PeoplePage
+    from faceorganizer.ui.scan_panel import ScanPanel
 
 INTERIM_CLUSTER_S = 15.0  # at most this often, people are grouped during a scan
 INTERIM_MIN_FACES = 10  # ... and only when this many faces are new
@@ -40,11 +45,28 @@ def dropped_folders(mime: QMimeData) -> list[str]:
     return [u.toLocalFile() for u in urls if u.isLocalFile() and os.path.isdir(u.toLocalFile())]
 
 
+class ScansWindow(Shell, Protocol):
+    """What the scanning controller uses of the main window."""
+
+    engine: WorkerHandle | None
+    people_page: PeoplePage
+    scan_panel: ScanPanel
+
+    @property
+    def refresher(self) -> Refreshes: ...
+    @property
+    def scan_done(self) -> SignalInstance: ...
+    @property
+    def selection(self) -> Selects: ...
+    @property
+    def watching(self) -> Watches: ...
+
+
 class Scans(QObject):
     """Starts and follows scans; ``scanning`` is true from start to summary."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: ScansWindow) -> None:
+        super().__init__(window.window())
         self.window = window
         self.scanning = False
         self.last_summary: ScanSummary | None = None
@@ -61,7 +83,7 @@ class Scans(QObject):
         window.people_page.empty_button.clicked.connect(self.choose_folder)
 
     def choose_folder(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self.window, "Add a folder of photos")
+        folder = QFileDialog.getExistingDirectory(self.window.window(), "Add a folder of photos")
         if folder:
             self.add_folder(folder)
 
@@ -170,7 +192,7 @@ class Scans(QObject):
             "Quit FaceOrganizer?",
             "A scan is running. Quit now? The next scan resumes where this one stopped.",
             QMessageBox.StandardButton.Cancel,
-            self.window,
+            self.window.window(),
         )
         quit_button = box.addButton("Stop the scan and quit", QMessageBox.ButtonRole.AcceptRole)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
@@ -185,4 +207,4 @@ class Scans(QObject):
         errors = list(self.scan_errors)
         if not errors and w.reader is not None:
             errors = [(p.path, p.error or "") for p in w.reader.photo_errors()]
-        ErrorsDialog(errors, w).open()
+        ErrorsDialog(errors, w.window()).open()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
@@ -20,30 +20,49 @@ from PySide6.QtWidgets import QFileDialog
 from faceorganizer.services.types import FaceInfo, ImageFace, SearchHit
 from faceorganizer.ui.engine_worker import user_message
 from faceorganizer.ui.face_picker import FacePicker, face_pixmap
+from faceorganizer.ui.mainwindow.shell import Shell
 from faceorganizer.ui.people_model import UNNAMED
 
 if TYPE_CHECKING:
-    from faceorganizer.services.library import Library
-    from faceorganizer.ui.mainwindow.window import MainWindow
+    from PySide6.QtCore import SignalInstance
+    from PySide6.QtWidgets import QDockWidget
 
-# The panel keeps the nearest faces whatever their percentage, so that lowering the slider
-# still reveals the near misses.
+    from faceorganizer.services.library import Library
+    from faceorganizer.ui.faces_view import FacesView
+    from faceorganizer.ui.photo_view import PhotoView
+    from faceorganizer.ui.similar_panel import SimilarPanel
+    from faceorganizer.ui.thumbnails import ThumbnailCache
+
+# Every search fetches the nearest faces from 0 %, whatever the slider says: the panel filters
+# them as the slider moves, so lowering it reveals the near misses without searching again.
 SEARCH_LIMIT = 3000
-SEARCH_FLOOR = 0.0
 PHOTO_FILTER = "Photos (*.jpg *.jpeg *.png *.webp *.heic *.heif *.tif *.tiff *.bmp *.gif)"
 
-SearchRun = Callable[["Library", float], list[SearchHit]]  # (library, floor) → hits
+SearchRun = Callable[["Library"], list[SearchHit]]
 
 
 def _who(face: FaceInfo) -> str:
     return face.person_name or (UNNAMED if face.person_id is not None else "no person yet")
 
 
+class SearchWindow(Shell, Protocol):
+    """What the search controller uses of the main window."""
+
+    faces_view: FacesView
+    photo_view: PhotoView
+    similar: SimilarPanel
+    similar_dock: QDockWidget
+    thumbs: ThumbnailCache
+
+    @property
+    def search_finished(self) -> SignalInstance: ...
+
+
 class Search(QObject):
     """Runs the searches the panel shows; the panel's own widgets do the rest."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: SearchWindow) -> None:
+        super().__init__(window.window())
         self.window = window
         self._token = 0
         self._last: SearchRun | None = None
@@ -51,7 +70,6 @@ class Search(QObject):
         window.faces_view.face_clicked.connect(self.show_similar)
         window.similar.view.face_clicked.connect(self.show_similar)
         window.photo_view.face_clicked.connect(self.show_similar)
-        window.similar.refetch_requested.connect(self.search_again)
         window.similar.whole_person_toggled.connect(lambda _on: self._search_query_face())
 
     def show_similar(self, face_id: int) -> None:
@@ -84,16 +102,10 @@ class Search(QObject):
         w.similar.set_poor_query(None if whole else face.poor_reason)
         if whole:
             self._search(
-                lambda lib, floor: lib.search(
-                    like_person=person, threshold=floor, limit=SEARCH_LIMIT
-                ),
-                min(SEARCH_FLOOR, w.similar.threshold()),
+                lambda lib: lib.search(like_person=person, threshold=0, limit=SEARCH_LIMIT)
             )
             return
-        self._search(
-            lambda lib, floor: lib.search(face_id=face_id, threshold=floor, limit=SEARCH_LIMIT),
-            min(SEARCH_FLOOR, w.similar.threshold()),
-        )
+        self._search(lambda lib: lib.search(face_id=face_id, threshold=0, limit=SEARCH_LIMIT))
 
     def _title(self, face: FaceInfo) -> str:
         if self.window.similar.whole_person_on():
@@ -101,7 +113,9 @@ class Search(QObject):
         return f"<b>Faces like this one</b><br>{_who(face)}"
 
     def choose_photo(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.window, "Search with a photo", "", PHOTO_FILTER)
+        path, _ = QFileDialog.getOpenFileName(
+            self.window.window(), "Search with a photo", "", PHOTO_FILTER
+        )
         if path:
             self.search_photo(path)
 
@@ -114,7 +128,7 @@ class Search(QObject):
         name = Path(path).name
         w.similar.show_query(None, f"<b>Faces like one in</b><br>{name}")
         w.similar.set_poor_query(None)
-        w.similar.set_hits([], 0.0)
+        w.similar.set_hits([])
         w.similar.count_label.setText("Looking for faces in the photo…")
         w.similar_dock.show()
         self._token += 1
@@ -136,7 +150,7 @@ class Search(QObject):
         w = self.window
         chosen = faces[0] if len(faces) == 1 else None
         if chosen is None:
-            picker = FacePicker(path, faces, w)
+            picker = FacePicker(path, faces, w.window())
             self.picker = picker
             picker.exec()
             self.picker = None
@@ -152,13 +166,10 @@ class Search(QObject):
         )
         w.similar.set_poor_query(chosen.poor_reason)
         self._search(
-            lambda lib, floor: lib.search(
-                image=path, face_index=index, threshold=floor, limit=SEARCH_LIMIT
-            ),
-            min(SEARCH_FLOOR, w.similar.threshold()),
+            lambda lib: lib.search(image=path, face_index=index, threshold=0, limit=SEARCH_LIMIT)
         )
 
-    def _search(self, run: SearchRun, floor: float) -> None:
+    def _search(self, run: SearchRun) -> None:
         w = self.window
         assert w.editor is not None
         self._token += 1
@@ -167,7 +178,7 @@ class Search(QObject):
 
         def done(hits: list[SearchHit]) -> None:
             if token == self._token:
-                w.similar.set_hits(hits, floor)
+                w.similar.set_hits(hits)
                 w.search_finished.emit(len(hits))
 
         def failed(message: str) -> None:
@@ -176,12 +187,7 @@ class Search(QObject):
                 w.show_error(message)
                 w.search_finished.emit(-1)
 
-        w.editor.submit("search", lambda lib: run(lib, floor), done, failed)
-
-    def search_again(self, floor: float) -> None:
-        """The last search again, from a lower floor (the slider went below what was fetched)."""
-        if self._last is not None:
-            self._search(self._last, max(0.0, floor - 10.0))
+        w.editor.submit("search", run, done, failed)
 
     def refresh(self) -> None:
         """After an edit: the query face's person and name again (the title never shows a stale
@@ -201,5 +207,5 @@ class Search(QObject):
             w.similar.set_person_available(face.person_id is not None)
             w.similar.set_title(self._title(face))
             self._search_query_face(face)
-        elif self._last is not None:
-            self.search_again(w.similar.fetched_floor + 10.0)
+        elif self._last is not None:  # a search with a photo from outside the library
+            self._search(self._last)

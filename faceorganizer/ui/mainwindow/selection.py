@@ -7,17 +7,26 @@ predicates below read it and the action table (``actions.py``) names one per act
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QApplication, QWidget
 
 from faceorganizer.ui.faces_view import FacesView
 from faceorganizer.ui.mainwindow.pages import PEOPLE_PAGE, PERSON_PAGE
+from faceorganizer.ui.mainwindow.shell import Navigates, Scanning, Shell
 
 if TYPE_CHECKING:
-    from faceorganizer.ui.mainwindow.window import MainWindow
+    from collections.abc import Iterator
+
+    from PySide6.QtGui import QAction
+    from PySide6.QtWidgets import QStackedWidget
+
+    from faceorganizer.ui.faces_model import FacesModel
+    from faceorganizer.ui.people_view import PeopleView
+    from faceorganizer.ui.similar_panel import SimilarPanel
 
 
 @dataclass(frozen=True)
@@ -73,11 +82,34 @@ def is_scanning(s: SelectionState) -> bool:
     return s.scanning
 
 
+class Gated(Protocol):
+    """An action's row in the action table (``actions.ActionSpec``), as far as enabling goes."""
+
+    @property
+    def enabled_if(self) -> Callable[[SelectionState], bool] | None: ...
+
+
+class SelectionWindow(Shell, Protocol):
+    """What the selection controller uses of the main window."""
+
+    faces_model: FacesModel
+    faces_view: FacesView
+    people_view: PeopleView
+    similar: SimilarPanel
+    stack: QStackedWidget
+
+    @property
+    def navigation(self) -> Navigates: ...
+    @property
+    def scans(self) -> Scanning: ...
+    def action_specs(self) -> Iterator[tuple[Gated, QAction]]: ...
+
+
 class Selection(QObject):
     """Tracks the selection and keeps every action's enabled state in step with it (GUI thread)."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: SelectionWindow) -> None:
+        super().__init__(window.window())
         self.window = window
         window.people_view.selectionModel().selectionChanged.connect(self.update_actions)
         window.faces_view.selectionModel().selectionChanged.connect(self.update_actions)

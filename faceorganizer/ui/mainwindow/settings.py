@@ -7,29 +7,47 @@ are written on the ``editor`` thread. A new model re-reads every face: a scan fo
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
+from faceorganizer.ui.mainwindow.shell import Refreshes, Scanning, Shell
 from faceorganizer.ui.settings_dialog import SettingsDialog
 
 if TYPE_CHECKING:
     from faceorganizer.services.library import Library
-    from faceorganizer.ui.mainwindow.window import MainWindow
+    from faceorganizer.ui.machine_settings import MachineSettings
+    from faceorganizer.ui.similar_panel import SimilarPanel
 
 LIBRARY_FILTER = "FaceOrganizer library (*.sqlite3)"
 
 
+class SettingsWindow(Shell, Protocol):
+    """What the settings controller uses of the main window."""
+
+    device: str
+    machine: MachineSettings
+    similar: SimilarPanel
+
+    @property
+    def refresher(self) -> Refreshes: ...
+    @property
+    def scans(self) -> Scanning: ...
+    def library_path(self) -> str | None: ...
+    def open_library(self, path: str | None) -> bool: ...
+    def set_device(self, device: str) -> None: ...
+
+
 class Settings(QObject):
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: SettingsWindow) -> None:
+        super().__init__(window.window())
         self.window = window
 
     def choose_library(self) -> None:
         w = self.window
         path, _ = QFileDialog.getSaveFileName(
-            w,
+            w.window(),
             "Open or create a library",
             w.library_path() or "",
             LIBRARY_FILTER,
@@ -42,7 +60,7 @@ class Settings(QObject):
         w = self.window
         if w.reader is None:
             return
-        dialog = SettingsDialog(w.reader.settings(), w.library_path(), w.device, w)
+        dialog = SettingsDialog(w.reader.settings(), w.library_path(), w.device, w.window())
         if not dialog.exec():
             return
         self.apply_settings(dialog.changes())

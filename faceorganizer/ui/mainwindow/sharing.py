@@ -9,12 +9,13 @@ names read from XMP are one edit, so the views refresh and Undo takes them back.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from faceorganizer.services.types import ExportSummary, XmpImportSummary, XmpWriteSummary
+from faceorganizer.ui.mainwindow.shell import Refreshes, Searches, Shell
 from faceorganizer.ui.sharing_dialogs import (
     ExportDialog,
     export_report,
@@ -25,14 +26,22 @@ from faceorganizer.ui.sharing_dialogs import (
 
 if TYPE_CHECKING:
     from faceorganizer.services.library import Library
-    from faceorganizer.ui.mainwindow.window import MainWindow
+
+
+class SharingWindow(Shell, Protocol):
+    """What the sharing controller uses of the main window."""
+
+    @property
+    def refresher(self) -> Refreshes: ...
+    @property
+    def search(self) -> Searches: ...
 
 
 class Sharing(QObject):
     done = Signal(object)  # the ExportSummary, XmpWriteSummary or XmpImportSummary
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: SharingWindow) -> None:
+        super().__init__(window.window())
         self.window = window
         self.export_dest = ""
         self.report: QMessageBox | None = None
@@ -40,7 +49,7 @@ class Sharing(QObject):
     def _show(self, title: str, text: str, details: str = "") -> None:
         if self.report is not None:
             self.report.close()
-        self.report = report_box(self.window, title, text, details)
+        self.report = report_box(self.window.window(), title, text, details)
         self.report.open()
         self.window.statusBar().showMessage(text.splitlines()[0], 8000)
 
@@ -48,7 +57,7 @@ class Sharing(QObject):
         w = self.window
         if w.editor is None:
             return
-        dialog = ExportDialog(self.export_dest, w)
+        dialog = ExportDialog(self.export_dest, w.window())
         if not dialog.exec():
             return
         self.export_to(dialog.choice().dest, dialog.choice().mode, dialog.choice().contact_sheet)

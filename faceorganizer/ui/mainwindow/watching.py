@@ -4,22 +4,36 @@ scan a few seconds later, when "Watch folders for new photos" is on (remembered 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QFileSystemWatcher, QObject, QSignalBlocker, QTimer
 
+from faceorganizer.ui.mainwindow.shell import Scanning, Shell
+
 if TYPE_CHECKING:
-    from faceorganizer.ui.mainwindow.window import MainWindow
+    from PySide6.QtGui import QAction
+
+    from faceorganizer.ui.machine_settings import MachineSettings
 
 WATCH_DEBOUNCE_MS = 4000  # a copy of many photos starts one scan, after it settles
 MAX_WATCHED_DIRS = 2000
 
 
+class WatchingWindow(Shell, Protocol):
+    """What the watching controller uses of the main window."""
+
+    machine: MachineSettings
+
+    @property
+    def scans(self) -> Scanning: ...
+    def action(self, action_id: str) -> QAction: ...
+
+
 class Watching(QObject):
     """Keeps a ``QFileSystemWatcher`` on every folder under the library's folders."""
 
-    def __init__(self, window: MainWindow) -> None:
-        super().__init__(window)
+    def __init__(self, window: WatchingWindow) -> None:
+        super().__init__(window.window())
         self.window = window
         self.watcher = QFileSystemWatcher(self)
         self.timer = QTimer(self)

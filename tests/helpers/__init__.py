@@ -1,0 +1,1 @@
+"""Test helpers: shared photos, fakes, scanned libraries, markers by need (``needs``)."""

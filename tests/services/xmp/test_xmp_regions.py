@@ -1,0 +1,188 @@
+"""XMP face regions without a library: our sidecars read back by exiftool, regions written by
+exiftool (every EXIF orientation) read by us, other tags kept, photos never written."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from faceorganizer.core import regions as geo
+from faceorganizer.services.xmp import regions as xr
+from tests.helpers.xmp_support import (
+    close_boxes,
+    read_with_exiftool,
+    region_info,
+    region_info_mp,
+    run_exiftool,
+    stored_box,
+)
+
+ROTATED = "robustness/exif_orientation"
+
+
+def _digest(path: Path) -> tuple[str, int]:
+    return hashlib.sha256(path.read_bytes()).hexdigest(), path.stat().st_mtime_ns
+
+
+def _copy(faces_dir: Path, rel: str, dest: Path) -> Path:
+    target = dest / Path(rel).name
+    shutil.copyfile(faces_dir / rel, target)
+    return target
+
+
+def test_write_read_round_trip_and_exiftool_reads_what_we_wrote(
+    faces_dir: Path, tmp_path: Path
+) -> None:
+    photo = _copy(faces_dir, f"{ROTATED}/obama/obama2_orient6.jpg", tmp_path)
+    original = _digest(photo)
+    with Image.open(photo) as im:
+        stored_size = im.size
+    orientation = xr.photo_orientation(str(photo))
+    assert orientation == 6
+    upright_size = (stored_size[1], stored_size[0])
+    faces = [
+        xr.NamedFace(11, "Barack Obama", (210.0, 120.0, 420.0, 380.0), confirmed=True),
+        xr.NamedFace(12, "Zoë Ünicode-Test", (20.0, 30.0, 120.0, 160.0)),
+    ]
+    done = xr.write_regions(str(photo), faces, upright_size, orientation)
+    assert done is not None and done.changed and done.path == str(photo) + ".xmp"
+    assert _digest(photo) == original
+
+    read = xr.read_regions(str(photo))
+    assert not read.errors
+    assert [r.name for r in read.regions] == ["Barack Obama", "Zoë Ünicode-Test"]
+    for r, f in zip(read.regions, faces, strict=True):
+        assert r.ours and r.scheme == "mwg"
+        assert close_boxes(geo.to_pixels(r.box, *upright_size), f.box, 1e-3)
+
+    info = read_with_exiftool(Path(done.path))["RegionInfo"]
+    assert info["AppliedToDimensions"] == {
+        "W": stored_size[0],
+        "H": stored_size[1],
+        "Unit": "pixel",
+    }
+    for region, face in zip(info["RegionList"], faces, strict=True):
+        assert region["Name"] == face.name and region["Type"] == "Face"
+        expected, _ = stored_box(upright_size, face.box, orientation)
+        a = region["Area"]
+        got = (
+            (a["X"] - a["W"] / 2) * stored_size[0],
+            (a["Y"] - a["H"] / 2) * stored_size[1],
+            (a["X"] + a["W"] / 2) * stored_size[0],
+            (a["Y"] + a["H"] / 2) * stored_size[1],
+        )
+        assert close_boxes(got, expected, 1.5), (got, expected)
+
+    again = xr.write_regions(str(photo), faces, upright_size, orientation)
+    assert again is not None and not again.changed
+    assert _digest(photo) == original
+
+
+def test_regions_written_by_exiftool_on_rotated_copies(faces_dir: Path, tmp_path: Path) -> None:
+    """Every orientation, MWG embedded in the photo, in photo.xmp, and Microsoft's regions."""
+    for rel in sorted((faces_dir / ROTATED).rglob("*.jpg")):
+        photo = _copy(faces_dir, str(rel.relative_to(faces_dir)), tmp_path)
+        with Image.open(photo) as im:
+            stored = im.size
+            orientation = geo.valid_orientation(im.getexif().get(0x0112))
+        upright = geo.stored_size(*stored, orientation)  # the sides swap back the same way
+        up_box = (0.2 * upright[0], 0.1 * upright[1], 0.5 * upright[0], 0.6 * upright[1])
+        s_box, s_size = stored_box(upright, up_box, orientation)
+        assert s_size == stored
+        sidecar = photo.with_suffix(".xmp")
+        run_exiftool(
+            "-q",
+            "-o",
+            str(sidecar),
+            f"-RegionInfo={region_info(stored, [('Someone', s_box, 'Face')])}",
+        )
+        mp_box = (0.6 * upright[0], 0.5 * upright[1], 0.9 * upright[0], 0.9 * upright[1])
+        s_mp, _ = stored_box(upright, mp_box, orientation)
+        run_exiftool(
+            "-q",
+            "-overwrite_original",
+            f"-RegionInfoMP={region_info_mp(stored, [('Other', s_mp)])}",
+            str(photo),
+        )
+        found = xr.read_regions(str(photo))
+        assert not found.errors
+        by_name = {r.name: r for r in found.regions}
+        assert set(by_name) == {"Someone", "Other"}, rel
+        assert by_name["Someone"].source == str(sidecar)
+        assert by_name["Other"].scheme == "mp" and by_name["Other"].source == str(photo)
+        tol = 1.5
+        assert close_boxes(geo.to_pixels(by_name["Someone"].box, *upright), up_box, tol), rel
+        assert close_boxes(geo.to_pixels(by_name["Other"].box, *upright), mp_box, tol), rel
+
+
+def test_a_sidecar_keeps_other_tags_and_regions_and_ours_are_replaced(
+    faces_dir: Path, tmp_path: Path
+) -> None:
+    photo = _copy(faces_dir, "photos/face_recognition_examples/_group/two_people.jpg", tmp_path)
+    original = _digest(photo)
+    with Image.open(photo) as im:
+        size = im.size
+    sidecar = Path(str(photo) + ".xmp")
+    pet = (900.0, 400.0, 1000.0, 500.0)
+    stranger = (30.0, 400.0, 130.0, 520.0)
+    on_our_face = (230.0, 20.0, 392.0, 225.0)
+    theirs = [
+        ("Rex", pet, "Pet"),
+        ("Stranger", stranger, "Face"),
+        ("Old Name", on_our_face, "Face"),
+    ]
+    run_exiftool(
+        "-q",
+        "-o",
+        str(sidecar),
+        "-XMP-dc:Subject=holiday",
+        "-XMP-xmp:Rating=4",
+        "-XMP-lr:HierarchicalSubject=People|Friends",
+        "-XMP-digiKam:TagsList=People/Friends",
+        f"-RegionInfo={region_info(size, theirs)}",
+    )
+    before = read_with_exiftool(sidecar)
+    ours = [xr.NamedFace(3, "Left Person", (233.0, 21.0, 390.0, 223.0), confirmed=True)]
+    done = xr.write_regions(str(photo), ours, size, 1)
+    assert done is not None and done.kept == 2 and done.replaced == ("Old Name",)
+    xr.write_regions(
+        str(photo), [*ours, xr.NamedFace(2, "Right", (788.0, 49.0, 941.0, 255.0))], size, 1
+    )
+    xr.write_regions(str(photo), ours, size, 1)
+    after = run_exiftool(
+        "-j",
+        "-n",
+        "-XMP-dc:Subject",
+        "-XMP-xmp:Rating",
+        "-XMP-lr:all",
+        "-XMP-digiKam:all",
+        str(sidecar),
+    )
+    for tag, value in (
+        ("Subject", "holiday"),
+        ("Rating", 4),
+        ("HierarchicalSubject", "People|Friends"),
+        ("TagsList", "People/Friends"),
+    ):
+        assert f'"{tag}": {value!r}'.replace("'", '"') in after, (tag, after)
+    names = [r["Name"] for r in read_with_exiftool(sidecar)["RegionInfo"]["RegionList"]]
+    assert names == ["Rex", "Stranger", "Left Person"]
+    assert before["RegionInfo"]["RegionList"][0]["Name"] == "Rex"
+    assert _digest(photo) == original
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_a_damaged_sidecar_is_reported_and_left_alone(faces_dir: Path, tmp_path: Path) -> None:
+    photo = _copy(faces_dir, "photos/face_recognition_examples/_group/two_people.jpg", tmp_path)
+    sidecar = Path(str(photo) + ".xmp")
+    sidecar.write_text("<x:xmpmeta this is not xml")
+    read = xr.read_regions(str(photo))
+    assert read.errors and str(sidecar) in read.errors[0]
+    with pytest.raises(xr.SidecarError):
+        xr.write_regions(str(photo), [xr.NamedFace(1, "A", (1.0, 1.0, 50.0, 50.0))], (1126, 661), 1)
+    assert sidecar.read_text() == "<x:xmpmeta this is not xml"
