@@ -17,6 +17,10 @@ the signal over its own probes (``POOLS``; sizes on a log scale) gives the ramp:
 threshold. The indistinct direction is the mean of the probes not recognised; its ramp, like
 the detection score's, is fitted on every probe.
 
+Where a degradation never reaches the fitted threshold (no probe of its pool past it: the
+model still recognises the worst copies the detector finds, as the fusion does cut faces), the
+threshold is an extrapolation and the signal keeps ``REFERENCE``'s ramp instead.
+
 A signal's threshold is moved, where it would, so that it sets aside at most ``CLEAN_SPARED``
 of the clean labelled faces of the fit half, and none of the main faces of the shared
 single-person photos (portraits a user recognises at a glance, in profile or a hand over the
@@ -56,6 +60,8 @@ CALIBRATION_DIR = REPO / "faceorganizer" / "core" / "calibration"
 # No signal may set aside more than this share of the clean labelled faces it is fitted beside:
 # a face a person recognises at a glance is not hidden for one weak signal.
 CLEAN_SPARED = 0.002
+# Whose ramp a signal keeps when this model's fit lies past every probe of its degradation.
+REFERENCE = "dlib-resnet-v1"
 SPARED_SCORE = 0.55
 
 
@@ -76,6 +82,26 @@ def fit_ramp(
         return None
     threshold = -float(model.intercept_[0]) / slope
     return Ramp(round(threshold, 6), round(1.0 / abs(slope), 6), log)
+
+
+def past(ramp: Ramp, values: np.ndarray, name: str) -> int:
+    """How many of a pool's probes lie on the bad side of the ramp's threshold (none: the
+    threshold is an extrapolation, not a fit)."""
+    x = np.log(np.maximum(values, 1e-6)) if ramp.log else values
+    x = x[np.isfinite(x)]
+    return int(np.sum(x > ramp.threshold if name in HIGHER_IS_WORSE else x < ramp.threshold))
+
+
+def reference_ramp(name: str) -> Ramp | None:
+    """The reference model's ramp for a signal whose degradation never reaches where this model
+    stops recognising faces (the fusion recognises nearly every cut face the detector finds): a
+    bar past every probe would set aside no cut face at all."""
+    path = CALIBRATION_DIR / f"{REFERENCE}.quality.json"
+    if not path.exists():
+        return None
+    ramp = QualityModel.from_json(path.read_text("utf-8"), path.name).ramps.get(name)
+    print(f"{name}: no probe past the fitted threshold; {REFERENCE}'s ramp kept")
+    return ramp
 
 
 def spare_clean(ramp: Ramp, clean: np.ndarray, worse_high: bool) -> Ramp | None:
@@ -157,6 +183,8 @@ def main() -> None:
         column = probes.signals[:, SIGNALS.index(name)]
         pool = fit & np.isin(probes.family, POOLS[name]) if name in POOLS else fit
         ramp = fit_ramp(column[pool], recognised[pool], name in HIGHER_IS_WORSE, name == "size")
+        if ramp is not None and name in POOLS and not past(ramp, column[pool], name):
+            ramp = reference_ramp(name)
         if ramp is not None:
             ramp = spare_clean(ramp, column[clean_fit], name in HIGHER_IS_WORSE)
             ramps[name] = spare_all(ramp, column[portraits], name in HIGHER_IS_WORSE)
