@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 import hdbscan
 import numpy as np
-from quality_data import FaceSet, load_faces
+from quality_data import FaceSet, judge, load_faces
 from sklearn.cluster import DBSCAN
 
 from faceorganizer.core.clustering import ClusterInput, cluster_thresholds, recluster
@@ -76,8 +76,24 @@ def bcubed_prf(truth: np.ndarray, pred: np.ndarray) -> tuple[float, float, float
     return precision, recall, 2 * precision * recall / (precision + recall)
 
 
+def gates(fs: FaceSet, model: str) -> dict[str, object]:
+    """The quality gate and the new-group margin of the shipped fit (as a scan uses them)."""
+    from faceorganizer import config
+    from faceorganizer.core.quality import quality_model
+
+    judge(fs, model)
+    gate = quality_model(model)
+    slope = calibration_for(model).slope
+    return {
+        "poor": fs.quality < float(config.default("quality_bar")),
+        "group_margin": None if gate.group_margin is None else gate.group_margin / slope,
+        "pair_margin": None if gate.pair_margin is None else gate.pair_margin / slope,
+    }
+
+
 def ours(fs: FaceSet, threshold: float | None, model: str) -> np.ndarray:
-    """The library's own clustering, with the model's calibrated thresholds (as a scan uses)."""
+    """The library's own clustering, with the model's calibrated thresholds and its quality gate
+    and new-group margin (as a scan uses them)."""
     n = len(fs.embeddings)
     inp = ClusterInput(
         embeddings=fs.embeddings,
@@ -86,6 +102,7 @@ def ours(fs: FaceSet, threshold: float | None, model: str) -> np.ndarray:
         photo=fs.photo,
         score=fs.score,
         **cluster_thresholds(calibration_for(model)),
+        **gates(fs, model),  # type: ignore[arg-type]
     )
     if threshold is not None:
         inp.cluster_cosine = threshold
@@ -106,6 +123,7 @@ def incremental(fs: FaceSet, model: str, scans: int, seed: int = 0) -> tuple[np.
     next_id = 0
     moved = 0
     thresholds = cluster_thresholds(calibration_for(model))
+    gate = gates(fs, model)
     for s in range(scans):
         rows = np.flatnonzero(batch <= s)
         inp = ClusterInput(
@@ -114,6 +132,9 @@ def incremental(fs: FaceSet, model: str, scans: int, seed: int = 0) -> tuple[np.
             pinned=np.zeros(len(rows), bool),
             photo=fs.photo[rows],
             score=fs.score[rows],
+            poor=gate["poor"][rows],  # type: ignore[index]
+            group_margin=gate["group_margin"],  # type: ignore[arg-type]
+            pair_margin=gate["pair_margin"],  # type: ignore[arg-type]
             **thresholds,
         )
         labels = recluster(inp).labels
@@ -131,6 +152,7 @@ def incremental(fs: FaceSet, model: str, scans: int, seed: int = 0) -> tuple[np.
             photo=fs.photo,
             score=fs.score,
             **thresholds,
+            **gate,  # type: ignore[arg-type]
         )
     ).labels
     return person, moved, int(np.sum(again != person))

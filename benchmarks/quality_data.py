@@ -25,6 +25,7 @@ if str(REPO) not in sys.path:  # an installed faceorganizer (or PYTHONPATH) come
     sys.path.append(str(REPO))
 
 from faceorganizer.core.calibration import labelled_face  # noqa: E402
+from faceorganizer.core.quality import SIGNALS  # noqa: E402
 
 FACES_DIR = Path(
     os.environ.get("FACEORGANIZER_TEST_FACES", REPO.parent / "shared" / "data" / "faces")
@@ -45,9 +46,21 @@ class FaceSet:
     kind: np.ndarray  # (n,) str: the manifest kind of the face's photo
     paths: list[str]  # relpaths of the photos, in processing order
     missed: list[str]  # photos where no face was found
+    signals: np.ndarray  # (n, len(core.quality.SIGNALS)) float: each face's quality signals
+    # (``indistinct`` as the quality fit of the scan's time had it: see ``judge``)
+    quality: np.ndarray  # (n,) float: each face's quality (likewise)
 
     def labelled(self) -> np.ndarray:
         return np.flatnonzero(self.label != "")
+
+
+def judge(fs: FaceSet, model_id: str) -> None:
+    """Each face's indistinct signal and quality by the model's shipped quality fit, in place."""
+    from faceorganizer.core.quality import SIGNALS, Signals, quality_model
+
+    model = quality_model(model_id)
+    fs.signals[:, SIGNALS.index("indistinct")] = model.indistinct_many(fs.embeddings)
+    fs.quality = np.array([model.quality(Signals(*row)) for row in fs.signals.tolist()], np.float64)
 
 
 CFP_KINDS = {"cfp_frontal", "cfp_profile"}
@@ -76,14 +89,16 @@ def manifest_rows(kinds: set[str]) -> list[dict[str, str]]:
 
 
 CHUNK = 100
-CACHE_FORMAT = 2  # 2: detection scores
+CACHE_FORMAT = 3  # 2: detection scores; 3: quality signals
 
 
 def _chunk_key(model_id: str, rows: list[dict[str, str]]) -> str:
     """Model id and recipe, and every file's path, size and mtime."""
-    from faceorganizer.core.models.registry import recipe_of
+    from faceorganizer.core.models.registry import DETECTOR_RECIPE, recipe_of
+    from faceorganizer.core.quality import SIGNALS_VERSION
 
-    h = hashlib.sha1(f"{model_id}#{recipe_of(model_id)}#{CACHE_FORMAT}".encode())
+    recipes = f"{recipe_of(model_id)}#{DETECTOR_RECIPE}#{SIGNALS_VERSION}#{CACHE_FORMAT}"
+    h = hashlib.sha1(f"{model_id}#{recipes}".encode())
     for r in rows:
         st = (FACES_DIR / r["relpath"]).stat()
         h.update(f"{r['relpath']}|{st.st_size}|{st.st_mtime_ns}\n".encode())
@@ -137,6 +152,8 @@ def load_faces(
         np.concatenate([p["kind"] for p in parts]),
         [str(x) for p in parts for x in p["paths"]],
         [str(x) for p in parts for x in p["missed"]],
+        np.concatenate([p["signals"] for p in parts]),
+        np.concatenate([p["quality"] for p in parts]),
     )
 
 
@@ -149,6 +166,8 @@ def _embed_chunk(engine: object, rows: list[dict[str, str]], cache: Path) -> Non
     kind: list[str] = []
     paths: list[str] = []
     missed: list[str] = []
+    signals: list[list[float]] = []
+    quality: list[float] = []
     for result in engine.process(list(by_path)):  # type: ignore[attr-defined]
         r = by_path[str(result.path)]
         pick = labelled_face(result) if result.error is None else None
@@ -160,6 +179,8 @@ def _embed_chunk(engine: object, rows: list[dict[str, str]], cache: Path) -> Non
             label.append(r["person"].lower() if k == pick else "")
             score.append(face.detection.score)
             kind.append(r["kind"])
+            signals.append([(face.signals or {}).get(k, np.nan) for k in SIGNALS])
+            quality.append(face.quality)
         paths.append(r["relpath"])
     cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp.npz")
@@ -172,6 +193,8 @@ def _embed_chunk(engine: object, rows: list[dict[str, str]], cache: Path) -> Non
         kind=np.asarray(kind, dtype=str),
         paths=np.asarray(paths, dtype=str),
         missed=np.asarray(missed, dtype=str),
+        signals=np.asarray(signals, np.float64).reshape(len(vecs), len(SIGNALS)),
+        quality=np.asarray(quality, np.float64),
     )
     tmp.replace(cache)
 
@@ -229,4 +252,5 @@ def _fused_faces(
     return FaceSet(
         fuse([s.embeddings for s in sets], weights),
         first.photo, first.label, first.score, first.kind, first.paths, first.missed,
+        first.signals.copy(), first.quality.copy(),  # geometry is the members'; see ``judge``
     )  # fmt: skip

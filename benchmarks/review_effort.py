@@ -51,7 +51,8 @@ from faceorganizer.services.types import Suggestion
 DEFAULT_ROOTS = (("lfw_dev", 1), ("lfw_strangers", 1), ("photos", 2))
 ENGINE_CODE = (
     "core/models", "core/alignment.py", "core/detection.py", "core/images.py", "core/pipeline.py",
-    "core/thumbnails.py", "services/scan/scanner.py", "services/scan/files.py",
+    "core/thumbnails.py", "services/scan/scanner.py", "services/scan/files.py", "core/mtcnn.py",
+    "core/boxes.py", "core/quality_signals.py",
 )  # fmt: skip
 
 

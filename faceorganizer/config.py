@@ -99,6 +99,16 @@ SETTINGS: dict[str, Setting] = {
             minimum=0,
             maximum=400,
         ),
+        Setting(
+            "quality_bar",
+            float,
+            0.5,
+            "library",
+            "faces whose quality (0..1) is below this are kept and searchable, but never grouped,"
+            " asked about or shown at a high percentage automatically (0.5: the fitted bar)",
+            minimum=0.0,
+            maximum=1.0,
+        ),
         Setting("folders", list, [], "library", "the photo folders the library scans"),
         Setting(
             "xmp_import_on_scan",

@@ -140,7 +140,13 @@ def cmd_people(args: argparse.Namespace, lib: Library) -> int:
 
 def cmd_faces(args: argparse.Namespace, lib: Library) -> int:
     person = person_ref(args.person) if args.person else None
-    found = lib.faces(person, unassigned=args.unassigned, include_hidden=args.all, limit=args.limit)
+    found = lib.faces(
+        person,
+        unassigned=args.unassigned,
+        include_hidden=args.all,
+        limit=args.limit,
+        other=args.other,
+    )
     rows = [asdict(f) for f in found]
     if args.embeddings or args.npy:
         vectors = lib.face_embeddings([f.face_id for f in found])
@@ -275,7 +281,12 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
 
     p = add("faces", cmd_faces, "list faces", read_only=True)
     p.add_argument("--person", help="person id or name")
-    p.add_argument("--unassigned", action="store_true", help="faces in no person")
+    p.add_argument(
+        "--unassigned", action="store_true", help="faces in no person, good enough to judge"
+    )
+    p.add_argument(
+        "--other", action="store_true", help="faces in no person too poor to recognise, and why"
+    )
     p.add_argument("--all", action="store_true", help="include hidden faces")
     p.add_argument("--limit", type=positive_int)
     p.add_argument(

@@ -52,8 +52,9 @@ def print_error(message: str, json_mode: bool = False) -> None:
 
 
 def face_line(f: FaceInfo) -> str:
-    """One face as a line: id, its person, its box and its photo."""
+    """One face as a line: id, its person, its box, its photo and why it is too poor, if so."""
     who = f.person_name or (f"person {f.person_id}" if f.person_id else "unassigned")
     pin = " (confirmed)" if f.assigned_by == "user" else ""
     box = ",".join(f"{v:.0f}" for v in f.box)
-    return f"{f.face_id:>7}  {for_terminal(who)}{pin}  [{box}]  {for_terminal(f.photo_path)}"
+    poor = f"  (too poor to recognise: {f.poor_reason})" if f.poor_reason else ""
+    return f"{f.face_id:>7}  {for_terminal(who)}{pin}  [{box}]  {for_terminal(f.photo_path)}{poor}"

@@ -82,10 +82,11 @@ def integral_images(images: torch.Tensor, on_numpy: bool | None = None) -> torch
 
 def _corner_indices(
     shape: tuple[int, ...], image_index: np.ndarray, regions: np.ndarray, size: int
-) -> tuple[np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Flat indices into channel 0 of a (B, C, H + 1, W + 1) table of the four corners of every
     output cell, (4, K, size, size) in the order (end, end), (start y, end x), (end y, start x),
-    (start, start); and each cell's pixel count (K, size, size)."""
+    (start, start), each cell cut to the image; the pixel count of that part (K, size, size);
+    and of the whole cell, inside the image or not."""
     _, c, h1, w1 = shape
     r = np.asarray(regions, dtype=np.int64).reshape(-1, 4)
     x0, y0, x1, y1 = r[:, 0:1], r[:, 1:2], r[:, 2:3], r[:, 3:4]
@@ -95,12 +96,15 @@ def _corner_indices(
     xe = x0 - (-(cells + 1) * w) // size
     ys = y0 + (cells * h) // size
     ye = y0 - (-(cells + 1) * h) // size
+    whole = (ye - ys)[:, :, None] * (xe - xs)[:, None, :]
+    xs, xe = np.clip(xs, 0, w1 - 1), np.clip(xe, 0, w1 - 1)
+    ys, ye = np.clip(ys, 0, h1 - 1), np.clip(ye, 0, h1 - 1)
     base = (np.asarray(image_index, dtype=np.int64) * (c * h1 * w1))[:, None, None]
     rs, re = (ys * w1)[:, :, None] + base, (ye * w1)[:, :, None] + base
     xs_, xe_ = xs[:, None, :], xe[:, None, :]
     corners = np.stack([re + xe_, rs + xe_, re + xs_, rs + xs_])
     count = (ye - ys)[:, :, None] * (xe - xs)[:, None, :]
-    return corners, count
+    return corners, count, whole
 
 
 def area_crops(
@@ -108,21 +112,30 @@ def area_crops(
     image_index: np.ndarray,
     regions: np.ndarray,
     size: int,
+    fill: np.ndarray | None = None,
 ) -> torch.Tensor:
-    """Crops of ``regions`` (K, 4) integer ``x0, y0, x1, y1`` (end exclusive, non-empty, inside
-    the image) of images ``image_index`` resized to ``size`` x ``size`` by area averaging.
+    """Crops of ``regions`` (K, 4) integer ``x0, y0, x1, y1`` (end exclusive, non-empty) of images
+    ``image_index`` resized to ``size`` x ``size`` by area averaging.
 
     The same arithmetic as ``torch.nn.functional.interpolate(mode="area")`` (adaptive average
     pooling: output cell i covers floor(i*n/size) to ceil((i+1)*n/size)) on every crop at once,
     from the tables of ``integral_images``: integer ones gathered with numpy on the CPU, float64
-    ones with torch on their device. Returns (K, 3, size, size) float32 in 0..255.
+    ones with torch on their device. Without ``fill`` the regions must lie inside the image;
+    with it, a region may reach past the image, whose outside pixels then have the colour
+    ``fill[image]`` ((B, C), 0..255): a face cut by the border is cropped as a whole face on a
+    plain background, not stretched. Returns (K, 3, size, size) float32 in 0..255.
     """
     device = table.device
     k = len(regions)
     c = table.shape[1]
     if k == 0:
         return torch.empty((0, c, size, size), dtype=torch.float32, device=device)
-    corners, count = _corner_indices(tuple(table.shape), image_index, regions, size)
+    corners, count, whole = _corner_indices(tuple(table.shape), image_index, regions, size)
+    outside = None
+    if fill is not None:
+        paint = np.asarray(fill, np.float64)[np.asarray(image_index, np.int64)]  # (K, C)
+        outside = (whole - count).astype(np.float64)
+        count = whole
     plane = table.shape[2] * table.shape[3]
     if not table.dtype.is_floating_point:
         flat = table.numpy().reshape(-1)
@@ -133,13 +146,22 @@ def area_crops(
             total = values.take(corners[0]) - values.take(corners[1])
             total -= values.take(corners[2])
             total += values.take(corners[3])
+            if outside is not None:
+                total = total + (paint[:, ch, None, None] * outside).astype(np.float32)
             np.divide(total, counts, out=out[:, ch])
         return torch.from_numpy(out)
     index = torch.from_numpy(corners).to(device)
     counts_t = torch.from_numpy(count).to(device=device, dtype=torch.float64)
+    extra = None
+    if outside is not None:
+        extra = torch.from_numpy(outside).to(device=device, dtype=torch.float64)
+        paint_t = torch.from_numpy(paint).to(device=device, dtype=torch.float64)
     flat_t = table.reshape(-1)
     crops = torch.empty((k, c, size, size), dtype=torch.float32, device=device)
     for ch in range(c):
         g = torch.take(flat_t[ch * plane :], index)
-        crops[:, ch] = ((g[0] - g[1] - g[2] + g[3]) / counts_t).to(torch.float32)
+        total = g[0] - g[1] - g[2] + g[3]
+        if extra is not None:
+            total = total + paint_t[:, ch, None, None] * extra
+        crops[:, ch] = (total / counts_t).to(torch.float32)
     return crops

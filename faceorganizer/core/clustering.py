@@ -29,6 +29,15 @@ A new group needs at least one clear face (detection score >= ``CLEAR_FACE_SCORE
 only doubtful detections were hands, clothes or one blurred object seen in every copy of a photo,
 never a person (every person of the shared photos has a face scored >= 0.995). Their faces stay
 unassigned, still listed and searchable. New groups are labelled -2, -3, ...
+
+Two gates (issue 18), each off when its input is None:
+
+- ``poor``: faces under the library's quality bar (``core.quality``) are never placed: they
+  join no person, form no group, and do not count in a person's likeness; one the user put in a
+  person stays there, one placed automatically (before the bar existed) is set aside in step 1.
+- ``group_margin``: a new group must stand out from its neighbourhood, and a face joins a person
+  only if it stands out in it (``core.group_gate``), so strangers in crowded parts of the space
+  stay apart; what the gate peels off a group in one run does not join it in the next.
 """
 
 from __future__ import annotations
@@ -99,6 +108,11 @@ class ClusterInput:
     attach_cosine: float | None = 0.9498
     min_group_size: int = 2
     score: np.ndarray | None = None  # detection score per face; None: every face counts as clear
+    poor: np.ndarray | None = None  # under the quality bar: never placed, vouches for no one
+    # a new group's margin over its neighbourhood (``core.group_gate``), cosine; None: no test;
+    # a pair's (None: the group's)
+    group_margin: float | None = None
+    pair_margin: float | None = None
 
 
 @dataclass
@@ -153,16 +167,22 @@ class ClusterOutput:
 
 def _validate(inp: ClusterInput) -> None:
     n = len(inp.embeddings)
-    for name in ("person", "pinned", "photo") + (("score",) if inp.score is not None else ()):
+    optional = tuple(name for name in ("score", "poor") if getattr(inp, name) is not None)
+    for name in ("person", "pinned", "photo") + optional:
         if len(getattr(inp, name)) != n:
             raise ValueError(f"{name} has {len(getattr(inp, name))} rows, embeddings {n}")
     if np.any(inp.pinned & (inp.person < 0)):
         raise ValueError("a pinned face must have a person")
 
 
+def _poor(inp: ClusterInput) -> np.ndarray:
+    return inp.poor if inp.poor is not None else np.zeros(len(inp.embeddings), bool)
+
+
 def _keep(inp: ClusterInput, rejected: set[tuple[int, int]]) -> np.ndarray:
-    """Labels after step 1: every face stays, except a rejected pair or a second face of one
-    photo in one person (pinned faces first, then the faces most like their person)."""
+    """Labels after step 1: every face stays, except a rejected pair, a second face of one
+    photo in one person (pinned faces first, then the faces most like their person), or a face
+    under the quality bar the user did not place there."""
     labels = np.full(len(inp.embeddings), UNASSIGNED, np.int64)
     placed = np.flatnonzero(inp.person >= 0)
     if not len(placed):
@@ -176,10 +196,11 @@ def _keep(inp: ClusterInput, rejected: set[tuple[int, int]]) -> np.ndarray:
     )
     order = sorted(range(len(placed)), key=lambda i: (not inp.pinned[placed[i]], -likeness[i]))
     taken: set[tuple[int, int]] = set()
+    poor = _poor(inp)
     for i in order:
         r = int(placed[i])
         p, ph = int(inp.person[r]), int(inp.photo[r])
-        if not inp.pinned[r] and ((r, p) in rejected or (p, ph) in taken):
+        if not inp.pinned[r] and ((r, p) in rejected or (p, ph) in taken or poor[r]):
             continue
         labels[r] = p
         taken.add((p, ph))
@@ -201,11 +222,14 @@ def _join(
 ) -> int:
     """Step 2 (in place): each face of ``rows`` that is clearly one person's joins it; returns
     how many joined."""
-    if not len(rows) or not np.any(labels >= 0):
+    vouching = np.where(_poor(inp), UNASSIGNED, labels)
+    if not len(rows) or not np.any(vouching >= 0):
         return 0
-    means = group_means(inp.embeddings, labels)
+    means = group_means(inp.embeddings, vouching)
     nearest, best, _ = best_two(inp.embeddings[rows], means.means, device)
     ok = best >= join_threshold(means.sizes[nearest], inp.join_cosine, inp.join_pair_cosine)
+    if inp.group_margin is not None:
+        _gate_joins(inp, vouching, rows, means.labels[nearest], ok, device)
     taken = {(int(labels[r]), int(inp.photo[r])) for r in np.flatnonzero(labels >= 0).tolist()}
     apart: dict[int, set[int]] = defaultdict(set)
     for a, b in inp.cannot_link:
@@ -224,6 +248,33 @@ def _join(
     return joined
 
 
+def _gate_joins(
+    inp: ClusterInput,
+    vouching: np.ndarray,
+    rows: np.ndarray,
+    target: np.ndarray,
+    ok: np.ndarray,
+    device: torch.device | None,
+) -> None:
+    """Clear ``ok`` (in place) where a face would join a person without standing out in it from
+    its neighbourhood (``core.group_gate``): what the gate peels off a new group does not join
+    it in the next run, and a stranger does not join a look-alike's person."""
+    from faceorganizer.core.group_gate import MAX_SIZE, may_join
+
+    assert inp.group_margin is not None
+    sizes = np.bincount(vouching[vouching >= 0]) if np.any(vouching >= 0) else np.zeros(0)
+    asked = [i for i in np.flatnonzero(ok).tolist() if sizes[int(target[i])] < MAX_SIZE]
+    if not asked:
+        return
+    needed = np.unique(target[asked])
+    placed = np.flatnonzero(np.isin(vouching, needed))
+    members: dict[int, list[int]] = defaultdict(list)
+    for r in placed.tolist():
+        members[int(vouching[r])].append(r)
+    groups = [np.array(members[int(target[i])] + [int(rows[i])], np.int64) for i in asked]
+    ok[asked] = may_join(inp.embeddings, groups, inp.group_margin, device, inp.pair_margin)
+
+
 def _drop_unclear(local: np.ndarray, score: np.ndarray) -> None:
     """Unassign (in place) the groups without a face scored at least ``CLEAR_FACE_SCORE``."""
     grouped = local >= 0
@@ -232,6 +283,27 @@ def _drop_unclear(local: np.ndarray, score: np.ndarray) -> None:
     best = np.full(int(local.max()) + 1, -np.inf)
     np.maximum.at(best, local[grouped], score[grouped])
     local[grouped & (best[np.maximum(local, 0)] < CLEAR_FACE_SCORE)] = UNASSIGNED
+
+
+def _gate(
+    inp: ClusterInput, local: np.ndarray, rows: np.ndarray, device: torch.device | None
+) -> None:
+    """Keep (in place) only what of each new group stands out from its neighbourhood among
+    all the library's faces (``core.group_gate``)."""
+    from faceorganizer.core.group_gate import standing_out
+
+    labels = sorted(set(local.tolist()) - {UNASSIGNED})
+    if not labels or inp.group_margin is None:
+        return
+    groups = [rows[local == g] for g in labels]
+    kept = standing_out(inp.embeddings, groups, inp.group_margin, device, inp.pair_margin)
+    at = {int(r): i for i, r in enumerate(rows.tolist())}
+    for g, before, after in zip(labels, groups, kept, strict=True):
+        if len(after) == len(before):
+            continue
+        local[[at[int(r)] for r in before]] = UNASSIGNED
+        if len(after) >= 2:
+            local[[at[int(r)] for r in after]] = g
 
 
 def _group(
@@ -260,6 +332,8 @@ def _group(
     )
     if inp.score is not None:
         _drop_unclear(local, inp.score[rows])
+    if inp.group_margin is not None:
+        _gate(inp, local, rows, device)
     groups = sorted(set(local.tolist()) - {UNASSIGNED})
     for k, g in enumerate(groups):
         labels[rows[local == g]] = first_id + k
@@ -296,7 +370,7 @@ def recluster(inp: ClusterInput, device: torch.device | None = None) -> ClusterO
         return ClusterOutput(np.empty(0, np.int64))
     rejected = {(int(r), int(p)) for r, p in inp.rejected}
     labels = _keep(inp, rejected)
-    free = (labels == UNASSIGNED) & (inp.person < 0)
+    free = (labels == UNASSIGNED) & (inp.person < 0) & ~_poor(inp)
     first_new = int(max(inp.person.max(initial=-1), 0)) + 1
     next_id = first_new
     first: tuple[np.ndarray, Graph] | None = None  # the first grouping's faces and graph

@@ -63,12 +63,16 @@ def _memory_format() -> torch.memory_format:
     return torch.channels_last if CHANNELS_LAST else torch.contiguous_format
 
 
-def pyramid_scales(height: int, width: int, min_size: float, factor: float) -> list[float]:
-    """The scales at which a ``min_size`` face and every larger one fill P-Net's 12 px window."""
+def pyramid_scales(
+    height: int, width: int, min_size: float, factor: float, edge: int = 0
+) -> list[float]:
+    """The scales at which a ``min_size`` face and every larger one fill P-Net's 12 px window;
+    with an ``edge`` margin (pixels of each level), also faces larger than the image, down to
+    levels whose margin holds at least half of the window."""
     scale = CELL / min_size
     side = min(height, width) * scale
     scales = []
-    while side >= CELL:
+    while side >= CELL - min(edge, CELL // 2):
         scales.append(scale)
         scale *= factor
         side *= factor
@@ -80,8 +84,11 @@ class _Pyramid:
     from the previous one when ``cascade`` (the source shrinks with the levels), or area
     interpolation of the batch on its device."""
 
-    def __init__(self, images: np.ndarray, device: torch.device, pil: bool, cascade: bool):
+    def __init__(
+        self, images: np.ndarray, device: torch.device, pil: bool, cascade: bool, edge: int = 0
+    ):
         self.cascade = cascade
+        self.edge = edge
         self.sources: list[Image.Image] | None = None
         self.batch: torch.Tensor | None = None
         if pil:
@@ -102,6 +109,10 @@ class _Pyramid:
             assert self.batch is not None
             level = F.interpolate(self.batch, size=(h, w), mode="area")
         level = (level - NORM_SHIFT) * NORM_SCALE
+        if self.edge:
+            # black (the original MTCNN's zero padding), so a face cut by the border is seen
+            # whole on a plain background
+            level = F.pad(level, (self.edge,) * 4, value=-NORM_SHIFT * NORM_SCALE)
         return level.contiguous(memory_format=_memory_format())
 
 
@@ -119,7 +130,8 @@ def _proposals(
     height, width = images.shape[1:3]
     found: list[np.ndarray] = []
     found_idx: list[np.ndarray] = []
-    for scale in pyramid_scales(height, width, min_size, factor):
+    edge = pyramid.edge
+    for scale in pyramid_scales(height, width, min_size, factor, edge):
         start = times.clock()
         level = pyramid.level((int(height * scale + 1), int(width * scale + 1)))
         times.add("pyramid", times.clock() - start)
@@ -135,8 +147,8 @@ def _proposals(
             continue
         start = times.clock()
         xy = where[:, [2, 1]].astype(np.float32)
-        q1 = np.floor((STRIDE * xy + 1) / np.float32(scale))
-        q2 = np.floor((STRIDE * xy + CELL) / np.float32(scale))
+        q1 = np.floor((STRIDE * xy + 1 - edge) / np.float32(scale))
+        q2 = np.floor((STRIDE * xy + CELL - edge) / np.float32(scale))
         boxes = np.concatenate([q1, q2, score[:, None], offsets], axis=1)
         keep = nms(boxes[:, :4], boxes[:, 4], 0.5, where[:, 0])
         found.append(boxes[keep])
@@ -178,23 +190,35 @@ def _regress(boxes: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     return out
 
 
-def _regions(boxes: np.ndarray, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
+def _regions(
+    boxes: np.ndarray, width: int, height: int, whole: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """The part of each box inside the image as integer x0, y0, x1, y1 (end exclusive), as
-    facenet-pytorch's ``pad`` cuts it, and which boxes have a non-empty part."""
+    facenet-pytorch's ``pad`` cuts it (``whole``: the box itself, reaching past the image), and
+    which boxes have a non-empty part inside the image."""
     b = np.trunc(boxes[:, :4]).astype(np.int64)
     x = np.maximum(b[:, 0], 1) - 1
     y = np.maximum(b[:, 1], 1) - 1
     ex = np.minimum(b[:, 2], width)
     ey = np.minimum(b[:, 3], height)
     valid = (ex > x) & (ey > y)
+    if whole:
+        x, y, ex, ey = b[:, 0] - 1, b[:, 1] - 1, b[:, 2], b[:, 3]
+        valid &= (ex > x) & (ey > y)
     return np.stack([x, y, ex, ey], axis=1), valid
 
 
 def _crops(
-    table: torch.Tensor, boxes: np.ndarray, index: np.ndarray, size: int, shape: tuple[int, int]
+    table: torch.Tensor,
+    boxes: np.ndarray,
+    index: np.ndarray,
+    size: int,
+    shape: tuple[int, int],
+    edge: bool = False,
 ) -> tuple[torch.Tensor, np.ndarray]:
-    regions, valid = _regions(boxes, shape[1], shape[0])
-    crops = area_crops(table, index[valid], regions[valid], size)
+    regions, valid = _regions(boxes, shape[1], shape[0], whole=edge)
+    fill = np.zeros((int(table.shape[0]), int(table.shape[1]))) if edge else None
+    crops = area_crops(table, index[valid], regions[valid], size, fill)
     crops = (crops - NORM_SHIFT) * NORM_SCALE
     return crops.contiguous(memory_format=_memory_format()), valid
 
@@ -214,20 +238,24 @@ def detect_batch(
     times: StageTimes | None = None,
     pil_pyramid: bool | None = None,
     cascade: bool = False,
+    edge: int = 0,
 ) -> list[tuple[np.ndarray, np.ndarray]]:
     """Faces in each of ``images`` ((B, H, W, 3) uint8 RGB, one size): per image, boxes
     (K, 5: x1 y1 x2 y2 score) and landmarks (K, 5, 2), in that image's pixels.
 
     ``pil_pyramid``: resize the pyramid with PIL on the CPU (default on a CPU device) rather
     than with ``interpolate`` on the device; ``cascade``: make each PIL level from the one
-    before rather than from the image."""
+    before rather than from the image. ``edge``: a black margin of that many pixels around each
+    pyramid level, and R-/O-Net crops that reach past the image filled with black, so a face
+    cut by the border is found with true landmarks (its boxes may then reach past the image);
+    a face wholly inside is found exactly as without it."""
     times = times or StageTimes()
     pnet, rnet, onet = nets
     n, height, width = images.shape[:3]
     empty = [(np.empty((0, 5), np.float32), np.empty((0, 5, 2), np.float32)) for _ in range(n)]
     with torch.inference_mode():
         pil = device.type == "cpu" if pil_pyramid is None else pil_pyramid
-        pyramid = _Pyramid(images, device, pil, cascade)
+        pyramid = _Pyramid(images, device, pil, cascade, edge)
         boxes, index = _proposals(
             pnet, images, device, min_size, thresholds[0], factor, times, pyramid
         )
@@ -236,7 +264,7 @@ def detect_batch(
             return empty
         start = times.clock()
         table = integral_images(torch.from_numpy(images).to(device))
-        crops, valid = _crops(table, boxes, index, 24, (height, width))
+        crops, valid = _crops(table, boxes, index, 24, (height, width), edge > 0)
         times.add("crops", times.clock() - start)
         boxes, index = boxes[valid], index[valid]
         start = times.clock()
@@ -252,7 +280,7 @@ def detect_batch(
         if not len(boxes):
             return empty
         start = times.clock()
-        crops, valid = _crops(table, boxes, index, 48, (height, width))
+        crops, valid = _crops(table, boxes, index, 48, (height, width), edge > 0)
         times.add("crops", times.clock() - start)
         boxes, index = boxes[valid], index[valid]
         start = times.clock()

@@ -125,9 +125,12 @@ def score(
     calibration: SearchCalibration,
     threshold: float = 0.0,
     limit: int | None = None,
+    ceiling: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(library rows, percentages) of the candidates at or above ``threshold`` percent, best
-    first (ties by the face's own likeness), at most ``limit`` of them.
+    first (ties by the face's own likeness), at most ``limit`` of them. ``ceiling`` (per
+    library row) caps what is shown of each percentage, never the order: a face too poor to
+    compare reliably is ranked by its evidence but never shown as likely.
 
     The logit is summed column by column and the percentage computed only for the candidates
     kept (the logit orders them as the percentage does): at a million faces this is several
@@ -135,13 +138,20 @@ def score(
     """
     ev = evidence(cosines, person, query)
     z = _logit(ev, pair, calibration)
-    keep = np.flatnonzero(z >= _logit_at(threshold)) if threshold > 0 else np.arange(len(z))
+    cap = None if ceiling is None else np.asarray(ceiling, np.float64)[ev.rows]
+    if threshold > 0:
+        keep = np.flatnonzero(z >= _logit_at(threshold))
+        if cap is not None:
+            keep = keep[cap[keep] >= threshold]
+    else:
+        keep = np.arange(len(z))
     if limit is not None and len(keep) > limit:
         keep = keep[np.argpartition(-z[keep], limit - 1)[:limit]]
-    pct = 100.0 / (1.0 + np.exp(-np.clip(z[keep], -50.0, 50.0)))
+    raw = 100.0 / (1.0 + np.exp(-np.clip(z[keep], -50.0, 50.0)))
+    pct = raw if cap is None else np.minimum(raw, cap[keep])
     at = pct >= threshold
-    keep, pct = keep[at], pct[at]
-    order = np.lexsort((-ev.face[keep], -pct))
+    keep, raw, pct = keep[at], raw[at], pct[at]
+    order = np.lexsort((-ev.face[keep], -raw))
     return ev.rows[keep[order]], pct[order]
 
 

@@ -31,13 +31,13 @@ from faceorganizer.core.allocator import keep_freed_memory
 from faceorganizer.core.device import resolve_device
 from faceorganizer.core.images import ImageLoadError, LoadedImage, load_image
 from faceorganizer.core.models.base import Embedder
+from faceorganizer.core.quality import quality_model
+from faceorganizer.core.quality import recipe as quality_recipe
+from faceorganizer.core.quality_signals import measure
 from faceorganizer.core.threads import torch_worker_pool, usable_cpus
 from faceorganizer.core.thumbnails import face_thumbnail
 from faceorganizer.core.types import Detection, EmbeddedFace, PhotoFaces
 
-# Faces reach full quality at this side in original pixels: about the size at which a face
-# fills dlib's 150 px chip without upsampling.
-QUALITY_FULL_SIZE = 100.0
 # Decoded images are at most this long: enough for the detector and for sharp chips of faces
 # that are small in a large photo. A JPEG is kept at the DCT scale that lands between
 # DECODE_MIN_SHARE of this and this (a 12 MP phone photo at 1/2: 2016 px), so it is never
@@ -53,13 +53,29 @@ MAX_WORKERS = 8
 PHOTOS_PER_WORKER = 4
 
 
-def face_quality(detection: Detection) -> float:
-    """Detection confidence times a size factor that reaches 1 at ``QUALITY_FULL_SIZE`` px.
-
-    Small faces embed poorly (few real pixels per chip pixel) and low-confidence ones are often
-    profiles or partial faces; the product ranks covers and search results sensibly.
-    """
-    return float(detection.score * min(1.0, detection.size / QUALITY_FULL_SIZE))
+def judged(
+    detection: Detection,
+    embedding: np.ndarray,
+    model_id: str,
+    thumbnail: bytes,
+    width: int,
+    height: int,
+) -> EmbeddedFace:
+    """A face with its quality signals and quality (``core.quality``), in original pixels."""
+    model = quality_model(model_id)
+    signals = measure(
+        detection.box, detection.landmarks, detection.score, width, height, thumbnail,
+        embedding, model,
+    )  # fmt: skip
+    return EmbeddedFace(
+        detection=detection,
+        embedding=embedding,
+        model_id=model_id,
+        quality=model.quality(signals),
+        thumbnail=thumbnail,
+        signals=signals.as_dict(),
+        quality_recipe=quality_recipe(model_id),
+    )
 
 
 @dataclass(eq=False)
@@ -143,15 +159,15 @@ class FaceEngine:
             chips = self.embedder.prepare(image.rgb, found)
             vectors = self.embedder.embed(chips) if len(found) else np.empty((0, 0), np.float32)
         for d, vector in zip(found, vectors, strict=True):
-            original = _to_original(d, s)
             result.faces.append(
-                EmbeddedFace(
-                    detection=original,
-                    embedding=vector,
-                    model_id=self.model_id,
-                    quality=face_quality(original),
-                    thumbnail=face_thumbnail(image.rgb, d.box),
-                )
+                judged(
+                    _to_original(d, s),
+                    vector,
+                    self.model_id,
+                    face_thumbnail(image.rgb, d.box),
+                    image.width,
+                    image.height,
+                )  # fmt: skip
             )
         return result
 
@@ -302,13 +318,14 @@ class FaceEngine:
                 result.timings["embed"] = seconds * n / total
                 for k, d in enumerate(item.detections):
                     result.faces.append(
-                        EmbeddedFace(
-                            detection=d,
-                            embedding=embeddings[row + k],
-                            model_id=self.model_id,
-                            quality=face_quality(d),
-                            thumbnail=item.thumbnails[k],
-                        )
+                        judged(
+                            d,
+                            embeddings[row + k],
+                            self.model_id,
+                            item.thumbnails[k],
+                            result.width,
+                            result.height,
+                        )  # fmt: skip
                     )
                 row += n
             elif result.error is None:

@@ -62,13 +62,17 @@ class Detection:
 
 @dataclass
 class EmbeddedFace:
-    """A detection plus what the library stores with it."""
+    """A detection plus what the library stores with it. ``quality`` (0..1) and ``signals``
+    (``core.quality.Signals`` as a dict) say whether the face can be judged; ``quality_recipe``
+    what they were computed with (0: not judged)."""
 
     detection: Detection
     embedding: np.ndarray  # float32 (dims,), unit length
     model_id: str
     quality: float = 0.0
     thumbnail: bytes = b""  # small JPEG of the face, so views never reopen originals
+    signals: dict[str, float] | None = None
+    quality_recipe: int = 0
 
 
 @dataclass

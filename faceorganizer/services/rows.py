@@ -7,10 +7,17 @@ from faceorganizer.storage.faces import FaceRow
 from faceorganizer.storage.persons import PersonSummary
 
 
-def face_info(r: FaceRow) -> FaceInfo:
+def face_info(r: FaceRow, bar: float | None = None) -> FaceInfo:
+    """The face as the CLI and the GUI see it; with the library's quality ``bar``, a face under
+    it says why (``services.quality``)."""
+    reason = None
+    if bar is not None and r.poor(bar):
+        from faceorganizer.services.quality import reason_text
+
+        reason = reason_text(r.model_id, r.quality_signals, bar)
     return FaceInfo(
         r.id, r.photo_id, r.photo_path, r.box, r.score, r.person_id, r.person_name,
-        r.assigned_by, bool(r.hidden), bool(r.not_face),
+        r.assigned_by, bool(r.hidden), bool(r.not_face), reason,
     )  # fmt: skip
 
 

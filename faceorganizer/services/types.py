@@ -29,6 +29,8 @@ class FaceInfo:
     assigned_by: str | None  # "auto" | "user" | None
     hidden: bool = False
     not_face: bool = False  # the user said this detection is not a face
+    # under the library's quality bar: why ("cut by the edge, too blurred"); None: judgeable
+    poor_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class ImageFace:
     score: float
     thumbnail: bytes  # small JPEG
     largest: bool  # the face a search uses when none is chosen
+    poor_reason: str | None = None  # under the library's quality bar: why
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -13,7 +14,8 @@ from faceorganizer.storage.db import row_id
 
 COLUMNS = (
     "f.id, f.photo_id, p.path, f.x1, f.y1, f.x2, f.y2, f.score, f.quality, f.model_id, "
-    "f.person_id, s.name, f.assigned_by, f.hidden, f.not_face"
+    "f.person_id, s.name, f.assigned_by, f.hidden, f.not_face, f.quality_signals, "
+    "f.quality_recipe"
 )
 # A face the user left without a person (undoing an automatic placement): clustering leaves it.
 HELD = "(f.person_id IS NULL AND f.assigned_by IS 'user')"
@@ -37,10 +39,16 @@ class FaceRow:
     assigned_by: str | None
     hidden: int
     not_face: int = 0
+    quality_signals: str | None = None  # JSON (``core.quality.Signals``)
+    quality_recipe: int = 0  # 0: not judged yet
 
     @property
     def box(self) -> tuple[float, float, float, float]:
         return (self.x1, self.y1, self.x2, self.y2)
+
+    def poor(self, bar: float) -> bool:
+        """Under the quality bar (a face not judged yet is not)."""
+        return self.quality_recipe > 0 and self.quality < bar
 
 
 @dataclass(frozen=True)
@@ -69,9 +77,11 @@ def rows_where_in(db: Database, select: str, column: str, ids: Iterable[int]) ->
 def insert(db: Database, photo_id: int, face: EmbeddedFace) -> int:
     d = face.detection
     lm = None if d.landmarks is None else np.asarray(d.landmarks, np.float32).tobytes()
+    signals = None if face.signals is None else json.dumps(face.signals, separators=(",", ":"))
     cur = db.execute(
         "INSERT INTO faces(photo_id, x1, y1, x2, y2, landmarks, score, quality, embedding,"
-        " model_id, thumbnail) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+        " model_id, thumbnail, quality_signals, quality_recipe)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [
             photo_id,
             *(float(v) for v in d.box),
@@ -81,6 +91,8 @@ def insert(db: Database, photo_id: int, face: EmbeddedFace) -> int:
             np.asarray(face.embedding, np.float32).tobytes(),
             face.model_id,
             face.thumbnail or None,
+            signals,
+            int(face.quality_recipe) if face.signals is not None else 0,
         ],
     )
     return row_id(cur)
@@ -184,9 +196,15 @@ def remove_rejections(db: Database, pairs: Iterable[tuple[int, int]]) -> None:
 
 
 def listing_filter(
-    person_id: int | None, unassigned: bool, include_hidden: bool
+    person_id: int | None,
+    unassigned: bool,
+    include_hidden: bool,
+    bar: float | None = None,
+    poor: bool = False,
 ) -> tuple[str, list[object]]:
-    """The WHERE clause (over ``faces f``) of a face listing and its parameters."""
+    """The WHERE clause (over ``faces f``) of a face listing and its parameters. With a
+    quality ``bar``, unassigned faces are those at or above it, or with ``poor`` those under it
+    (the "Other faces")."""
     where: list[str] = ["f.not_face = 0"]
     params: list[object] = []
     if person_id is not None:
@@ -194,6 +212,9 @@ def listing_filter(
         params.append(person_id)
     if unassigned:
         where.append("f.person_id IS NULL")
+        if bar is not None:
+            where.append(POOR if poor else f"NOT {POOR}")
+            params.append(bar)
     if not include_hidden:
         where.append("f.hidden = 0")
     return " AND ".join(where), params
@@ -206,9 +227,11 @@ def listing(
     include_hidden: bool = False,
     limit: int | None = None,
     offset: int = 0,
+    bar: float | None = None,
+    poor: bool = False,
 ) -> list[FaceRow]:
     """Faces of a person (or unassigned ones), in id order, one page at a time."""
-    where, params = listing_filter(person_id, unassigned, include_hidden)
+    where, params = listing_filter(person_id, unassigned, include_hidden, bar, poor)
     suffix = "ORDER BY f.id"
     if limit is not None or offset:
         suffix += f" LIMIT {int(limit) if limit is not None else -1} OFFSET {int(offset)}"
@@ -220,8 +243,10 @@ def listing_count(
     person_id: int | None = None,
     unassigned: bool = False,
     include_hidden: bool = False,
+    bar: float | None = None,
+    poor: bool = False,
 ) -> int:
-    where, params = listing_filter(person_id, unassigned, include_hidden)
+    where, params = listing_filter(person_id, unassigned, include_hidden, bar, poor)
     return int(db.execute(f"SELECT count(*) FROM faces f WHERE {where}", params).fetchone()[0])
 
 
@@ -230,10 +255,26 @@ def count(db: Database) -> int:
     return int(db.execute("SELECT count(*) FROM faces WHERE not_face = 0").fetchone()[0])
 
 
-def count_unassigned(db: Database) -> int:
-    """Visible faces in no person (the "Faces without a person" count)."""
-    sql = "SELECT count(*) FROM faces WHERE person_id IS NULL AND hidden = 0 AND not_face = 0"
-    return int(db.execute(sql).fetchone()[0])
+POOR = "(f.quality_recipe > 0 AND f.quality < ?)"
+
+
+def count_unassigned(db: Database, bar: float = 0.0) -> int:
+    """Visible faces in no person at or above the quality ``bar`` (the "Faces without a
+    person" count)."""
+    sql = (
+        "SELECT count(*) FROM faces f WHERE person_id IS NULL AND hidden = 0 AND not_face = 0 "
+        f"AND NOT {POOR}"
+    )
+    return int(db.execute(sql, [bar]).fetchone()[0])
+
+
+def count_other(db: Database, bar: float) -> int:
+    """Visible faces in no person under the quality ``bar`` (the "Other faces" count)."""
+    sql = (
+        "SELECT count(*) FROM faces f WHERE person_id IS NULL AND hidden = 0 AND not_face = 0 "
+        f"AND {POOR}"
+    )
+    return int(db.execute(sql, [bar]).fetchone()[0])
 
 
 def embedding_of(db: Database, face_id: int) -> tuple[np.ndarray, str] | None:
@@ -254,13 +295,19 @@ def ids_of_model(db: Database, model_id: str) -> set[int]:
     return {r[0] for r in db.execute(sql, [model_id])}
 
 
-def persons_of_model(db: Database, model_id: str) -> tuple[np.ndarray, np.ndarray]:
-    """(face ids, person ids with -1 for none) of a model's searchable faces, in id order."""
-    sql = "SELECT id, person_id FROM faces WHERE model_id = ? AND not_face = 0 ORDER BY id"
-    found = db.execute(sql, [model_id]).fetchall()
+def persons_of_model(
+    db: Database, model_id: str, bar: float = 0.0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(face ids, person ids with -1 for none, under the quality ``bar``) of a model's
+    searchable faces, in id order."""
+    sql = (
+        f"SELECT id, person_id, {POOR} FROM faces f WHERE model_id = ? AND not_face = 0 ORDER BY id"
+    )
+    found = db.execute(sql, [bar, model_id]).fetchall()
     ids = np.fromiter((r[0] for r in found), np.int64, len(found))
     pids = np.fromiter((-1 if r[1] is None else r[1] for r in found), np.int64, len(found))
-    return ids, pids
+    poor = np.fromiter((bool(r[2]) for r in found), bool, len(found))
+    return ids, pids, poor
 
 
 @dataclass(frozen=True)
@@ -274,12 +321,15 @@ class ClusterRows:
     person_ids: np.ndarray  # int64 (n,), -1 where unassigned
     pinned: np.ndarray  # bool (n,): assigned by the user
     scores: np.ndarray  # float64 (n,): detection score
+    quality: np.ndarray  # float64 (n,): 0..1 (``core.quality``)
+    judged: np.ndarray  # bool (n,): the quality is computed (else unknown yet)
 
 
 def for_clustering(db: Database, model_id: str) -> ClusterRows:
     found = db.execute(
-        "SELECT id, embedding, photo_id, person_id, assigned_by, score FROM faces f "
-        f"WHERE model_id = ? AND hidden = 0 AND not_face = 0 AND NOT {HELD} ORDER BY id",
+        "SELECT id, embedding, photo_id, person_id, assigned_by, score, quality, quality_recipe"
+        f" FROM faces f WHERE model_id = ? AND hidden = 0 AND not_face = 0 AND NOT {HELD}"
+        " ORDER BY id",
         [model_id],
     ).fetchall()
     n = len(found)
@@ -291,15 +341,9 @@ def for_clustering(db: Database, model_id: str) -> ClusterRows:
         person_ids=np.array([-1 if r[3] is None else r[3] for r in found], np.int64),
         pinned=np.array([r[4] == "user" for r in found], bool),
         scores=np.array([r[5] for r in found], np.float64),
+        quality=np.array([r[6] for r in found], np.float64),
+        judged=np.array([r[7] > 0 for r in found], bool),
     )
-
-
-def quality_for_clustering(db: Database, model_id: str) -> np.ndarray:
-    """The quality of each face ``for_clustering`` lists, in its order."""
-    found = db.execute(
-        "SELECT quality FROM faces WHERE model_id = ? AND hidden = 0 ORDER BY id", [model_id]
-    ).fetchall()
-    return np.array([r[0] for r in found], np.float64)
 
 
 def clear_person(db: Database, person_id: int) -> None:

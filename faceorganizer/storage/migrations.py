@@ -158,6 +158,29 @@ def _not_same_person(db: Database) -> None:
     )
 
 
+@migrations(name="0010_face_quality")
+def _face_quality(db: Database) -> None:
+    """Whether each face can be judged (``core.quality``): its signals (JSON) and the recipe
+    they and ``quality`` were computed with (0: not yet; the library computes them again from
+    what it stores, without the photos). Which detector recipe found a photo's faces: the
+    detector now works with a margin past the photo's border, which changes only faces near the
+    border, so photos with a face within half its size of the border stay at recipe 1 and are
+    detected again by the next scan; the others are as the new detector would find them."""
+    db.executescript(
+        """
+        ALTER TABLE faces ADD COLUMN quality_signals TEXT;
+        ALTER TABLE faces ADD COLUMN quality_recipe INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE photos ADD COLUMN detector INTEGER NOT NULL DEFAULT 1;
+        UPDATE photos SET detector = 2 WHERE NOT EXISTS (
+            SELECT 1 FROM faces f WHERE f.photo_id = photos.id AND (
+                f.x1 < 0.5 * (f.x2 - f.x1) OR f.y1 < 0.5 * (f.y2 - f.y1)
+                OR photos.width - f.x2 < 0.5 * (f.x2 - f.x1)
+                OR photos.height - f.y2 < 0.5 * (f.y2 - f.y1)));
+        CREATE INDEX faces_quality ON faces(quality_recipe);
+        """
+    )
+
+
 KNOWN = [m.name for m in migrations.pending(Database(memory=True))]
 SCHEMA_VERSION = len(KNOWN)
 

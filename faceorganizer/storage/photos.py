@@ -11,7 +11,7 @@ from faceorganizer.storage.db import row_id
 
 COLUMNS = (
     "id, path, size, mtime, hash, width, height, status, error, model_id, taken_at, recipe,"
-    " companions"
+    " companions, detector"
 )
 
 
@@ -30,6 +30,7 @@ class PhotoRow:
     taken_at: str | None
     recipe: int = 1
     companions: str | None = None  # newline-separated paths of the shot's other files
+    detector: int = 1  # the detector recipe that found its faces (``core.detection``)
 
     @property
     def companion_paths(self) -> tuple[str, ...]:
@@ -82,13 +83,15 @@ def insert(
     taken_at: str | None = None,
     recipe: int = 1,
     companions: str | None = None,
+    detector: int = 1,
 ) -> int:
     cur = db.execute(
         "INSERT INTO photos(path, size, mtime, hash, width, height, status, error, model_id,"
-        " taken_at, recipe, companions, scanned_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " taken_at, recipe, companions, detector, scanned_at)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         [
             path, size, mtime, hash, width, height, status, error, model_id, taken_at, recipe,
-            companions, now(),
+            companions, detector, now(),
         ],
     )  # fmt: skip
     return row_id(cur)

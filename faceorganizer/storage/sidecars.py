@@ -35,6 +35,11 @@ def set_signatures(db: Database, values: Iterable[tuple[int, str]]) -> None:
     )
 
 
+def forget_signature(db: Database, photo_id: int) -> None:
+    """Make the next XMP import read this photo again (its faces were detected afresh)."""
+    db.execute("DELETE FROM xmp_sync WHERE photo_id = ?", [photo_id])
+
+
 _NAMED = (
     "SELECT f.id, f.photo_id, s.name, f.x1, f.y1, f.x2, f.y2, f.assigned_by FROM faces f "
     "JOIN persons s ON s.id = f.person_id"

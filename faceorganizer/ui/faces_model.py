@@ -1,4 +1,5 @@
-"""A person's faces (or the unassigned ones) as a list model that loads pages on demand.
+"""A person's faces (or those in no person, or the other faces: under the quality bar) as a list
+model that loads pages on demand.
 
 ``rowCount`` is the library's count; ``data`` reads the page a row falls in the first time it
 is painted, so a person with 100k faces opens as fast as one with ten.
@@ -28,6 +29,7 @@ FaceRole = Qt.ItemDataRole.UserRole + 21
 PhotoIdRole = Qt.ItemDataRole.UserRole + 22
 PercentRole = Qt.ItemDataRole.UserRole + 23
 HeaderRole = Qt.ItemDataRole.UserRole + 24
+ReasonRole = Qt.ItemDataRole.UserRole + 25
 
 _Index = QModelIndex | QPersistentModelIndex
 
@@ -43,6 +45,7 @@ class FacesModel(QAbstractListModel):
         self._thumbs = thumbnails
         self.person_id: int | None = None
         self.unassigned = False
+        self.other = False  # the faces in no person under the quality bar
         self.include_hidden = False
         self._count = 0
         self._pages: dict[int, list[FaceInfo]] = {}
@@ -56,25 +59,37 @@ class FacesModel(QAbstractListModel):
 
     def show_person(self, person_id: int | None, include_hidden: bool = False) -> None:
         self.person_id, self.unassigned, self.include_hidden = person_id, False, include_hidden
+        self.other = False
         self.refresh()
 
     def show_unassigned(self, include_hidden: bool = False) -> None:
         self.person_id, self.unassigned, self.include_hidden = None, True, include_hidden
+        self.other = False
+        self.refresh()
+
+    def show_other(self, include_hidden: bool = False) -> None:
+        self.person_id, self.unassigned, self.include_hidden = None, False, include_hidden
+        self.other = True
         self.refresh()
 
     def clear(self) -> None:
-        self.person_id, self.unassigned = None, False
+        self.person_id, self.unassigned, self.other = None, False, False
         self.refresh()
 
     def _active(self) -> bool:
-        return self._library is not None and (self.person_id is not None or self.unassigned)
+        return self._library is not None and (
+            self.person_id is not None or self.unassigned or self.other
+        )
 
     def _filters(self) -> dict[str, Any]:
-        return {
+        found: dict[str, Any] = {
             "person_id": self.person_id,
             "unassigned": self.unassigned,
             "include_hidden": self.include_hidden,
         }
+        if self.other:
+            found["other"] = True
+        return found
 
     def refresh(self, reset: bool = True) -> None:
         """Re-count and drop the loaded pages. With ``reset=False`` a grid that only kept or
@@ -133,7 +148,10 @@ class FacesModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             who = face.person_name or ("Unnamed" if face.person_id is not None else "No person")
             how = " (confirmed)" if face.assigned_by == "user" and face.person_id else ""
-            return f"{who}{how}\n{Path(face.photo_path).name}"
+            why = f"\nToo poor to recognise: {face.poor_reason}" if face.poor_reason else ""
+            return f"{who}{how}\n{Path(face.photo_path).name}{why}"
+        if role == ReasonRole:
+            return face.poor_reason
         if role == Qt.ItemDataRole.AccessibleTextRole:
             return f"Face {face.face_id} in {Path(face.photo_path).name}"
         if role == FaceIdRole:

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceorganizer import config
-from faceorganizer.ui.faces_model import FaceIdRole, FaceRole, HeaderRole, PercentRole
+from faceorganizer.ui.faces_model import FaceIdRole, FaceRole, HeaderRole, PercentRole, ReasonRole
 from faceorganizer.ui.people_view import paint_thumbnail
 
 FACE_THUMB = 96
@@ -26,7 +26,8 @@ _Index = QModelIndex | QPersistentModelIndex
 
 
 class FaceDelegate(QStyledItemDelegate):
-    """A square thumbnail; with ``captions``, the similarity % and the person's name under it.
+    """A square thumbnail; with ``captions``, the similarity % and the person's name under it;
+    with ``reasons``, why the face is too poor to recognise ("cut by the edge").
 
     Rows carrying ``HeaderRole`` (a person's group in search results) paint as a label card.
     """
@@ -34,11 +35,12 @@ class FaceDelegate(QStyledItemDelegate):
     def __init__(self, parent: QWidget | None = None, captions: bool = False) -> None:
         super().__init__(parent)
         self.captions = captions
+        self.reasons = False
         # Percentages at or above the library's "same person at" setting are drawn strong.
         self.same_person_at = float(config.default("threshold_percent"))
 
     def sizeHint(self, option: QStyleOptionViewItem, index: _Index) -> QSize:
-        return CAPTION_CELL if self.captions else FACE_CELL
+        return CAPTION_CELL if self.captions or self.reasons else FACE_CELL
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: _Index) -> None:
         cell: QRect = option.rect  # type: ignore[attr-defined]
@@ -71,6 +73,8 @@ class FaceDelegate(QStyledItemDelegate):
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QColor(40, 160, 80))
             painter.drawEllipse(thumb.right() - 16, thumb.bottom() - 16, 12, 12)
+        if self.reasons and not self.captions:
+            self._paint_reason(painter, option, cell, thumb, str(index.data(ReasonRole) or ""))
         if self.captions:
             percent = index.data(PercentRole)
             text_rect = QRect(cell.x() + 2, thumb.bottom() + 3, cell.width() - 4, 22)
@@ -82,6 +86,17 @@ class FaceDelegate(QStyledItemDelegate):
                 text_rect, Qt.AlignmentFlag.AlignCenter, f"{float(percent or 0):.0f} %"
             )
         painter.restore()
+
+    def _paint_reason(
+        self, painter: QPainter, option: QStyleOptionViewItem, cell: QRect, thumb: QRect, text: str
+    ) -> None:
+        small = QFont(option.font)  # type: ignore[attr-defined]
+        small.setPointSizeF(max(7.0, small.pointSizeF() * 0.85))
+        painter.setFont(small)
+        painter.setPen(QColor(150, 110, 30))
+        box = QRect(cell.x() + 2, thumb.bottom() + 2, cell.width() - 4, 24)
+        elided = painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, box.width())
+        painter.drawText(box, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop, elided)
 
     def _paint_header(
         self, painter: QPainter, option: QStyleOptionViewItem, cell: QRect, text: str
@@ -144,6 +159,16 @@ class FacesView(QListView):
         self._quiet = False
         self.clicked.connect(self._on_clicked)
         self.activated.connect(self._on_activated)
+
+    def show_reasons(self, on: bool) -> None:
+        """Write under each face why it is too poor to recognise (the "Other faces")."""
+        delegate = self.itemDelegate()
+        if not isinstance(delegate, FaceDelegate) or delegate.reasons == on:
+            return
+        delegate.reasons = on
+        cell = CAPTION_CELL if delegate.captions or on else FACE_CELL
+        self.setGridSize(QSize(cell.width() + 4, cell.height() + 4))
+        self.doItemsLayout()
 
     def setModel(self, model) -> None:  # type: ignore[no-untyped-def,override]
         super().setModel(model)

@@ -50,19 +50,24 @@ class FaceBox(QGraphicsRectItem):
         self._view = view
         named = face.person_name is not None
         color = QColor(60, 200, 90) if named else QColor(255, 190, 40)
+        poor = face.person_id is None and face.poor_reason is not None
         if face.person_id is None:
-            color = QColor(240, 90, 70)
+            color = QColor(150, 150, 150) if poor else QColor(240, 90, 70)
         if selected:
             color = QColor(40, 140, 255)
         pen = QPen(color)
         pen.setCosmetic(True)
         pen.setWidth(4 if selected else 3)
+        if poor:
+            pen.setStyle(Qt.PenStyle.DashLine)
         self.setPen(pen)
         self.setBrush(QBrush(Qt.BrushStyle.NoBrush))
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setAcceptHoverEvents(True)
         self.setToolTip("Click: similar faces · Double-click: open person · Right-click: name")
         text = face.person_name or (UNNAMED if face.person_id is not None else "Who is this?")
+        if poor:
+            text = f"Too poor to recognise: {face.poor_reason}"
         label = QGraphicsSimpleTextItem(text, self)
         font = QFont()
         font.setPointSize(11)

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -140,6 +141,17 @@ class SettingsDialog(QDialog):
         self.min_face.setValue(int(settings.get("min_face_size") or 0))
         self.min_face.setToolTip("Faces smaller than this are ignored by the next scan")
 
+        self.quality_bar = QDoubleSpinBox()
+        self.quality_bar.setRange(0.0, 1.0)
+        self.quality_bar.setSingleStep(0.05)
+        self.quality_bar.setDecimals(2)
+        self.quality_bar.setValue(float(settings["quality_bar"]))
+        self.quality_bar.setToolTip(
+            "Faces of a lower quality (cut by the edge, too small, blurred, turned away) are kept "
+            "under Other faces but never grouped, suggested or shown as likely matches; 0 judges "
+            "every face, 0.5 is where faces stop being reliably recognised"
+        )
+
         self.xmp_import = QCheckBox("Read face names from XMP on every scan")
         self.xmp_import.setChecked(bool(self._setting("xmp_import_on_scan")))
         self.xmp_import.setToolTip(
@@ -168,6 +180,7 @@ class SettingsDialog(QDialog):
         form.addRow("Photos on the workers", self.ray_path_map)
         form.addRow("Same person at", self.threshold)
         form.addRow("Smallest face", self.min_face)
+        form.addRow("Quality to judge a face", self.quality_bar)
         form.addRow("Face names in XMP", self.xmp_import)
         form.addRow("", self.xmp_write)
         form.addRow("Library file", lib_row)
@@ -275,6 +288,8 @@ class SettingsDialog(QDialog):
         min_face = self.min_face.value() or None
         if min_face != self._initial.get("min_face_size"):
             out["min_face_size"] = min_face
+        if round(self.quality_bar.value(), 2) != round(float(self._setting("quality_bar")), 2):
+            out["quality_bar"] = round(self.quality_bar.value(), 2)
         for key, box in (
             ("xmp_import_on_scan", self.xmp_import),
             ("xmp_write_sidecars", self.xmp_write),

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceorganizer import config
+from faceorganizer.core.quality import POOR_CEILING
 from faceorganizer.services.types import SearchHit
 from faceorganizer.ui.faces_view import FaceDelegate, FacesView
 from faceorganizer.ui.similar_model import SimilarModel
@@ -62,6 +63,11 @@ class SimilarPanel(QWidget):
         )
         self.whole_person.setVisible(False)
         self._person_available = False
+        self.warning = QLabel()
+        self.warning.setObjectName("similarWarning")
+        self.warning.setWordWrap(True)
+        self.warning.setStyleSheet("color: #a06000;")
+        self.warning.setVisible(False)
 
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 100)
@@ -101,6 +107,7 @@ class SimilarPanel(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(head)
+        layout.addWidget(self.warning)
         layout.addWidget(self.whole_person)
         layout.addLayout(slider_row)
         layout.addLayout(counts)
@@ -147,6 +154,19 @@ class SimilarPanel(QWidget):
 
     def set_title(self, title: str) -> None:
         self.title.setText(title)
+
+    def set_poor_query(self, reason: str | None) -> None:
+        """Say that the query face is too poor to compare reliably (``reason``: why), or
+        nothing (None)."""
+        if reason is None:
+            self.warning.setVisible(False)
+            self.warning.clear()
+            return
+        self.warning.setText(
+            f"This face is too poor to compare reliably ({reason}): no face is shown as more "
+            f"than {POOR_CEILING:.0f} % likely the same person."
+        )
+        self.warning.setVisible(True)
 
     def set_person_available(self, available: bool) -> None:
         """Offer "like the whole person" (kept as the user left it while it is offered)."""
@@ -212,6 +232,7 @@ class SimilarPanel(QWidget):
     def clear(self) -> None:
         self.query_face_id = None
         self.set_person_available(False)
+        self.set_poor_query(None)
         self.model.set_hits([])
         self.title.setText("Click a face to see similar faces")
         self.query_image.setVisible(False)

@@ -105,3 +105,31 @@ def test_no_image_gives_no_result(detector: det.Detector) -> None:
     assert detector.detect([]) == []
     with pytest.raises(ValueError):
         detector.detect([np.zeros((10, 10), np.uint8)])
+
+
+def test_a_face_cut_by_the_border_keeps_its_landmarks_and_faces_inside_do_not_move(
+    faces_dir: Path,
+) -> None:
+    """The detector's margin (``core.detection.DEFAULT_EDGE``) against none: a face whose
+    forehead the photo's top edge cuts is found where the whole photo has it, and faces wholly
+    inside a photo are found as they were."""
+    bare, edged = det.Detector("cpu", edge=0), det.Detector("cpu")
+    whole = load_image(faces_dir / "photos/face_recognition_examples/obama/obama2.jpg").rgb
+    (ref,) = edged.detect([whole])[0]
+    eye = float(np.linalg.norm(ref.landmarks[1] - ref.landmarks[0]))
+    top = int(ref.box[1] + 0.25 * (ref.box[3] - ref.box[1]))
+    cut = np.ascontiguousarray(whole[top:])
+    shift = np.array([0, top], np.float32)
+
+    def error(found: list) -> float:
+        near = [float(np.abs(d.landmarks + shift - ref.landmarks).mean()) for d in found]
+        return min(near, default=np.inf) / eye
+
+    assert error(edged.detect([cut])[0]) < 0.1
+    assert error(bare.detect([cut])[0]) > 0.2  # lost, or its landmarks moved
+    group = load_image(faces_dir / "photos/facenet_pytorch/_group/multiface.jpg").rgb
+    before, after = bare.detect([group])[0], edged.detect([group])[0]
+    assert len(after) >= len(before) >= 5
+    for d in before:
+        (same,) = [a for a in after if np.abs(np.subtract(a.box, d.box)).max() < 0.01]
+        assert np.abs(same.landmarks - d.landmarks).max() < 0.01

@@ -150,6 +150,45 @@ def copy_library(folder: Path, db: Path, dest: Path) -> tuple[Path, Path]:
     return new_folder, new_db
 
 
+OBAMA = "photos/face_recognition_examples/obama/obama2.jpg"
+KIT = "photos/face_recognition_examples/kit_harington/john2.jpeg"
+CUT_SHARE = 0.6  # of the face's width past the border
+BLUR_SHARE = 0.07  # Gaussian sigma, of the face's width
+
+
+def make_debris(folder: Path) -> dict[str, Path]:
+    """Photos of Obama whose face is cut by the right border or blurred, and of Kit Harington
+    blurred, made from shared photos (faces too poor to recognise)."""
+    from PIL import Image, ImageFilter
+
+    folder.mkdir(parents=True)
+    out = {}
+    for name, rel in (("obama", OBAMA), ("kit", KIT)):
+        found = shared_engine().embed_image(FACES_DIR / rel)
+        x0, _, x1, _ = max(found.faces, key=lambda f: f.detection.width).detection.box
+        with Image.open(FACES_DIR / rel) as im:
+            rgb = im.convert("RGB")
+        if name == "obama":
+            out["obama_cut"] = cut = folder / "obama_cut.jpg"
+            right = int(x0 + (1 - CUT_SHARE) * (x1 - x0))
+            rgb.crop((0, 0, right, rgb.height)).save(cut, quality=92)
+        out[f"{name}_blur"] = blur = folder / f"{name}_blur.jpg"
+        rgb.filter(ImageFilter.GaussianBlur(BLUR_SHARE * (x1 - x0))).save(blur, quality=92)
+    return out
+
+
+@functools.cache
+def debris_library() -> tuple[Path, Path, Path]:
+    """(photo folder, library, debris folder) of one scan per session: the session's scanned
+    library with ``make_debris`` photos scanned into it (grouped as a scan does)."""
+    root = Path(tempfile.mkdtemp(prefix="fo-debris-"))
+    folder, db = copy_library(*scanned_library(), root)
+    debris = folder / "debris"
+    make_debris(debris)
+    scanned_into(db, [debris])
+    return folder, db, debris
+
+
 def canonical_dump(db_path_or_con) -> dict[str, list]:  # type: ignore[no-untyped-def]
     """Persons, face assignments, rejections and "not the same" pairs, in a form two states can
     be compared by."""

@@ -18,7 +18,7 @@ from faceorganizer.services.errors import (
     NewerLibraryError,
 )
 from faceorganizer.services.library import Library
-from faceorganizer.storage import faces, migrations, persons, photos
+from faceorganizer.storage import faces, migrations, persons, photos, settings
 from faceorganizer.storage.db import connect, transaction
 
 REPO = Path(__file__).resolve().parents[2]
@@ -41,7 +41,13 @@ def _make_v1(path: Path) -> None:
             " scanned_at) VALUES ('/p/a.jpg', 5, 1.5, 'h', 100, 100, 'ok', NULL, "
             "'dlib-resnet-v1', 'x')"
         )
-        fid = faces.insert(db, 1, _face(1))
+        vector = _face(1).embedding.tobytes()
+        fid = db.execute(
+            "INSERT INTO faces(photo_id, x1, y1, x2, y2, landmarks, score, quality, embedding,"
+            " model_id, thumbnail) VALUES (1, 10, 20, 60, 80, NULL, 0.99, 0.5, ?,"
+            " 'dlib-resnet-v1', NULL)",
+            [vector],
+        ).lastrowid
         faces.assign(db, [fid], pid, "user")
     db.close()
 
@@ -166,3 +172,47 @@ def test_cli_prints_known_errors_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.startswith("faceorganizer: error: the library file is damaged")
     assert "Traceback" not in proc.stderr
+
+
+def test_upgrade_marks_only_photos_with_a_face_at_the_border_for_detection(tmp_path: Path) -> None:
+    """Migration 0010: the detector's new margin changes only faces near the border, so only
+    photos holding one are detected again by the next scan (the others keep their faces)."""
+    from faceorganizer.core.models.registry import recipe_of
+    from faceorganizer.services.scan.scanner import plan_scan
+
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    boxes = {
+        "edge.jpg": (2.0, 30.0, 52.0, 80.0),  # 2 px from the left border: less than half its size
+        "inside.jpg": (40.0, 30.0, 90.0, 80.0),
+        "none.jpg": None,
+    }
+    db = connect(tmp_path / "old.sqlite3")
+    migrations.upgrade(db, stop_before="0010_face_quality")
+    with transaction(db):
+        settings.put(db, "model_id", "dlib-resnet-v1")  # a library of dlib's faces
+        for name, box in boxes.items():
+            path = folder / name
+            path.write_bytes(b"x" * 10)
+            st = path.stat()
+            cur = db.execute(
+                "INSERT INTO photos(path, size, mtime, hash, width, height, status, model_id,"
+                " recipe, scanned_at) VALUES (?, ?, ?, 'h', 200, 150, 'ok', 'dlib-resnet-v1', ?,"
+                " 'x')",
+                [str(path), st.st_size, st.st_mtime, recipe_of("dlib-resnet-v1")],
+            )
+            if box is not None:
+                db.execute(
+                    "INSERT INTO faces(photo_id, x1, y1, x2, y2, score, embedding, model_id)"
+                    " VALUES (?, ?, ?, ?, ?, 0.99, ?, 'dlib-resnet-v1')",
+                    [cur.lastrowid, *box, _face(2).embedding.tobytes()],
+                )
+    db.close()
+    with Library.open(tmp_path / "old.sqlite3") as lib:
+        detector = {Path(p).name: d for p, d in lib.db.execute("SELECT path, detector FROM photos")}
+        assert detector == {"edge.jpg": 1, "inside.jpg": 2, "none.jpg": 2}
+        plan = plan_scan(lib.db, [str(folder)], "dlib-resnet-v1")
+        assert [Path(j.entry.path).name for j in plan.jobs] == ["edge.jpg"]
+        assert plan.unchanged == 2
+        judged = lib.db.execute("SELECT quality_recipe > 0, quality_signals FROM faces").fetchall()
+        assert all(ok and signals for ok, signals in judged)  # judged again on open

@@ -76,7 +76,8 @@ def test_menus_and_toolbar_read_as_before_the_table(window):
         "edit": "&Undo | &Redo | - | Re&name… | &Merge | Mo&ve to… | New &person"
         " | &Not this person | Not a &face | &Confirm | Use as &cover | &Hide | Un&hide | -"
         " | Re&group people",
-        "view": "&Back | &People | Faces &without a person | &Review | &Similar faces panel",
+        "view": "&Back | &People | Faces &without a person | &Other faces | &Review | "
+        "&Similar faces panel",
         "help": "Open &log folder | &About FaceOrganizer",
         "toolbar": "&Back | &Review | &Add folder… | &Scan for new photos | - | &Undo | &Redo | -"
         " | Search with a &photo… | &Similar faces panel",

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DEFAULT_MODEL_ID",
+    "DETECTOR_RECIPE",
     "MODELS",
     "CalibrationFileError",
     "ModelStatus",
@@ -298,6 +299,11 @@ def import_weights(model_id: str, file: Path | str, *, sha256: str | None = None
     spec = get_spec(model_id)
     _refuse_fusion(spec)
     return weights.import_weights(spec, file, architecture_check(spec), sha256=sha256)
+
+
+# Bumped when what the detector finds changes, so libraries detect the affected photos again
+# (2: the margin past the photo's border, ``core.detection.DEFAULT_EDGE``).
+DETECTOR_RECIPE = 2
 
 
 def recipe_of(model_id: str) -> int:

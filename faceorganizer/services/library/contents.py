@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from faceorganizer.services import quality
 from faceorganizer.services.errors import NotFoundError
 from faceorganizer.services.people import edits
 from faceorganizer.services.rows import face_info, person_info
@@ -25,7 +26,8 @@ class Contents:
             "photos": photos.count(self.db),
             "photo_errors": photos.count(self.db, "error"),
             "faces": faces.count(self.db),
-            "unassigned": faces.count_unassigned(self.db),
+            "unassigned": faces.count_unassigned(self.db, quality.bar(self.db)),
+            "other": faces.count_other(self.db, quality.bar(self.db)),
             "people": len(persons.summaries(self.db, include_hidden=True)),
             "named": persons.count_named(self.db),
         }
@@ -57,22 +59,30 @@ class Contents:
         include_hidden: bool,
         limit: int | None,
         offset: int,
+        other: bool,
     ) -> list[FaceInfo]:
+        """A person's faces, or those in no person (``unassigned``: at or above the quality bar;
+        ``other``: under it, each saying why)."""
         pid = self._person_id(person_id)
-        found = faces.listing(self.db, pid, unassigned, include_hidden, limit, offset)
-        return [face_info(r) for r in found]
+        cut = quality.bar(self.db)
+        found = faces.listing(
+            self.db, pid, unassigned or other, include_hidden, limit, offset,
+            cut if unassigned or other else None, other,
+        )  # fmt: skip
+        return [face_info(r, cut) for r in found]
 
     def face_count(
-        self, person_id: int | str | None, unassigned: bool, include_hidden: bool
+        self, person_id: int | str | None, unassigned: bool, include_hidden: bool, other: bool
     ) -> int:
         pid = self._person_id(person_id)
-        return faces.listing_count(self.db, pid, unassigned, include_hidden)
+        cut = quality.bar(self.db) if unassigned or other else None
+        return faces.listing_count(self.db, pid, unassigned or other, include_hidden, cut, other)
 
     def face(self, face_id: int) -> FaceInfo:
         row = faces.get(self.db, int(face_id))
         if row is None:
             raise NotFoundError(f"no face with id {face_id}")
-        return face_info(row)
+        return face_info(row, quality.bar(self.db))
 
     def face_thumbnail(self, face_id: int) -> bytes:
         data = faces.thumbnail(self.db, int(face_id))
@@ -88,7 +98,8 @@ class Contents:
         return PhotoInfo(row.id, row.path, row.width, row.height, row.status, row.error, n)
 
     def photo_faces(self, photo_id: int) -> list[FaceInfo]:
-        return [face_info(r) for r in faces.of_photo(self.db, int(photo_id)) if not r.not_face]
+        cut = quality.bar(self.db)
+        return [face_info(r, cut) for r in faces.of_photo(self.db, int(photo_id)) if not r.not_face]
 
     def photo_errors(self) -> list[PhotoInfo]:
         return [

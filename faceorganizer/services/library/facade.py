@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlite_utils import Database
 
+from faceorganizer.services import quality
 from faceorganizer.services.export.export import export_embeddings, export_library
 from faceorganizer.services.library import engines
 from faceorganizer.services.library import file as library_file
@@ -71,9 +72,8 @@ def _normalised(folders: Folders | None) -> list[str] | None:
 
 @library_file.guard_public_methods
 class Library:
-    """One photo library (one SQLite file). Not thread-safe: one thread per instance.
-
-    Every public method and property runs under ``library_file.known_errors``."""
+    """One photo library (one SQLite file), used from one thread; every public method and
+    property runs under ``library_file.known_errors``."""
 
     def __init__(
         self,
@@ -118,7 +118,15 @@ class Library:
         db, session = library_file.open_database(
             p, read_only=read_only, create=create, busy_timeout=busy_timeout
         )
-        return cls(p, db, read_only, device, session)
+        library = cls(p, db, read_only, device, session)
+        if not read_only:  # faces judged by an older fit are judged again before any read
+            try:
+                with library_file.known_errors(p):
+                    quality.refresh_if_stale(db)
+            except BaseException:
+                library.close()
+                raise
+        return library
 
     def close(self) -> None:
         self._search.close()
@@ -227,16 +235,18 @@ class Library:
         include_hidden: bool = False,
         limit: int | None = None,
         offset: int = 0,
+        other: bool = False,
     ) -> list[FaceInfo]:
-        return self._contents.faces(person_id, unassigned, include_hidden, limit, offset)
+        return self._contents.faces(person_id, unassigned, include_hidden, limit, offset, other)
 
     def face_count(
         self,
         person_id: int | str | None = None,
         unassigned: bool = False,
         include_hidden: bool = False,
+        other: bool = False,
     ) -> int:
-        return self._contents.face_count(person_id, unassigned, include_hidden)
+        return self._contents.face_count(person_id, unassigned, include_hidden, other)
 
     def face(self, face_id: int) -> FaceInfo:
         return self._contents.face(face_id)

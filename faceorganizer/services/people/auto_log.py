@@ -23,7 +23,7 @@ from faceorganizer.services.types import EditInfo
 from faceorganizer.storage import edit_log
 
 KIND = "auto"
-COUNTS = ("joined", "groups", "grouped", "freed")
+COUNTS = ("joined", "groups", "grouped", "freed", "set_aside")
 
 
 def description(source: str, counts: dict[str, Any]) -> str:
@@ -40,6 +40,8 @@ def description(source: str, counts: dict[str, Any]) -> str:
         parts.append(f"{n(counts['groups'], 'new group')} ({n(counts['grouped'], 'face')})")
     if counts["freed"]:
         parts.append(f"{n(counts['freed'], 'face')} left a person holding its photo twice")
+    if counts.get("set_aside"):
+        parts.append(f"{n(counts['set_aside'], 'face')} too poor to judge set aside")
     return f"{source}: {', '.join(parts) or 'nothing placed'}"
 
 
@@ -78,7 +80,7 @@ def record(
             rejections = {tuple(r) for r in payload[side]["rejections"]}
             payload[side]["rejections"] = sorted(rejections | {tuple(r) for r in new["rejections"]})
         old = payload["counts"]
-        counts = {k: old[k] + counts[k] for k in COUNTS} | {
+        counts = {k: old.get(k, 0) + counts.get(k, 0) for k in COUNTS} | {
             "people": sorted(set(old["people"]) | set(counts["people"]))
         }
         payload["counts"] = counts

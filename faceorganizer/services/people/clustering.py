@@ -10,13 +10,14 @@ reverts (``services.auto_log``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlite_utils import Database
 
+from faceorganizer.services import quality
 from faceorganizer.services.people import auto_log, edits
 from faceorganizer.services.types import ClusterChanges
 from faceorganizer.storage import faces, not_same, persons, settings
@@ -41,6 +42,7 @@ class LibraryFaces:
     not_same_persons: set[tuple[int, int]] = field(default_factory=set)  # "Not the same"
     not_same_faces: set[tuple[int, int]] = field(default_factory=set)
     scores: np.ndarray | None = None  # float (n,): detection score
+    poor: np.ndarray | None = None  # bool (n,): under the quality bar (``services.quality``)
 
 
 def load_faces(db: Database, model_id: str) -> LibraryFaces:
@@ -53,6 +55,7 @@ def load_faces(db: Database, model_id: str) -> LibraryFaces:
         pinned=found.pinned,
         rejections=faces.all_rejections(db),
         scores=found.scores,
+        poor=quality.poor_mask(found.quality, found.judged, quality.bar(db)),
         not_same_persons=not_same.all_persons(db),
         not_same_faces=not_same.all_faces(db),
     )
@@ -66,15 +69,18 @@ def write_assignments(
     seen: Mapping[int, int | None] | None = None,
     source: str = "Regroup",
     run_id: str | None = None,
+    poor: Iterable[int] = (),
 ) -> ClusterChanges:
     """Place faces (``assignments``: face id -> existing person id or None) and create one person
     per new group, as one edit-log entry (``services.auto_log``).
 
     Only faces without a person are placed, and a face leaves a person only for None (step 1 of
-    ``core.clustering`` freeing a second face of one photo); pinned and held faces, rejections
-    and names win. ``seen``: each face's person when clustering read it; a face changed since
-    (an edit landed meanwhile) is left for the next run.
+    ``core.clustering`` freeing a second face of one photo, or a face under the quality bar,
+    ``poor``, that the user did not place); pinned and held faces, rejections and names win.
+    ``seen``: each face's person when clustering read it; a face changed since (an edit landed
+    meanwhile) is left for the next run.
     """
+    poor = set(poor)
     changes = ClusterChanges(dry_run=dry_run)
     with transaction(db):
         ids = sorted(set(assignments) | {f for g in new_groups for f in g})
@@ -135,12 +141,15 @@ def write_assignments(
         after = edits.capture(db, placed, touched | set(created))
         for pid in after["persons"]:
             before["persons"].setdefault(pid, None)
+        left = [f for v in changes.left.values() for f in v]
+        set_aside = sum(f in poor for f in left)
         counts = {
             "joined": sum(len(v) for v in changes.joined.values()),
             "people": sorted(changes.joined),
             "groups": len(groups),
             "grouped": sum(len(g) for g in groups),
-            "freed": sum(len(v) for v in changes.left.values()),
+            "freed": len(left) - set_aside,
+            "set_aside": set_aside,
         }
         changes.edit = auto_log.record(db, source, run_id, before, after, counts)
     return changes
@@ -148,13 +157,18 @@ def write_assignments(
 
 def cluster_input(data: LibraryFaces, model_id: str) -> ClusterInput:
     """The library's faces as ``core.clustering``'s input: "not the same" faces are cannot-links
-    (persons are never merged anyway, so persons said apart stay apart), and the thresholds are
-    the model's calibrated ones, so every model clusters equally strictly."""
+    (persons are never merged anyway, so persons said apart stay apart), faces under the quality
+    bar are never placed, and the thresholds are the model's calibrated ones (the margin a new
+    group needs over its neighbourhood its fitted one), so every model clusters equally
+    strictly."""
     from faceorganizer.core.clustering import ClusterInput, cluster_thresholds
     from faceorganizer.core.models.registry import calibration_for
+    from faceorganizer.core.quality import quality_model
 
     row_of = {int(f): i for i, f in enumerate(data.face_ids.tolist())}
-    t = cluster_thresholds(calibration_for(model_id))
+    pair = calibration_for(model_id)
+    t = cluster_thresholds(pair)
+    gate = quality_model(model_id)
     return ClusterInput(
         embeddings=data.embeddings,
         person=data.person_ids,
@@ -167,6 +181,9 @@ def cluster_input(data: LibraryFaces, model_id: str) -> ClusterInput:
             if a in row_of and b in row_of
         ],  # fmt: skip
         score=data.scores,
+        poor=data.poor,
+        group_margin=None if gate.group_margin is None else gate.group_margin / pair.slope,
+        pair_margin=None if gate.pair_margin is None else gate.pair_margin / pair.slope,
         join_cosine=t["join_cosine"],
         join_pair_cosine=t["join_pair_cosine"],
         cluster_cosine=t["cluster_cosine"],
@@ -196,6 +213,7 @@ def apply_clustering(
         int(f): (int(p) if p >= 0 else None)
         for f, p in zip(data.face_ids.tolist(), data.person_ids.tolist(), strict=True)
     }
+    poor = data.face_ids[data.poor] if data.poor is not None else np.zeros(0, np.int64)
     return write_assignments(
         db,
         out.assignments(data.face_ids),
@@ -204,4 +222,5 @@ def apply_clustering(
         seen=seen,
         source=source,
         run_id=run_id,
+        poor=poor.tolist(),
     )

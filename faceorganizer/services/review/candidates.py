@@ -7,8 +7,8 @@ persons, a loose face's runner-up); person-level likeness is the mean cosine to 
 or the cosine to its centroid (``scoring``).
 
 Only clear faces are asked about (surely detected, ``CLEAR_FACE_SCORE`` as grouping asks of a
-new group, and quality >= ``MIN_QUALITY``: about 50 px or more), and only persons at least half
-of whose faces are clear: small or doubtful faces embed poorly, so likeness says little about
+new group, and at or above the library's quality bar: ``services.quality``), and only persons at
+least half of whose faces are clear: poor faces embed poorly, so likeness says little about
 them (they gather into groups of strangers' blurred faces, hair, the backs of heads), and a user
 can hardly tell who they are either. What the user answered is left out: "Not the same" pairs,
 rejected (face, person) pairs, pinned faces (placed or confirmed by the user), hidden persons;
@@ -39,7 +39,6 @@ KNN_K = 16  # nearest faces of every face
 MERGE_K = 5  # persons compared with each person by centroid
 WHO_K = 3  # persons considered for a loose face
 SAMPLE = 64  # faces of a person compared face to face, when no nearest-face link is known
-MIN_QUALITY = 0.5
 CLEAR_FACE_SCORE = 0.99
 
 
@@ -105,17 +104,19 @@ def _nearest_faces(
 
 def prepare(data: ReviewData, pair: Calibration, device: torch.device | None = None) -> Library:
     visible = (data.person_ids >= 0) & ~np.isin(data.person_ids, list(data.hidden))
-    person = np.where(visible, data.person_ids, -1)
+    photos: dict[int, set[int]] = defaultdict(set)
+    for r in np.flatnonzero(visible).tolist():
+        photos[int(data.person_ids[r])].add(int(data.photo_ids[r]))
+    # a poor face the user put in a person stays there, but says nothing of what it is like
+    person = np.where(visible & ~data.poor, data.person_ids, -1)
     means = scoring.person_means(data.embeddings, person)
     norms = np.linalg.norm(means.means, axis=1, keepdims=True)
     centroids = (means.means / np.maximum(norms, 1e-12)).astype(np.float32)
     members: dict[int, list[int]] = defaultdict(list)
-    photos: dict[int, set[int]] = defaultdict(set)
-    for r, (p, ph) in enumerate(zip(person.tolist(), data.photo_ids.tolist(), strict=True)):
+    for r, p in enumerate(person.tolist()):
         if p >= 0:
             members[p].append(r)
-            photos[p].add(ph)
-    clear = (data.quality >= MIN_QUALITY) & (data.scores >= CLEAR_FACE_SCORE)
+    clear = ~data.poor & (data.scores >= CLEAR_FACE_SCORE)
     clear_persons = {p for p, rows in members.items() if 2 * int(clear[rows].sum()) >= len(rows)}
     index, sims = _nearest_faces(data.face_ids, data.embeddings, device)
     return Library(

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 from sqlite_utils import Database
 
+from faceorganizer.services import quality
 from faceorganizer.storage import faces, not_same, persons, settings
 
 
@@ -21,7 +22,7 @@ class ReviewData:
     person_ids: np.ndarray  # int64 (n,), -1 where unassigned
     pinned: np.ndarray  # bool (n,)
     scores: np.ndarray  # float (n,): detection score
-    quality: np.ndarray  # float (n,): detection score x size factor (``core.pipeline``)
+    poor: np.ndarray  # bool (n,): under the quality bar (``services.quality``): never asked about
     rejections: set[tuple[int, int]]  # (face id, person id)
     not_same_persons: set[tuple[int, int]]
     not_same_faces: set[tuple[int, int]]
@@ -30,13 +31,9 @@ class ReviewData:
 
 
 def load(db: Database) -> ReviewData:
-    """The library's state; read again when a scan added faces between its two reads."""
+    """The library's state, in one read."""
     model_id = str(settings.get(db, "model_id"))
-    for _ in range(3):
-        found = faces.for_clustering(db, model_id)
-        quality = faces.quality_for_clustering(db, model_id)
-        if len(quality) == len(found.face_ids):
-            break
+    found = faces.for_clustering(db, model_id)
     rows = persons.all_rows(db)
     return ReviewData(
         face_ids=found.face_ids,
@@ -45,7 +42,7 @@ def load(db: Database) -> ReviewData:
         person_ids=found.person_ids,
         pinned=found.pinned,
         scores=found.scores,
-        quality=quality[: len(found.face_ids)],
+        poor=quality.poor_mask(found.quality, found.judged, quality.bar(db)),
         rejections=faces.all_rejections(db),
         not_same_persons=not_same.all_persons(db),
         not_same_faces=not_same.all_faces(db),

@@ -162,10 +162,16 @@ def _new(
     lib: candidates.Library, rows: np.ndarray, cal: scoring.ReviewCalibration
 ) -> list[Suggestion]:
     """Loose faces that are probably one person nobody has yet: likely pairs grown greedily
-    into groups (one face per photo, no "not the same" pair inside)."""
+    into groups in which every two faces are a likely pair (complete linkage: a chain of
+    look-alikes is not one person), one face per photo, no "not the same" pair inside."""
     data = lib.data
     found = candidates.new_pairs(lib, rows, NEW_K)
     chances = cal.chance("new", found.features)
+    likely = {
+        (int(a), int(b)): float(c)
+        for a, b, c in zip(found.a.tolist(), found.b.tolist(), chances.tolist(), strict=True)
+        if c >= MIN_CHANCE
+    }
     group_of: dict[int, int] = {}
     groups: dict[int, list[int]] = {}
     chance_of: dict[int, list[float]] = {}
@@ -181,6 +187,9 @@ def _new(
         merged = a + b
         if len(merged) > MAX_FACES or len(set(data.photo_ids[merged].tolist())) < len(merged):
             continue
+        links = [likely.get((min(x, y), max(x, y))) for x in a for y in b]
+        if any(c is None for c in links):
+            continue
         fids = data.face_ids
         if any(not_same.ordered(fids[x], fids[y]) in data.not_same_faces for x in a for y in b):
             continue
@@ -188,12 +197,12 @@ def _new(
             group_of[x] = gi
         groups.pop(gj, None)
         groups[gi] = merged
-        chance_of[gi] = chance_of.get(gi, []) + chance_of.pop(gj, []) + [float(chances[k])]
+        chance_of[gi] = chance_of.get(gi, []) + chance_of.pop(gj, []) + [c for c in links if c]
     out = []
     for gid, members in groups.items():
         if max(data.scores[members]) < CLEAR_FACE_SCORE:
             continue
-        chance = float(np.mean(chance_of[gid]))
+        chance = float(min(chance_of[gid]))  # all of them one person: its weakest pair
         fids_sorted = tuple(sorted(int(data.face_ids[m]) for m in members))
         out.append(
             Suggestion(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlite_utils import Database
 
-from faceorganizer.core.models.registry import recipe_of
+from faceorganizer.core.models.registry import DETECTOR_RECIPE, recipe_of
 from faceorganizer.services.scan.files import (
     FileEntry,
     Walk,
@@ -138,8 +138,11 @@ def plan_scan(db: Database, roots: Sequence[str], model_id: str) -> Plan:
 
 def _current(row: PhotoRow, model_id: str, recipe: int) -> bool:
     """A photo needs no work when it failed to read, or its faces came from this model's current
-    recipe (a photo of an older recipe is re-embedded and keeps its faces' people)."""
-    return row.status == "error" or (row.model_id == model_id and row.recipe == recipe)
+    recipe and the current detector (a photo of an older recipe is detected and embedded again
+    and keeps its faces' people)."""
+    return row.status == "error" or (
+        row.model_id == model_id and row.recipe == recipe and row.detector == DETECTOR_RECIPE
+    )
 
 
 def _hash(path: str) -> str | None:

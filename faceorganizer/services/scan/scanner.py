@@ -25,13 +25,13 @@ from typing import Any
 from sqlite_utils import Database
 
 from faceorganizer.core.exif_date import taken_at as taken_at_of
-from faceorganizer.core.models.registry import recipe_of
+from faceorganizer.core.models.registry import DETECTOR_RECIPE, recipe_of
 from faceorganizer.core.types import PhotoEngine, PhotoFaces
 from faceorganizer.services.scan import same_face
 from faceorganizer.services.scan.files import normalise
 from faceorganizer.services.scan.plan import Job, apply_moves_and_removals, plan_scan
 from faceorganizer.services.types import ScanProgress, ScanSummary
-from faceorganizer.storage import faces, photos
+from faceorganizer.storage import faces, photos, sidecars
 from faceorganizer.storage.db import savepoint, transaction, translate_error
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,7 @@ def store_result(
         model_id=model_id,
         recipe=recipe_of(model_id),
         companions=photos.join_paths(e.companions),
+        detector=DETECTOR_RECIPE,
     )
     old = faces.of_photo(db, job.photo_id) if job.photo_id is not None else []
     if job.photo_id is None:
@@ -73,6 +74,7 @@ def store_result(
     else:
         photo_id = job.photo_id
         photos.update(db, photo_id, path=e.path, **values)
+        sidecars.forget_signature(db, photo_id)  # faces cut from its regions are gone
     new_ids = [faces.insert(db, photo_id, f) for f in result.faces]
     if old:
         same_bytes = job.hash is not None and job.hash == job.old_hash

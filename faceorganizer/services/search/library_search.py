@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sqlite_utils import Database
 
+from faceorganizer.services import quality
 from faceorganizer.services.errors import LibraryError
 from faceorganizer.services.people import edits
 from faceorganizer.services.rows import face_info
@@ -52,7 +53,8 @@ class Search:
     def image_faces(self, image: str | os.PathLike[str]) -> list[ImageFace]:
         """The faces found in a photo from outside the library, to choose one to search with
         (``search(image=..., face_index=...)``); ``largest`` marks the one used by default."""
-        return self._queries.image_faces(image, self._model_id(), self._engine)
+        cut = quality.bar(self.db)
+        return self._queries.image_faces(image, self._model_id(), self._engine, cut)
 
     def _index_for(self, model_id: str) -> LibrarySearch:
         device = self._device()
@@ -76,7 +78,8 @@ class Search:
 
         The query is a library face (``face_id``), a face in ``image`` (the largest, or
         ``face_index``), or a whole person (``like_person``: "faces like this person").
-        ``person`` keeps only the results in that person.
+        ``person`` keeps only the results in that person. A face under the library's quality
+        bar, asked with or found, is never shown above ``core.quality.POOR_CEILING`` percent.
         """
         if threshold is None:
             threshold = float(settings.get(self.db, "threshold_percent"))
@@ -84,15 +87,20 @@ class Search:
         model_id = self._model_id()
         index = self._index_for(model_id)
         most = limit if pid is None else None  # a person filter comes after the ranking
+        cut = quality.bar(self.db)
         if like_person is not None:
             query_person = edits.resolve_person(self.db, like_person)
             found = index.by_person(self.db, query_person, threshold, most)
         elif face_id is not None:
             vector = self._queries.face_vector(self.db, face_id, model_id)
-            found = index.by_face(self.db, vector, face_id, threshold, most)
+            row = faces.get(self.db, int(face_id))
+            poor = row is not None and row.poor(cut)
+            found = index.by_face(self.db, vector, face_id, threshold, most, poor)
         elif image is not None:
-            vector = self._queries.image_vector(image, face_index, model_id, self._engine)
-            found = index.by_face(self.db, vector, None, threshold, most)
+            face = self._queries.image_face(image, face_index, model_id, self._engine)
+            vector = np.asarray(face.embedding, np.float32)
+            poor = face.quality_recipe > 0 and face.quality < cut
+            found = index.by_face(self.db, vector, None, threshold, most, poor)
         else:
             raise LibraryError("search needs a face id, an image or a person")
         hits = []
@@ -100,7 +108,7 @@ class Search:
             row = faces.get(self.db, fid)
             if row is None or (pid is not None and row.person_id != pid):
                 continue
-            hits.append(SearchHit(face_info(row), percent, cos))
+            hits.append(SearchHit(face_info(row, cut), percent, cos))
             if limit is not None and len(hits) >= limit:
                 break
         return hits

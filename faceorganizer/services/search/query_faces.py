@@ -4,6 +4,7 @@ searching with the one the user picks does not embed it twice)."""
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -17,7 +18,7 @@ from faceorganizer.storage import faces
 
 if TYPE_CHECKING:
     from faceorganizer.core.pipeline import FaceEngine
-    from faceorganizer.core.types import PhotoFaces
+    from faceorganizer.core.types import EmbeddedFace, PhotoFaces
 
 
 class QueryFaces:
@@ -55,29 +56,48 @@ class QueryFaces:
         return result
 
     def image_faces(
-        self, image: str | os.PathLike[str], model_id: str, engine: Callable[[], FaceEngine]
+        self,
+        image: str | os.PathLike[str],
+        model_id: str,
+        engine: Callable[[], FaceEngine],
+        bar: float = 0.0,
     ) -> list[ImageFace]:
+        """The photo's faces, each under the quality ``bar`` saying why."""
         result = self.photo(image, model_id, engine)
         sizes = [f.detection.width * f.detection.height for f in result.faces]
         largest = max(range(len(sizes)), key=sizes.__getitem__)
         return [
-            ImageFace(k, f.detection.box, f.detection.score, f.thumbnail, k == largest)
+            ImageFace(
+                k,
+                f.detection.box,
+                f.detection.score,
+                f.thumbnail,
+                k == largest,
+                _reason(f, model_id, bar),
+            )  # fmt: skip
             for k, f in enumerate(result.faces)
         ]
 
-    def image_vector(
+    def image_face(
         self,
         image: str | os.PathLike[str],
         face_index: int | None,
         model_id: str,
         engine: Callable[[], FaceEngine],
-    ) -> np.ndarray:
+    ) -> EmbeddedFace:
         """The chosen face of the photo (``face_index``), else its largest."""
         result = self.photo(image, model_id, engine)
         if face_index is None:
-            chosen = max(result.faces, key=lambda f: f.detection.width * f.detection.height)
-        elif 0 <= face_index < len(result.faces):
-            chosen = result.faces[face_index]
-        else:
-            raise NotFoundError(f"{image} has {len(result.faces)} face(s); no face {face_index}")
-        return np.asarray(chosen.embedding, np.float32)
+            return max(result.faces, key=lambda f: f.detection.width * f.detection.height)
+        if 0 <= face_index < len(result.faces):
+            return result.faces[face_index]
+        raise NotFoundError(f"{image} has {len(result.faces)} face(s); no face {face_index}")
+
+
+def _reason(face: EmbeddedFace, model_id: str, bar: float) -> str | None:
+    """Why a face of an outside photo is under the quality ``bar`` (None: it is not)."""
+    if face.signals is None or face.quality_recipe <= 0 or face.quality >= bar:
+        return None
+    from faceorganizer.services.quality import reason_text
+
+    return reason_text(model_id, json.dumps(face.signals), bar)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from sqlite_utils import Database
 
+from faceorganizer.services import quality
 from faceorganizer.storage import faces
 from faceorganizer.storage.db import change_stamp
 
@@ -35,7 +36,9 @@ class LibrarySearch:
         self._index: SearchIndex | None = None
         self._ids: set[int] = set()
         self._stamp: tuple[int, int] | None = None
-        self._people: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int64),) * 2
+        self._people: tuple[np.ndarray, np.ndarray, np.ndarray] = (
+            np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, bool),
+        )  # fmt: skip
 
     def sync(self, db: Database) -> SearchIndex | None:
         """Bring the index (and the faces' people) up to date with the stored faces of this
@@ -43,7 +46,7 @@ class LibrarySearch:
         stamp = change_stamp(db)
         if stamp == self._stamp:
             return self._index
-        self._people = faces.persons_of_model(db, self.model_id)
+        self._people = faces.persons_of_model(db, self.model_id, quality.bar(db))
         current = set(self._people[0].tolist())
         gone = self._ids - current
         fresh = sorted(current - self._ids)
@@ -90,14 +93,17 @@ class LibrarySearch:
         face_id: int | None,
         threshold: float,
         limit: int | None = None,
+        poor_query: bool = False,
     ) -> list[Hit]:
         """Faces like one face (a library face, ``face_id``, left out of the results), at or
-        above ``threshold`` percent, best first, at most ``limit``."""
+        above ``threshold`` percent, best first, at most ``limit``. A query face under the
+        quality bar (``poor_query``), like every such result, is never shown above
+        ``core.quality.POOR_CEILING``: it is too poor to compare reliably."""
         index = self.sync(db)
         if index is None:
             return []
         ids, cos = index.similarities(np.asarray(vector, np.float32))
-        return self._scored(ids, cos, ids == face_id, threshold, limit)
+        return self._scored(ids, cos, ids == face_id, threshold, limit, poor_query)
 
     def by_person(
         self, db: Database, person_id: int, threshold: float, limit: int | None = None
@@ -120,14 +126,18 @@ class LibrarySearch:
         query: np.ndarray,
         threshold: float,
         limit: int | None,
+        poor_query: bool = False,
     ) -> list[Hit]:
         from faceorganizer.core.models.registry import calibration_for, search_calibration_for
         from faceorganizer.core.person_search import score
+        from faceorganizer.core.quality import POOR_CEILING
 
-        face_ids, person_ids = self._people
+        face_ids, person_ids, poor = self._people
         at = np.clip(np.searchsorted(face_ids, ids), 0, max(len(face_ids) - 1, 0))
         known = (face_ids[at] == ids) if len(face_ids) else np.zeros(len(ids), bool)
         person = np.where(known, person_ids[at] if len(face_ids) else -1, -1)
+        poor_hit = known & (poor[at] if len(face_ids) else False)
+        ceiling = np.where(poor_hit | poor_query, POOR_CEILING, 100.0)
         rows, pct = score(
             cos,
             person,
@@ -136,6 +146,7 @@ class LibrarySearch:
             search_calibration_for(self.model_id),
             threshold,
             limit,
+            ceiling,
         )
         return [
             (int(ids[r]), float(p), float(cos[r]))

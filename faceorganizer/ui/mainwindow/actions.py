@@ -67,6 +67,8 @@ ACTIONS: tuple[ActionSpec, ...] = (
     A("people", "&People", "navigation.show_people", ("Ctrl+1",), where=("view",)),
     A("unassigned", "Faces &without a person", "navigation.show_unassigned", ("Ctrl+U",),
       where=("view",)),
+    A("other", "&Other faces", "navigation.show_other", ("Ctrl+Shift+U",),
+      "Faces too poor to recognise, never grouped or suggested", where=("view",)),
     # review.py
     A("review", "&Review", "review.show_review", ("Ctrl+R",),
       "Questions that put people right in a few answers",

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Protocol
 from PySide6.QtCore import QObject
 
 from faceorganizer.ui.engine_worker import user_message
-from faceorganizer.ui.mainwindow.pages import PEOPLE_PAGE, PERSON_PAGE, PHOTO_PAGE, REVIEW_PAGE
+from faceorganizer.ui.mainwindow.pages import (
+    FACES_HINT,
+    OTHER_FACES_HINT,
+    PEOPLE_PAGE,
+    PERSON_PAGE,
+    PHOTO_PAGE,
+    REVIEW_PAGE,
+)
 from faceorganizer.ui.mainwindow.shell import Refreshes, Reviews, Selects, Shell
 from faceorganizer.ui.people_model import date_span, display_name
 
@@ -18,7 +25,7 @@ if TYPE_CHECKING:
 
     from faceorganizer.ui.faces_model import FacesModel
     from faceorganizer.ui.faces_view import FacesView
-    from faceorganizer.ui.mainwindow.pages import PeoplePage
+    from faceorganizer.ui.mainwindow.pages import PeoplePage, PersonPage
     from faceorganizer.ui.people_model import PeopleModel
     from faceorganizer.ui.people_view import PeopleView
     from faceorganizer.ui.photo_view import PhotoView
@@ -26,6 +33,7 @@ if TYPE_CHECKING:
     from faceorganizer.ui.similar_panel import SimilarPanel
 
 UNASSIGNED = "unassigned"  # the history's state for the faces-without-a-person page
+OTHER = "other"  # and for the other faces (under the quality bar)
 HISTORY_LENGTH = 50
 
 
@@ -37,6 +45,7 @@ class NavigationWindow(Shell, Protocol):
     people_model: PeopleModel
     people_page: PeoplePage
     people_view: PeopleView
+    person_page: PersonPage
     person_title: QLabel
     photo_view: PhotoView
     review_page: ReviewPage
@@ -63,6 +72,7 @@ class Navigation(QObject):
         self._history: list[tuple[int, int | str | None]] = []
         window.people_view.person_activated.connect(self.open_person)
         window.people_page.unassigned_button.clicked.connect(self.show_unassigned)
+        window.people_page.other_button.clicked.connect(self.show_other)
         window.people_page.filter_edit.textChanged.connect(self._on_filter)
         window.show_hidden_box.toggled.connect(self._on_show_hidden)
         window.faces_view.face_opened.connect(self.open_photo)
@@ -77,8 +87,10 @@ class Navigation(QObject):
 
     def _push(self) -> None:
         page = self.window.stack.currentIndex()
+        model = self.window.faces_model
+        listing = OTHER if model.other else UNASSIGNED if model.unassigned else self.current_person
         state: dict[int, int | str | None] = {
-            PERSON_PAGE: UNASSIGNED if self.window.faces_model.unassigned else self.current_person,
+            PERSON_PAGE: listing,
             PHOTO_PAGE: self.current_photo_face,
         }
         self._history.append((page, state.get(page)))
@@ -91,6 +103,8 @@ class Navigation(QObject):
         page, state = self._history.pop()
         if page == PERSON_PAGE and state == UNASSIGNED:
             self.show_unassigned(push=False)
+        elif page == PERSON_PAGE and state == OTHER:
+            self.show_other(push=False)
         elif page == PERSON_PAGE and state is not None:
             self.open_person(int(state), push=False)
         elif page == PHOTO_PAGE and state is not None:
@@ -148,10 +162,29 @@ class Navigation(QObject):
         w.faces_model.show_unassigned(w.show_hidden_box.isChecked())
         self._show_faces_page()
 
+    def show_other(self, push: bool = True) -> None:
+        """Faces under the quality bar in no person, each with why ("Other faces")."""
+        w = self.window
+        if w.reader is None:
+            return
+        if push:
+            self._push()
+        self.current_person = None
+        w.faces_model.show_other(w.show_hidden_box.isChecked())
+        w.stack.setCurrentIndex(PERSON_PAGE)
+        self.refresh_person_title()
+        w.faces_view.setFocus()
+        w.selection.update_actions()
+
     def refresh_person_title(self) -> None:
         w = self.window
         n = w.faces_model.rowCount()
         faces = f"{n:,} face{'s' * (n != 1)}"
+        w.faces_view.show_reasons(w.faces_model.other)
+        w.person_page.hint.setText(OTHER_FACES_HINT if w.faces_model.other else FACES_HINT)
+        if w.faces_model.other:
+            w.person_title.setText(f"<h2>Other faces</h2>{faces} too poor to recognise")
+            return
         if w.faces_model.unassigned:
             w.person_title.setText(f"<h2>Faces without a person</h2>{faces}")
             return

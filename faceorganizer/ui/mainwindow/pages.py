@@ -26,6 +26,18 @@ from faceorganizer.ui.people_view import PeopleView
 
 PEOPLE_PAGE, PERSON_PAGE, PHOTO_PAGE, REVIEW_PAGE = 0, 1, 2, 3
 
+OTHER_FACES_TIP = (
+    "Faces too poor to recognise: cut by the edge, too small, too blurred or turned away. "
+    "They are never grouped or suggested; put one into a person by hand if you know who it is."
+)
+FACES_HINT = (
+    "Click a face to see similar faces · double-click to open its photo · "
+    "select several with Ctrl or Shift · green dot: confirmed by you"
+)
+OTHER_FACES_HINT = (
+    "These faces are never grouped, suggested or shown as likely matches · if you know who one "
+    "is, put it into that person with Move to… (it stays there)"
+)
 NO_PHOTOS_TEXT = (
     "<h2>No photos yet</h2><p>Add a folder of photos to find the people in them,"
     " or drag a folder onto this window.</p>"
@@ -43,10 +55,13 @@ class PeoplePage(QWidget):
         self.show_hidden_box = QCheckBox("Show hidden")
         self.unassigned_button = QPushButton("Faces without a person")
         self.unassigned_button.setToolTip("Faces not grouped into anyone yet")
+        self.other_button = QPushButton("Other faces")
+        self.other_button.setToolTip(OTHER_FACES_TIP)
         top = QHBoxLayout()
         top.addWidget(self.filter_edit, 1)
         top.addWidget(self.show_hidden_box)
         top.addWidget(self.unassigned_button)
+        top.addWidget(self.other_button)
         self.view = PeopleView()
         self.view.setModel(model)
         self.empty_label = QLabel(NO_PHOTOS_TEXT)
@@ -84,10 +99,7 @@ class PersonPage(QWidget):
         self.view = FacesView()
         self.view.setModel(model)
         self.view.setAccessibleName("Faces")
-        self.hint = QLabel(
-            "Click a face to see similar faces · double-click to open its photo · "
-            "select several with Ctrl or Shift · green dot: confirmed by you"
-        )
+        self.hint = QLabel(FACES_HINT)
         self.hint.setObjectName("hint")
         self.hint.setWordWrap(True)
         layout = QVBoxLayout(self)

@@ -188,6 +188,7 @@ class Refresher(QObject):
         self.window.people_page.unassigned_button.setText(
             f"Faces without a person ({c.get('unassigned', 0):,})"
         )
+        self.window.people_page.other_button.setText(f"Other faces ({c.get('other', 0):,})")
         self.counts = c
 
     def _update_undo(self, undo: EditInfo | None, redo: EditInfo | None) -> None:

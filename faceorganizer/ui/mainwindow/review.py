@@ -215,12 +215,17 @@ class Review(QObject):
         self.page.setFocus()
 
     def _person_side(self, reader: Library, pid: int, leave_out: tuple[int, ...] = ()) -> Side:
+        """A person's faces to judge by: never one too poor to recognise (``poor_reason``)."""
         person = reader.person(pid)
         faces: list[FaceInfo] = []
         if person.cover_face_id is not None and person.cover_face_id not in leave_out:
-            faces.append(reader.face(person.cover_face_id))
-        for f in reader.faces(person_id=pid, limit=SHOWN + len(leave_out) + 1):
-            if len(faces) < SHOWN and f.face_id not in leave_out and f not in faces:
+            cover = reader.face(person.cover_face_id)
+            if cover.poor_reason is None:
+                faces.append(cover)
+        for f in reader.faces(person_id=pid, limit=4 * SHOWN + len(leave_out) + 1):
+            if len(faces) >= SHOWN:
+                break
+            if f.face_id not in leave_out and f not in faces and f.poor_reason is None:
                 faces.append(f)
         count = person.face_count - len(leave_out)
         title = f"{display_name(person)} · {count:,} face{'s' * (count != 1)}"

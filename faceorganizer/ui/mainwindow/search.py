@@ -105,7 +105,9 @@ class Search(QObject):
                 return
         w.similar.set_title(self._title(face))
         person = face.person_id
-        if w.similar.whole_person_on() and person is not None:
+        whole = w.similar.whole_person_on() and person is not None
+        w.similar.set_poor_query(None if whole else face.poor_reason)
+        if whole:
             self._search(
                 lambda lib: lib.search(like_person=person, threshold=0, limit=SEARCH_LIMIT)
             )
@@ -136,6 +138,7 @@ class Search(QObject):
             return
         name = Path(path).name
         w.similar.show_query(None, f"<b>Faces like one in</b><br>{name}")
+        w.similar.set_poor_query(None)
         w.similar.set_hits([])
         w.similar.count_label.setText("Looking for faces in the photo…")
         w.similar_dock.show()
@@ -172,6 +175,7 @@ class Search(QObject):
         w.similar.show_query(
             None, f"<b>Faces like the one in</b><br>{where}{Path(path).name}", face_pixmap(chosen)
         )
+        w.similar.set_poor_query(chosen.poor_reason)
         self._search(
             lambda lib: lib.search(image=path, face_index=index, threshold=0, limit=SEARCH_LIMIT)
         )

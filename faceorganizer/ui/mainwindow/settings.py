@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QFileDialog
 
-from faceorganizer.ui.mainwindow.shell import Scanning, Shell
+from faceorganizer.ui.mainwindow.shell import Refreshes, Scanning, Shell
 from faceorganizer.ui.settings_dialog import SettingsDialog
 
 if TYPE_CHECKING:
@@ -30,6 +30,8 @@ class SettingsWindow(Shell, Protocol):
     machine: MachineSettings
     similar: SimilarPanel
 
+    @property
+    def refresher(self) -> Refreshes: ...
     @property
     def scans(self) -> Scanning: ...
     def library_path(self) -> str | None: ...
@@ -81,6 +83,7 @@ class Settings(QObject):
         library = changes.pop("library", None)
         model_changed = "model_id" in changes
         threshold = changes.get("threshold_percent")
+        bar_changed = "quality_bar" in changes
         if changes and w.editor is not None:
 
             def job(lib: Library) -> None:
@@ -92,6 +95,8 @@ class Settings(QObject):
                     w.similar.set_same_person_at(float(threshold))
                 if model_changed:
                     w.scans.start_scan()
+                elif bar_changed:  # other faces and counts follow (the next regroup places)
+                    w.refresher.refresh()
 
             w.editor.submit("settings", job, done, w.show_error)
         if library:
