@@ -119,3 +119,38 @@ def test_cli_json_errors_are_one_line(copied, tmp_path: Path, capsys) -> None:
     out = json.loads(capsys.readouterr().out)
     assert status == 1 and "inside the library's folder" in out["error"]
     assert _sha(photo) == before
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):
+    """A real 64 KiB file system (tmpfs), for what a full destination disk does. Mounting needs
+    root (CI runs as root); elsewhere the test says why it did not run."""
+    where = tmp_path / "tiny"
+    where.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {done.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_a_full_destination_disk_is_named_and_nothing_is_left(copied, tiny_disk: Path) -> None:
+    folder, db = copied
+    library_before = db.stat().st_size
+    photos = {p: _sha(p) for p in folder.rglob("*.jpg")}
+    done = _cli(db, "export", str(tiny_disk / "out"), "--by-person", "--copy")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    message = done.stderr.lower()
+    assert "the disk is full" in message and str(tiny_disk) in done.stderr
+    assert "library" not in message.split("the disk is full")[0][-80:]
+    assert not [p for p in tiny_disk.rglob("*") if p.name.endswith((".part", ".tmp"))]
+    assert {p: _sha(p) for p in photos} == photos
+    with Library.open(db) as lib:  # the library is whole and still usable
+        assert lib.check().ok and lib.people()
+    assert db.stat().st_size >= library_before
