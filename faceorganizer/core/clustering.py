@@ -50,7 +50,13 @@ import numpy as np
 import torch
 
 from faceorganizer.core.evidence import best_two, group_means
-from faceorganizer.core.grouping import UNASSIGNED, group_faces
+from faceorganizer.core.grouping import (
+    UNASSIGNED,
+    Graph,
+    group_faces,
+    knn_graph,
+    restricted_graph,
+)
 from faceorganizer.core.types import Calibration
 
 __all__ = ["ClusterInput", "ClusterOutput", "cluster_thresholds", "group_faces", "recluster"]
@@ -306,6 +312,7 @@ def _group(
     rows: np.ndarray,
     first_id: int,
     device: torch.device | None,
+    graph: Graph | None = None,
 ) -> int:
     """Step 3 (in place): new groups of ``rows`` get ids from ``first_id``; returns how many."""
     if len(rows) < 2:
@@ -321,6 +328,7 @@ def _group(
         device,
         inp.pair_cosine,
         inp.attach_cosine,
+        graph,
     )
     if inp.score is not None:
         _drop_unclear(local, inp.score[rows])
@@ -330,6 +338,23 @@ def _group(
     for k, g in enumerate(groups):
         labels[rows[local == g]] = first_id + k
     return len(groups)
+
+
+def _graph_of(
+    inp: ClusterInput,
+    rows: np.ndarray,
+    first: tuple[np.ndarray, Graph] | None,
+    device: torch.device | None,
+) -> Graph | None:
+    """The kNN graph of ``rows``: built once, then the first one restricted to the faces still
+    free (a subset of its faces), which has the same edges at the cut without a second index."""
+    if len(rows) < 2:
+        return None
+    if first is None:
+        return knn_graph(inp.embeddings[rows], device)
+    base, graph = first
+    keep = np.searchsorted(base, rows)
+    return restricted_graph(inp.embeddings[rows], graph, keep, inp.cluster_cosine, device)
 
 
 def recluster(inp: ClusterInput, device: torch.device | None = None) -> ClusterOutput:
@@ -348,11 +373,16 @@ def recluster(inp: ClusterInput, device: torch.device | None = None) -> ClusterO
     free = (labels == UNASSIGNED) & (inp.person < 0) & ~_poor(inp)
     first_new = int(max(inp.person.max(initial=-1), 0)) + 1
     next_id = first_new
+    first: tuple[np.ndarray, Graph] | None = None  # the first grouping's faces and graph
     for round_ in range(MAX_ROUNDS):
         joined = _join(inp, labels, np.flatnonzero(free & (labels == UNASSIGNED)), rejected, device)
         if round_ and not joined:
             break  # the faces left are the ones the last grouping left: the same again
-        made = _group(inp, labels, np.flatnonzero(free & (labels == UNASSIGNED)), next_id, device)
+        rows = np.flatnonzero(free & (labels == UNASSIGNED))
+        graph = _graph_of(inp, rows, first, device)
+        if first is None and graph is not None:
+            first = (rows, graph)
+        made = _group(inp, labels, rows, next_id, device, graph)
         next_id += made
         if not made:
             break

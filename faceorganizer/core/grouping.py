@@ -22,7 +22,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import squareform
 
 from faceorganizer.core.evidence import group_means
-from faceorganizer.core.knn import CHUNK_ROWS, as_tensor, knn
+from faceorganizer.core.knn import CHUNK_ROWS, as_tensor, exact_knn, knn
 
 UNASSIGNED = -1
 ATTACH_MARGIN = 0.01
@@ -30,6 +30,41 @@ KNN_K = 16
 MAX_LINKAGE = 6000
 LINKAGE_BATCH = 1024  # faces per packed linkage call (a dense matrix of 8 MB)
 CANNOT_LINK_DISTANCE = 4.0
+
+Graph = tuple[np.ndarray, np.ndarray]  # (neighbour rows, cosines) per face, best first
+
+
+def knn_graph(emb: np.ndarray, device: torch.device | None = None) -> Graph:
+    """The k-nearest-neighbour graph ``group_faces`` cuts into components."""
+    return knn(emb, KNN_K, device=device)
+
+
+def restricted_graph(
+    emb: np.ndarray,
+    graph: Graph,
+    keep: np.ndarray,
+    threshold: float,
+    device: torch.device | None = None,
+) -> Graph:
+    """The graph of the faces ``keep`` (rows of ``graph``; ``emb``: their embeddings) with the
+    same edges at or above ``threshold`` as a graph built over them alone, without a second
+    index: a row whose last neighbour is below the threshold already holds every neighbour above
+    it; only the rows whose neighbours are all above it (more may lie beyond them) are searched
+    again, exactly, among the faces kept."""
+    idx, sim = graph
+    pos = np.full(len(idx), -1, np.int64)
+    pos[keep] = np.arange(len(keep))
+    sub_i = np.where(idx[keep] >= 0, pos[np.maximum(idx[keep], 0)], -1)
+    sub_s = np.where(sub_i >= 0, sim[keep], np.float32(-2.0)).astype(np.float32)
+    width = idx.shape[1]
+    full = np.flatnonzero((idx[keep] >= 0).all(axis=1) & (sim[keep, -1] >= threshold))
+    k = min(width, len(keep) - 1)
+    if len(full) and k > 0:
+        b = as_tensor(emb, device)
+        again_i, again_s = exact_knn(b[torch.from_numpy(full).to(b.device)], b, k, True, full)
+        sub_i[full], sub_s[full] = -1, -2.0
+        sub_i[full, :k], sub_s[full, :k] = again_i, again_s
+    return sub_i, sub_s
 
 
 def _components(n: int, idx: np.ndarray, sim: np.ndarray, threshold: float) -> np.ndarray:
@@ -136,17 +171,19 @@ def group_faces(
     device: torch.device | None = None,
     pair_threshold: float | None = None,
     attach_threshold: float | None = None,
+    graph: Graph | None = None,
 ) -> np.ndarray:
     """Cluster unit embeddings: labels 0.. for groups of >= ``min_size``, -1 for the rest.
 
     Never puts two faces of one photo, or a ``cannot`` pair (row indices), in one group.
+    ``graph``: these faces' ``knn_graph`` when the caller has it (e.g. ``restricted_graph``).
     """
     n = len(emb)
     labels = np.full(n, UNASSIGNED, np.int64)
     if n < 2:
         return labels
     cannot = cannot or set()
-    idx, sim = knn(emb, KNN_K, device=device)
+    idx, sim = knn_graph(emb, device) if graph is None else graph
     comp = _components(n, idx, sim, threshold)
     by_comp: dict[int, list[int]] = defaultdict(list)
     for i, c in enumerate(comp.tolist()):

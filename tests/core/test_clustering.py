@@ -315,3 +315,29 @@ def test_a_group_needs_one_clear_face(big_people) -> None:
     inp.score[:] = 0.9
     labels = recluster(inp).labels
     assert (labels[:3] == 7).all()
+
+
+def test_the_first_graph_restricted_keeps_every_edge_at_the_cut(lfw) -> None:
+    """A later grouping round reuses the first round's kNN graph over the faces still free: its
+    edges at the cut are those of a graph built over those faces alone, including the faces whose
+    every neighbour was above the cut (searched again)."""
+    from faceorganizer.core import grouping
+
+    emb, _ = lfw
+    graph = grouping.knn_graph(emb)
+    cut = float(np.median(graph[1][:, -1]))  # half the faces have all their neighbours above it
+    keep = np.flatnonzero(np.random.default_rng(0).random(len(emb)) < 0.6)
+
+    def edges(idx: np.ndarray, sim: np.ndarray) -> set[tuple[int, int]]:
+        return {
+            (min(a, int(b)), max(a, int(b)))
+            for a in range(len(idx))
+            for b, s in zip(idx[a].tolist(), sim[a].tolist(), strict=True)
+            if b >= 0 and s >= cut
+        }
+
+    reused = grouping.restricted_graph(emb[keep], graph, keep, cut)
+    alone = grouping.knn_graph(emb[keep])
+    assert (graph[1][keep, -1] >= cut).sum() >= 0.3 * len(keep)
+    assert len(edges(*alone)) >= len(keep) and edges(*reused) == edges(*alone)
+    assert np.all(reused[0] < len(keep))
