@@ -62,8 +62,14 @@ def poor_ids(db: Path) -> set[int]:
 def test_other_faces_lists_the_faces_too_poor_to_recognise_with_why(qtbot, window, tmp_path):
     w, db = window
     qtbot.waitUntil(lambda: "Other faces (" in w.people_page.other_button.text(), timeout=30_000)
+    w.similar_dock.show()  # opening the page, like any faces page, is not a search
+    searches: list[int] = []
+    w.search_finished.connect(searches.append)
     w.action("other").trigger()
+    QTest.qWait(1000)
     assert w.stack.currentIndex() == PERSON_PAGE
+    assert w.faces_view.currentIndex().row() == 0
+    assert searches == [] and w.similar.query_face_id is None
     model = w.faces_model
     shown = [model.face_at(r) for r in range(model.rowCount())]
     names = {Path(f.photo_path).name: f.poor_reason for f in shown if f is not None}

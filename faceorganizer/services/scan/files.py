@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from faceorganizer.core.images import SUPPORTED_EXTENSIONS
 from faceorganizer.core.raw_images import RAW_EXTENSIONS
-from faceorganizer.core.reader import open_file
+from faceorganizer.core.reader import kind_of, open_file
 
 SYSTEM_FOLDERS = frozenset(
     {
@@ -93,16 +93,6 @@ def printable(path: str) -> str:
 
 def _skipped_dir(name: str) -> bool:
     return name.startswith(".") or name.lower() in SYSTEM_FOLDERS
-
-
-def _kind(mode: int) -> str:
-    if stat.S_ISFIFO(mode):
-        return "a pipe (FIFO)"
-    if stat.S_ISSOCK(mode):
-        return "a socket"
-    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
-        return "a device"
-    return "not a regular file"
 
 
 class Walk:
@@ -194,7 +184,7 @@ class Walk:
             if os.path.splitext(e.name)[1].lower() not in self._exts:
                 continue
             if not stat.S_ISREG(st.st_mode):
-                yield _problem(path, f"{_kind(st.st_mode)}, not a photo file", st)
+                yield _problem(path, f"{kind_of(st.st_mode)}, not a photo file", st)
             elif is_link:
                 self._linked_files.append((path, st))
             elif (st.st_dev, st.st_ino) not in self._files:

@@ -171,10 +171,7 @@ class Navigation(QObject):
             self._push()
         self.current_person = None
         w.faces_model.show_other(w.show_hidden_box.isChecked())
-        w.stack.setCurrentIndex(PERSON_PAGE)
-        self.refresh_person_title()
-        w.faces_view.setFocus()
-        w.selection.update_actions()
+        self._show_faces_page()
 
     def refresh_person_title(self) -> None:
         w = self.window
