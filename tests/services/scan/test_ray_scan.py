@@ -127,18 +127,21 @@ def _photos(dest: Path) -> Path:
 
 
 def _faces(db: Path, root: Path) -> dict[tuple[str, int], tuple]:
-    """(photo path below ``root``, face order) -> (box, score, embedding, person)."""
+    """(photo path below ``root``, face order) -> (box, score, embedding, quality, quality
+    recipe, person)."""
     con = sqlite3.connect(db)
     rows = con.execute(
-        "SELECT p.path, f.x1, f.y1, f.x2, f.y2, f.score, f.embedding, f.person_id "
+        "SELECT p.path, f.x1, f.y1, f.x2, f.y2, f.score, f.embedding, f.quality, "
+        "f.quality_recipe, f.person_id "
         "FROM faces f JOIN photos p ON p.id = f.photo_id ORDER BY p.path, f.id"
     ).fetchall()
     con.close()
     out: dict[tuple[str, int], tuple] = {}
-    for path, *box, score, blob, person in rows:
+    for path, *box, score, blob, quality, recipe, person in rows:
         rel = os.path.relpath(path, root)
         k = sum(1 for key in out if key[0] == rel)
-        out[(rel, k)] = (tuple(box), score, np.frombuffer(blob, np.float32), person)
+        vector = np.frombuffer(blob, np.float32)
+        out[(rel, k)] = (tuple(box), score, vector, quality, recipe, person)
     return out
 
 
@@ -154,11 +157,12 @@ def _people(db: Path, root: Path) -> set[frozenset[str]]:
 def _assert_same(ray_db: Path, ray_root: Path, local_db: Path, local_root: Path) -> None:
     got, want = _faces(ray_db, ray_root), _faces(local_db, local_root)
     assert sorted(got) == sorted(want)
-    for key, (box, score, emb, _) in want.items():
-        g_box, g_score, g_emb, _ = got[key]
+    for key, (box, score, emb, quality, recipe, _) in want.items():
+        g_box, g_score, g_emb, g_quality, g_recipe, _ = got[key]
         assert np.allclose(g_box, box, atol=1e-3), key
         assert g_score == pytest.approx(score, abs=1e-5), key
         assert np.abs(g_emb - emb).max() <= 1e-5, key
+        assert g_quality == pytest.approx(quality, abs=1e-4) and g_recipe == recipe > 0, key
     assert _people(ray_db, ray_root) == _people(local_db, local_root)
 
 
