@@ -11,7 +11,7 @@ import numpy as np
 
 from faceorganizer.core.alignment import DLIB_TEMPLATE_150, similarity_transform, warp_chips
 from faceorganizer.core.quality import QualityModel, Signals
-from faceorganizer.core.thumbnails import THUMBNAIL_MARGIN
+from faceorganizer.core.thumbnails import thumbnail_origin
 
 # The face itself in dlib's 150 px template (padding 0.25 on each side of the face box).
 FACE_SQUARE = (25.0, 125.0)
@@ -72,19 +72,6 @@ def pose(landmarks: np.ndarray) -> tuple[float, float]:
     turn = max(turn, min(1.0, abs(nose_x) / height))
     tilt = abs((rot[2, 1] - rot[:2, 1].mean()) / height - FRONTAL_NOSE)
     return float(min(turn, 1.0)), float(min(tilt, 1.0))
-
-
-def thumbnail_origin(
-    box: tuple[float, float, float, float], width: float, height: float
-) -> tuple[float, float, float]:
-    """(left, top, side) of the square ``core.thumbnails.face_thumbnail`` cut around ``box`` in a
-    ``width`` x ``height`` photo (the same arithmetic, in the photo's own pixels)."""
-    x0, y0, x1, y1 = box
-    side = max(x1 - x0, y1 - y0) * (1.0 + 2.0 * THUMBNAIL_MARGIN)
-    side = max(min(side, float(width), float(height)), 1.0)
-    cx = min(max((x0 + x1) / 2.0, side / 2.0), width - side / 2.0)
-    cy = min(max((y0 + y1) / 2.0, side / 2.0), height - side / 2.0)
-    return cx - side / 2.0, cy - side / 2.0, side
 
 
 def sharpness(

@@ -36,3 +36,17 @@ def face_thumbnail(
     out = io.BytesIO()
     crop.save(out, format="JPEG", quality=THUMBNAIL_QUALITY, optimize=False)
     return out.getvalue()
+
+
+def thumbnail_origin(
+    box: tuple[float, float, float, float], width: float, height: float
+) -> tuple[float, float, float]:
+    """(left, top, side) of the square ``face_thumbnail`` cut around ``box`` in a ``width`` x
+    ``height`` photo (the same arithmetic, in the photo's own pixels): where the face sits in its
+    thumbnail, for the quality signals and for the views."""
+    x0, y0, x1, y1 = box
+    side = max(x1 - x0, y1 - y0) * (1.0 + 2.0 * THUMBNAIL_MARGIN)
+    side = max(min(side, float(width), float(height)), 1.0)
+    cx = min(max((x0 + x1) / 2.0, side / 2.0), width - side / 2.0)
+    cy = min(max((y0 + y1) / 2.0, side / 2.0), height - side / 2.0)
+    return cx - side / 2.0, cy - side / 2.0, side

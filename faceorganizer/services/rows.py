@@ -17,7 +17,7 @@ def face_info(r: FaceRow, bar: float | None = None) -> FaceInfo:
         reason = reason_text(r.model_id, r.quality_signals, bar)
     return FaceInfo(
         r.id, r.photo_id, r.photo_path, r.box, r.score, r.person_id, r.person_name,
-        r.assigned_by, bool(r.hidden), bool(r.not_face), reason,
+        r.assigned_by, bool(r.hidden), bool(r.not_face), reason, (r.photo_width, r.photo_height),
     )  # fmt: skip
 
 

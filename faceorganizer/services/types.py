@@ -31,6 +31,7 @@ class FaceInfo:
     not_face: bool = False  # the user said this detection is not a face
     # under the library's quality bar: why ("cut by the edge, too blurred"); None: judgeable
     poor_reason: str | None = None
+    photo_size: tuple[int, int] = (0, 0)  # the upright photo's width and height
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from faceorganizer.storage.db import row_id
 COLUMNS = (
     "f.id, f.photo_id, p.path, f.x1, f.y1, f.x2, f.y2, f.score, f.quality, f.model_id, "
     "f.person_id, s.name, f.assigned_by, f.hidden, f.not_face, f.quality_signals, "
-    "f.quality_recipe"
+    "f.quality_recipe, p.width, p.height"
 )
 # A face the user left without a person (undoing an automatic placement): clustering leaves it.
 HELD = "(f.person_id IS NULL AND f.assigned_by IS 'user')"
@@ -41,6 +41,8 @@ class FaceRow:
     not_face: int = 0
     quality_signals: str | None = None  # JSON (``core.quality.Signals``)
     quality_recipe: int = 0  # 0: not judged yet
+    photo_width: int = 0
+    photo_height: int = 0
 
     @property
     def box(self) -> tuple[float, float, float, float]:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceorganizer import config
+from faceorganizer.core.thumbnails import thumbnail_origin
 from faceorganizer.ui.faces_model import FaceIdRole, FaceRole, HeaderRole, PercentRole, ReasonRole
 from faceorganizer.ui.people_view import paint_thumbnail
 
@@ -74,6 +75,7 @@ class FaceDelegate(QStyledItemDelegate):
             painter.setBrush(QColor(40, 160, 80))
             painter.drawEllipse(thumb.right() - 16, thumb.bottom() - 16, 12, 12)
         if self.reasons and not self.captions:
+            self._paint_place(painter, thumb, face)
             self._paint_reason(painter, option, cell, thumb, str(index.data(ReasonRole) or ""))
         if self.captions:
             percent = index.data(PercentRole)
@@ -86,6 +88,19 @@ class FaceDelegate(QStyledItemDelegate):
                 text_rect, Qt.AlignmentFlag.AlignCenter, f"{float(percent or 0):.0f} %"
             )
         painter.restore()
+
+    def _paint_place(self, painter: QPainter, thumb: QRect, face: object) -> None:
+        """The face's own box on its thumbnail: a face cut by the photo's border sits off-centre
+        in it, beside a neighbour's whole face that would otherwise look like the one meant."""
+        where = face_place(face, thumb)
+        if where is None:
+            return
+        pen = painter.pen()
+        pen.setColor(PLACE_COLOR)
+        pen.setWidth(2)
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(where)
 
     def _paint_reason(
         self, painter: QPainter, option: QStyleOptionViewItem, cell: QRect, thumb: QRect, text: str
@@ -114,6 +129,23 @@ class FaceDelegate(QStyledItemDelegate):
             Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
             text,
         )
+
+
+PLACE_COLOR = QColor(240, 170, 30)
+
+
+def face_place(face: object, thumb: QRect) -> QRect | None:
+    """Where ``face`` (a ``FaceInfo``) lies in its thumbnail painted in ``thumb``, clipped to
+    it; None when the photo's size is not known."""
+    width, height = getattr(face, "photo_size", (0, 0))
+    box = getattr(face, "box", None)
+    if box is None or width <= 0 or height <= 0:
+        return None
+    left, top, side = thumbnail_origin(box, width, height)
+    scale = thumb.width() / side
+    x0, y0, x1, y1 = ((v - o) * scale for v, o in zip(box, (left, top, left, top), strict=True))
+    place = QRect(round(thumb.x() + x0), round(thumb.y() + y0), round(x1 - x0), round(y1 - y0))
+    return place.intersected(thumb.adjusted(1, 1, -1, -1))
 
 
 def _percent_color(percent: float, same_person_at: float) -> QColor:

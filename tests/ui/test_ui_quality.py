@@ -12,12 +12,13 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QRect, QSettings  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from faceorganizer import config  # noqa: E402
 from faceorganizer.core.quality import POOR_CEILING  # noqa: E402
 from faceorganizer.services.library import Library  # noqa: E402
+from faceorganizer.ui.faces_view import FACE_THUMB, PLACE_COLOR, face_place  # noqa: E402
 from faceorganizer.ui.mainwindow import PERSON_PAGE, MainWindow  # noqa: E402
 from tests.helpers.library_support import copy_library, debris_library  # noqa: E402
 
@@ -77,6 +78,7 @@ def test_other_faces_lists_the_faces_too_poor_to_recognise_with_why(qtbot, windo
     assert "too blurred" in names["obama_blur.jpg"] and "too blurred" in names["kit_blur.jpg"]
     assert all(f is not None and f.person_id is None and f.poor_reason for f in shown)
     assert w.faces_view.itemDelegate().reasons  # type: ignore[attr-defined]
+    _the_cut_face_is_outlined_where_it_is(w, shown)
     assert "Other faces" in w.person_title.text()
     count = int(w.people_page.other_button.text().split("(")[1].rstrip(")"))
     assert count == model.rowCount()
@@ -85,6 +87,26 @@ def test_other_faces_lists_the_faces_too_poor_to_recognise_with_why(qtbot, windo
     loose = [w.faces_model.face_at(r) for r in range(w.faces_model.rowCount())]
     assert not any(f is not None and f.poor_reason for f in loose)
     assert not w.faces_view.itemDelegate().reasons  # type: ignore[attr-defined]
+
+
+def _the_cut_face_is_outlined_where_it_is(w, shown) -> None:
+    """A face cut by the border sits off-centre in its thumbnail: its own box is drawn there."""
+    row = next(r for r, f in enumerate(shown) if Path(f.photo_path).name == "obama_cut.jpg")
+    index = w.faces_model.index(row)
+    w.faces_view.scrollTo(index)
+    cell = w.faces_view.visualRect(index)
+    thumb = QRect(cell.x() + (cell.width() - FACE_THUMB) // 2, cell.y() + 6, FACE_THUMB, FACE_THUMB)
+    place = face_place(shown[row], thumb)
+    assert place is not None and thumb.contains(place)
+    assert abs(place.center().x() - thumb.center().x()) > FACE_THUMB // 8  # off-centre
+    image = w.faces_view.viewport().grab().toImage()
+    edge = [image.pixelColor(place.left() + d, place.center().y()) for d in (-1, 0, 1)]
+    amber = PLACE_COLOR
+    assert any(
+        abs(c.red() - amber.red()) + abs(c.green() - amber.green()) + abs(c.blue() - amber.blue())
+        < 60
+        for c in edge
+    ), [c.name() for c in edge]
 
 
 def test_review_never_shows_a_poor_face(qtbot, window, tmp_path, monkeypatch):

@@ -153,24 +153,22 @@ class Navigation(QObject):
         w.selection.update_actions()
 
     def show_unassigned(self, push: bool = True) -> None:
-        w = self.window
-        if w.reader is None:
-            return
-        if push:
-            self._push()
-        self.current_person = None
-        w.faces_model.show_unassigned(w.show_hidden_box.isChecked())
-        self._show_faces_page()
+        """Faces in no person that can be judged ("Faces without a person")."""
+        self._show_listing(push, other=False)
 
     def show_other(self, push: bool = True) -> None:
         """Faces under the quality bar in no person, each with why ("Other faces")."""
+        self._show_listing(push, other=True)
+
+    def _show_listing(self, push: bool, other: bool) -> None:
         w = self.window
         if w.reader is None:
             return
         if push:
             self._push()
         self.current_person = None
-        w.faces_model.show_other(w.show_hidden_box.isChecked())
+        show = w.faces_model.show_other if other else w.faces_model.show_unassigned
+        show(w.show_hidden_box.isChecked())
         self._show_faces_page()
 
     def refresh_person_title(self) -> None:
