@@ -6,7 +6,7 @@ import argparse
 from dataclasses import asdict
 from typing import Any
 
-from faceorganizer.cli.library_access import Handler, ReadOnly, library_option, run_with
+from faceorganizer.cli.library_access import command_adder
 from faceorganizer.cli.output import emit
 from faceorganizer.core.text import for_terminal as shown
 from faceorganizer.services.library import Library
@@ -29,12 +29,7 @@ def cmd_export(args: argparse.Namespace, lib: Library) -> int:
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    parents = [common, library_option()]
-
-    def add(name: str, handler: Handler, help: str, read_only: ReadOnly = False):
-        p = sub.add_parser(name, parents=parents, help=help, description=help)
-        p.set_defaults(func=run_with(handler, read_only))
-        return p
+    add = command_adder(sub, common)
 
     p = add("export", cmd_export, "a folder per named person, or a table of faces", read_only=True)
     p.add_argument("dest")

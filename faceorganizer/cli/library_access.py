@@ -8,6 +8,7 @@ import argparse
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict
+from typing import Any
 
 from faceorganizer.cli.output import CliError, emit
 from faceorganizer.services.errors import LibraryError
@@ -71,3 +72,20 @@ def library_option() -> argparse.ArgumentParser:
         help="library file (default: $FACEORGANIZER_LIBRARY or the user data folder)",
     )
     return lib
+
+
+def command_adder(
+    sub: Any, common: argparse.ArgumentParser
+) -> Callable[..., argparse.ArgumentParser]:
+    """``add(name, handler, help, read_only=False, create=False)``: a library command, with the
+    common options and ``--library``, that runs ``handler`` on the opened library."""
+    parents = [common, library_option()]
+
+    def add(
+        name: str, handler: Handler, help: str, read_only: ReadOnly = False, create: bool = False
+    ) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=parents, help=help, description=help)
+        p.set_defaults(func=run_with(handler, read_only, create=create))
+        return p
+
+    return add

@@ -11,14 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from faceorganizer.cli.arguments import positive_int
-from faceorganizer.cli.library_access import (
-    Handler,
-    ReadOnly,
-    edit_done,
-    library_option,
-    person_ref,
-    run_with,
-)
+from faceorganizer.cli.library_access import Handler, command_adder, edit_done, person_ref
 from faceorganizer.cli.output import CliError, emit, face_line
 from faceorganizer.cli.progress import Progress
 from faceorganizer.cli.ray_arguments import add_ray_arguments, ray_options
@@ -257,15 +250,13 @@ def _replayed(args: argparse.Namespace, info: EditInfo | None, verb: str, done: 
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    lib = library_option()
-    parents = [common, lib]
-
-    def add(name: str, handler: Handler, help: str, read_only: ReadOnly = False):
-        p = sub.add_parser(name, parents=parents, help=help, description=help)
-        p.set_defaults(func=run_with(handler, read_only, create=handler is cmd_scan))
-        return p
-
-    p = add("scan", cmd_scan, "find faces in folders (incremental) and group them into people")
+    add = command_adder(sub, common)
+    p = add(
+        "scan",
+        cmd_scan,
+        "find faces in folders (incremental) and group them into people",
+        create=True,
+    )
     p.add_argument("folders", nargs="*", metavar="FOLDER", help="default: the library's folders")
     p.add_argument("--model", help="embedding model id for this library")
     p.add_argument("--no-cluster", action="store_true", help="do not regroup people afterwards")

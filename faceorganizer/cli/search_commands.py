@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from faceorganizer.cli.arguments import index, percent, positive_int
-from faceorganizer.cli.library_access import Handler, ReadOnly, library_option, person_ref, run_with
+from faceorganizer.cli.library_access import command_adder, person_ref
 from faceorganizer.cli.output import CliError, emit, face_line
 from faceorganizer.services.library import Library
 
@@ -40,12 +40,7 @@ def cmd_search(args: argparse.Namespace, lib: Library) -> int:
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    parents = [common, library_option()]
-
-    def add(name: str, handler: Handler, help: str, read_only: ReadOnly = False):
-        p = sub.add_parser(name, parents=parents, help=help, description=help)
-        p.set_defaults(func=run_with(handler, read_only))
-        return p
+    add = command_adder(sub, common)
 
     p = add(
         "search",
