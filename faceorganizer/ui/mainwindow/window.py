@@ -293,12 +293,13 @@ class MainWindow(QMainWindow):
                 handle.set_device(device)
 
     def _stop_workers(self) -> bool:
-        """End the worker threads, each closing its Library: the readers first, then the
-        writers, so that the last connection to close is a writer's, which folds the WAL back
-        into the library file (a reader cannot, and the next start would take the WAL left
-        behind for a crash). Each group ends in parallel."""
+        """End the worker threads, each closing its Library. The readers and the engine (whose
+        scan stops after the photos in flight) end together; the editor ends alone, after them,
+        so that its connection is the last one and folds the WAL back into the library file. Two
+        writers closing at the same instant each see the other still open and both leave the WAL
+        behind, which the next start takes for a crash."""
         ok = True
-        for group in ((self.lister, self.reviewer), (self.editor, self.engine)):
+        for group in ((self.lister, self.reviewer, self.engine), (self.editor,)):
             handles = [h for h in group if h is not None]
             for handle in handles:
                 handle.request_stop()
