@@ -227,8 +227,22 @@ def test_quit_closes_the_library_cleanly(qtbot, celebrities, tmp_path, caplog):
     assert (
         window.action("quit").shortcut().matches(Qt.Key.Key_Q | Qt.KeyboardModifier.ControlModifier)
     )
+    others = [h for h in (window.engine, window.lister, window.reviewer) if h is not None]
+    editor = window.editor
+    assert editor is not None and len(others) == 3
+    others_ended_before_editor: list[bool] = []
+    stop_editor = editor.request_stop
+
+    def checked_stop() -> None:
+        others_ended_before_editor.append(all(h.worker_thread.isFinished() for h in others))
+        stop_editor()
+
+    editor.request_stop = checked_stop  # type: ignore[method-assign]
     window.action("quit").trigger()
     assert not window.isVisible()
+    # Two writers closing at one instant each see the other open and both leave the WAL (a
+    # race: a check of the file alone passes most times), so the order itself is checked.
+    assert others_ended_before_editor == [True]
     wal = Path(str(db) + "-wal")
     assert not wal.exists() or wal.stat().st_size == 0
     with caplog.at_level(logging.INFO, logger="faceorganizer"), Library.open(db) as lib:
