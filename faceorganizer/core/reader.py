@@ -26,6 +26,7 @@ SIZE_CAPS = {
     "photo": 4096 * MB,
     "sidecar": 4 * MB,
     "settings": 16 * MB,
+    "mark": 64 * 1024,  # a few lines the app wrote itself (a library's damage mark)
     "library": 1 << 50,  # SQLite's own limit is far above any disk
 }
 

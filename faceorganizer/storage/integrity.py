@@ -19,7 +19,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from faceorganizer.core.writer import clean_stale, temp_path
+from faceorganizer.core.reader import ReadRefused, read_file
+from faceorganizer.core.writer import WriteRefused, clean_stale, temp_path, write_file
 
 MAX_PROBLEMS = 20
 
@@ -55,21 +56,26 @@ def damage_mark(library: Path) -> Path:
 
 
 def recorded_damage(library: Path) -> str | None:
-    """What a past check found, while the library is marked damaged."""
+    """What a past check found, while the library is marked damaged. The mark is read like any
+    other file (``core.reader``): a pipe, a device or a large file in its place is not read."""
+    mark = damage_mark(library)
     try:
-        return damage_mark(library).read_text(encoding="utf-8", errors="replace").strip() or "?"
+        return read_file(mark, "mark").decode("utf-8", "replace").strip() or "?"
     except (FileNotFoundError, NotADirectoryError):
         return None
+    except ReadRefused as exc:
+        return f"unknown (the mark {mark} is {exc.reason})"
     except OSError:
         return "unknown (the mark cannot be read)"
 
 
 def mark_damaged(library: Path, problems: list[str]) -> None:
-    """Record the damage beside the library (best effort: the disk may be full too)."""
+    """Record the damage beside the library (best effort: the disk may be full too), never
+    through a link that stands in the mark's place (``core.writer``)."""
     when = datetime.now(timezone.utc).isoformat(timespec="seconds")
     text = f"{when}\n" + "\n".join(problems[:MAX_PROBLEMS]) + "\n"
-    with contextlib.suppress(OSError):
-        damage_mark(library).write_text(text, encoding="utf-8")
+    with contextlib.suppress(OSError, WriteRefused):
+        write_file(damage_mark(library), text.encode("utf-8"), replace=True)
 
 
 def clear_damage(library: Path) -> None:

@@ -11,6 +11,7 @@ import functools
 import logging
 import os
 import sqlite3
+import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -18,7 +19,7 @@ from typing import Any, Protocol, TypeVar
 import platformdirs
 from sqlite_utils import Database
 
-from faceorganizer.core.reader import ReadRefused, open_file
+from faceorganizer.core.reader import ReadRefused, kind_of, open_file
 from faceorganizer.core.writer import reason_of
 from faceorganizer.services.errors import LibraryCorruptError, LibraryError, NotFoundError
 from faceorganizer.storage import integrity, migrations
@@ -122,6 +123,7 @@ def open_database(
             f"no library at {path}; a scan creates one (faceorganizer scan FOLDER --library {path})"
         )
     if exists or path.is_symlink():
+        check_companions(path)
         check_library_file(path, create and not read_only)
     recorded = integrity.recorded_damage(path)
     if recorded is not None and not read_only:
@@ -175,6 +177,29 @@ def _needs_upgrade(path: Path, busy_timeout: float) -> bool:
             return migrations.needs_upgrade(db)
     finally:
         db.close()
+
+
+def check_companions(path: Path) -> None:
+    """Refuse a library whose WAL, shared memory or rollback journal is not a plain file. SQLite
+    opens those itself, not through ``core.reader``: a pipe there would hang every command
+    (SQLite reads a journal it finds), a link would be written through."""
+    real = Path(os.path.realpath(path))
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = real.with_name(real.name + suffix)
+        try:
+            mode = os.lstat(companion).st_mode
+        except OSError:
+            continue
+        if stat.S_ISLNK(mode):
+            what = "a link"
+        elif not stat.S_ISREG(mode):
+            what = kind_of(mode)
+        else:
+            continue
+        raise LibraryError(
+            f"cannot open the library {path}: {companion}, a file SQLite keeps beside it, is "
+            f"{what}, not a regular file; nothing was read or written (remove it, then try again)"
+        )
 
 
 def check_library_file(path: Path, create: bool = False) -> None:

@@ -100,6 +100,7 @@ def recover(source: Path, dest: Path) -> RecoverReport:
         raise LibraryError(f"{dest} already exists: recover into a new file")
     if not source.exists():
         raise LibraryError(f"no library at {source}")
+    library_file.check_companions(source)
     try:
         write_guard.library_guard(None, source).check(dest)
         make_folder(dest.parent, Guard(), chosen=True)

@@ -285,3 +285,23 @@ def test_full_disk_reads_work_and_writes_say_full(tmp_path: Path) -> None:
         full = f"the disk holding the library is full ({db}); free some space"
         assert err == f"faceorganizer: error: {full}\n", (name, err)
     assert all("Traceback" not in err and "Logging error" not in err for _, _, err in runs.values())
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("suffix", ["-journal", "-wal", "-shm"])
+def test_a_pipe_or_link_beside_the_library_is_refused_by_name(tmp_path: Path, suffix: str) -> None:
+    db = tmp_path / "library.sqlite3"
+    Library.open(db).close()
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8 the user's photo")
+    companion = db.with_name(db.name + suffix)
+    for make, what in ((os.mkfifo, "a pipe"), (lambda p: p.symlink_to(photo), "a link")):
+        companion.unlink(missing_ok=True)
+        make(companion)
+        for argv in (["people"], ["name", "1", "X"]):
+            done = _cli(db, *argv, timeout=60)
+            assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+            assert f"{companion}, a file SQLite keeps beside it, is {what}" in done.stderr
+    assert photo.read_bytes() == b"\xff\xd8 the user's photo"
+    companion.unlink()
+    assert _cli(db, "people").returncode == 0
