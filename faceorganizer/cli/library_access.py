@@ -63,12 +63,15 @@ def edit_done(args: argparse.Namespace, info: EditInfo | None, empty: str) -> in
     return 0
 
 
-def library_option() -> argparse.ArgumentParser:
-    """The ``--library`` option every library command takes (a parent parser)."""
+def library_option(default: object = None) -> argparse.ArgumentParser:
+    """The ``--library`` option every library command takes (a parent parser). An action under a
+    command that takes it too (``library --library X check``) gets ``argparse.SUPPRESS``, so its
+    own default does not replace the command's value."""
     lib = argparse.ArgumentParser(add_help=False)
     lib.add_argument(
         "--library",
         metavar="PATH",
+        default=default,
         help="library file (default: $FACEORGANIZER_LIBRARY or the user data folder)",
     )
     return lib

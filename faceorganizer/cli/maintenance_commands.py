@@ -74,11 +74,10 @@ def cmd_recover(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
-    lib = library_option()
-    parents = [common, lib]
+    parents = [common, library_option(argparse.SUPPRESS)]
     group = sub.add_parser(
         "library",
-        parents=parents,
+        parents=[common, library_option()],
         help="check, back up or recover the library file",
         description="Keep the library file whole: check it, back it up, recover a damaged one.",
     )

@@ -66,9 +66,7 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     lib = library_option()
     parents = [common, lib]
     # given before or after ACCEPT/REJECT: the answer's own option must not reset it
-    lib_again = argparse.ArgumentParser(add_help=False)
-    lib_again.add_argument("--library", metavar="PATH", default=argparse.SUPPRESS)
-    answer_parents = [common, lib_again]
+    answer_parents = [common, library_option(argparse.SUPPRESS)]
     help_text = "questions that put people right in a few answers, best first"
     p = sub.add_parser("review", parents=parents, help=help_text, description=help_text)
     p.set_defaults(func=run_with(cmd_review, read_only=True))

@@ -137,3 +137,20 @@ def test_embeddings_round_trip_through_json_and_npy(run, tmp_path: Path) -> None
     assert run("faces", "--person", person, "--npy", str(npy), "--force")[0] == 0
     _, plain = run("faces", "--person", person)
     assert "embedding" not in plain[0]
+
+
+def test_library_before_the_action_is_the_library_used(tmp_path: Path, monkeypatch, capsys) -> None:
+    from faceorganizer.services.library import Library
+
+    db = tmp_path / "mine.sqlite3"
+    Library.open(db).close()
+    default = tmp_path / "default.sqlite3"
+    monkeypatch.setenv("FACEORGANIZER_LIBRARY", str(default))
+    assert main(["library", "--library", str(db), "check", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["library"] == str(db)
+    backup = tmp_path / "copy.sqlite3"
+    assert main(["library", "--library", str(db), "backup", str(backup)]) == 0
+    assert backup.exists() and not default.exists()
+    other = tmp_path / "other.sqlite3"
+    assert main(["library", "--library", str(other), "check", "--library", str(db)]) == 0
+    assert not other.exists()
