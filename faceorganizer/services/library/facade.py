@@ -90,7 +90,7 @@ class Library:
         self._session = session
         self._settings = LibrarySettings(db, path)
         self._contents = Contents(db)
-        self._xmp = Xmp(db, read_only, self.engine)
+        self._xmp = Xmp(db, read_only, self.engine, path)
         self._edits = Edits(db, self._xmp, self.torch_device, self._check_now)
         self._scan = Scan(
             db, path, self._settings, self._xmp, self._edits, self.engine, self._check_now

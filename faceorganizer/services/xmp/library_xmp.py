@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlite_utils import Database
@@ -29,10 +30,13 @@ log = logging.getLogger(__name__)
 class Xmp:
     """Face names between the library and XMP (``services.xmp.sync``)."""
 
-    def __init__(self, db: Database, read_only: bool, engine: Callable[[], FaceEngine]) -> None:
+    def __init__(
+        self, db: Database, read_only: bool, engine: Callable[[], FaceEngine], path: Path
+    ) -> None:
         self.db = db
         self.read_only = read_only
         self._engine = engine
+        self.path = path
 
     def sidecars_on(self) -> bool:
         return not self.read_only and bool(settings.get(self.db, "xmp_write_sidecars"))
@@ -82,6 +86,8 @@ class Xmp:
         """Write the names of ``person``'s photos (all named faces of those photos), or of the
         whole library, into XMP sidecars (``photo.jpg.xmp``); photos are never written."""
         pid = edits.resolve_person(self.db, person) if person is not None else None
-        with transaction(self.db):
-            pass  # a library that cannot record the write refuses before any sidecar
+        with transaction(self.db, self.path):
+            # A library that cannot record the write refuses before any sidecar: a write that
+            # changes nothing (BEGIN IMMEDIATE alone passes on a read-only file).
+            self.db.execute("DELETE FROM settings WHERE 0")
         return self.write_sidecars(xmp_sync.photos_for_write(self.db, pid))

@@ -172,8 +172,12 @@ def test_names_from_other_apps_arrive_as_one_clean_line(corpus) -> None:
     assert typed.returncode == 1 and "control characters" in typed.stderr, typed.stderr
 
 
-def test_xmp_write_to_a_read_only_library_writes_no_sidecar(corpus, tmp_path: Path) -> None:
-    """Messages: a library that cannot record the write refuses before the first sidecar."""
+@pytest.mark.parametrize("folder_too", [True, False], ids=["read-only folder", "file only"])
+def test_xmp_write_to_a_read_only_library_writes_no_sidecar(
+    corpus, tmp_path: Path, folder_too: bool
+) -> None:
+    """Messages: a library that cannot record the write refuses before the first sidecar (a
+    read-only file in a writable folder too: SQLite then opens it read-only by itself)."""
     if not can_deny_access():
         pytest.skip("permissions cannot be made to bite here")
     folder, library, _, _ = corpus
@@ -185,7 +189,7 @@ def test_xmp_write_to_a_read_only_library_writes_no_sidecar(corpus, tmp_path: Pa
         if os.geteuid() == 0:
             os.chown(p, FOREIGN_UID, FOREIGN_UID)
     os.chmod(lib, 0o444)
-    os.chmod(shelf, 0o555)
+    os.chmod(shelf, 0o555 if folder_too else 0o777)
     try:
         argv = [sys.executable, "-m", "faceorganizer", "xmp", "write", "--all", "--library"]
         done = subprocess.run(
