@@ -32,6 +32,7 @@ from faceorganizer.services.xmp.packet import (
 from faceorganizer.services.xmp.toolkit import (
     FO_PREFIX,
     SidecarError,
+    parse_failed,
     sidecar_candidates,
     sidecar_target,
 )
@@ -65,13 +66,15 @@ def _read_packet(source: str, data: bytes | str) -> dict[str, str]:
         try:
             image = exiv2.ImageFactory.open(data)
             image.readMetadata()
+            if parse_failed():
+                raise SidecarError(f"cannot read {source}: {_toolkit_reason(None)}")
             return _flat(image.xmpData())
         except exiv2.Exiv2Error as exc:
             log.info("XMP of %s: %s", source, exc)
             raise SidecarError(f"cannot read {source}: {_toolkit_reason(exc)}") from None
 
 
-def _toolkit_reason(exc: Exception) -> str:
+def _toolkit_reason(exc: Exception | None) -> str:
     """The XMP toolkit's error as a reason a user can read (its own words go to the log)."""
     return "not valid XMP (damaged, or not an XMP file)"
 
@@ -298,6 +301,8 @@ def write_regions(
             if before is not None and before.strip():
                 holder = exiv2.ImageFactory.open(before)
                 holder.readMetadata()
+                if parse_failed():  # left alone: what other apps keep there would be lost
+                    raise SidecarError(f"cannot update {path}: {_toolkit_reason(None)}")
                 old = holder.xmpData()
             new, kept, replaced = _build(exiv2, old, faces, upright_size, orientation)
             rc, packet = exiv2.XmpParser.encode(new)

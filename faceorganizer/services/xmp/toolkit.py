@@ -15,6 +15,7 @@ too, and updated instead when it is the photo's only sidecar.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,25 @@ FO_PREFIX = "faceorganizer"
 
 _lock = threading.Lock()
 _exiv2: Any = None
+log = logging.getLogger(__name__)
+
+
+class _ToolkitLog(logging.Handler):
+    """exiv2's log lines, to our log (never raw on the user's terminal) and kept while the lock
+    is held: the XMP toolkit reports a packet it cannot parse only there (``readMetadata`` then
+    returns no properties at all, as for an empty packet)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage().strip()
+        self.lines.append(message)
+        log.info("exiv2: %s", message)
+
+
+_toolkit_log = _ToolkitLog()
 
 
 class SidecarError(Exception):
@@ -44,6 +64,9 @@ def _lib() -> Any:
         import exiv2
 
         exiv2.LogMsg.setHandler(exiv2.pythonHandler)
+        exiv2_log = logging.getLogger("exiv2")
+        exiv2_log.addHandler(_toolkit_log)
+        exiv2_log.propagate = False
         exiv2.LogMsg.setLevel(exiv2.LogMsg.Level.error)  # warnings: quirks of cameras' EXIF
         exiv2.XmpProperties.registerNs(FO_NS, FO_PREFIX)
         _exiv2 = exiv2
@@ -54,7 +77,14 @@ def _lib() -> Any:
 def exiv2_lock() -> Iterator[Any]:
     """python-exiv2, used under the one lock every exiv2 call holds."""
     with _lock:
+        _toolkit_log.lines.clear()
         yield _lib()
+
+
+def parse_failed() -> bool:
+    """Whether the XMP toolkit failed to parse a packet since the lock was taken (call it while
+    holding the lock)."""
+    return any(line.startswith("XMP Toolkit error") for line in _toolkit_log.lines)
 
 
 def sidecar_path(photo_path: str) -> str:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -186,3 +188,32 @@ def test_a_damaged_sidecar_is_reported_and_left_alone(faces_dir: Path, tmp_path:
     with pytest.raises(xr.SidecarError):
         xr.write_regions(str(photo), [xr.NamedFace(1, "A", (1.0, 1.0, 50.0, 50.0))], (1126, 661), 1)
     assert sidecar.read_text() == "<x:xmpmeta this is not xml"
+
+
+def test_a_sidecar_the_toolkit_cannot_parse_is_named_and_left_alone(
+    faces_dir: Path, tmp_path: Path
+) -> None:
+    """Well-formed XML with a character XML forbids (``&#27;``): the XMP toolkit only logs an
+    error and returns no properties, so the sidecar looked empty, its regions vanished silently,
+    the toolkit's own words reached the terminal, and a write replaced another app's tags."""
+    photo = _copy(faces_dir, "photos/face_recognition_examples/_group/two_people.jpg", tmp_path)
+    sidecar = Path(str(photo) + ".xmp")
+    sidecar.write_text(
+        '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+        'xmlns:xmp="http://ns.adobe.com/xap/1.0/" xmp:Rating="5" xmp:Label="Keep&#27;"/>'
+        "</rdf:RDF></x:xmpmeta>"
+    )
+    before = sidecar.read_bytes()
+    read = xr.read_regions(str(photo))
+    assert len(read.errors) == 1 and str(sidecar) in read.errors[0]
+    assert "not valid XMP" in read.errors[0]
+    with pytest.raises(xr.SidecarError, match="not valid XMP"):
+        xr.write_regions(str(photo), [xr.NamedFace(1, "A", (1.0, 1.0, 50.0, 50.0))], (1126, 661), 1)
+    assert sidecar.read_bytes() == before
+    shown = subprocess.run(
+        [sys.executable, "-m", "faceorganizer", "xmp", "show", str(photo)],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    said = shown.stdout + shown.stderr
+    assert f"{sidecar}: not valid XMP" in said and "XMP Toolkit" not in said, said
