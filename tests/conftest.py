@@ -9,6 +9,7 @@ the run ends saying how many and why; where ``FACEORGANIZER_REQUIRE_SHARED=1`` (
 from __future__ import annotations
 
 import os
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -84,3 +85,22 @@ def generated_vggface2(tmp_path_factory: pytest.TempPathFactory) -> Path:
     torch.manual_seed(0)
     torch.save(InceptionResnetV1(classify=True, num_classes=8631).state_dict(), path)
     return path
+
+
+@pytest.fixture
+def tiny_disk(tmp_path: Path):
+    """A real 64 KiB file system (tmpfs), for what a full destination disk does. Mounting needs
+    root (CI runs as root); elsewhere the test says why it did not run."""
+    where = tmp_path / "tiny"
+    where.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small file system here: {done.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)

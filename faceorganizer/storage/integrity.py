@@ -20,7 +20,13 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from faceorganizer.core.reader import ReadRefused, read_file
-from faceorganizer.core.writer import WriteRefused, clean_stale, temp_path, write_file
+from faceorganizer.core.writer import (
+    WriteRefused,
+    clean_stale,
+    reason_of,
+    temp_path,
+    write_file,
+)
 
 MAX_PROBLEMS = 20
 
@@ -83,6 +89,17 @@ def clear_damage(library: Path) -> None:
         damage_mark(library).unlink()
 
 
+def _destination_failure(exc: BaseException) -> str | None:
+    """Why the copy could not be written, when the destination (not the library, which is only
+    read) is at fault: its disk is full, or the file cannot be made there."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code == sqlite3.SQLITE_FULL:
+        return "the disk is full"
+    if code == sqlite3.SQLITE_CANTOPEN:
+        return "it cannot be created there"
+    return reason_of(exc) if isinstance(exc, OSError) else None
+
+
 def backup(db: Database, dest: Path, before_replace: Callable[[], None] | None = None) -> list[str]:
     """Copy the open library to ``dest`` with SQLite's online backup (one consistent snapshot,
     other connections keep working), check the copy, and only then move it into place (after
@@ -93,13 +110,22 @@ def backup(db: Database, dest: Path, before_replace: Callable[[], None] | None =
     """
     part = temp_path(dest)
     clean_stale(dest.parent)
-    target = sqlite3.connect(part)
     try:
-        db.conn.backup(target)
-        target.execute("PRAGMA journal_mode = DELETE")
-        problems = _pragma_check(Database(target), "quick_check")
-    finally:
-        target.close()
+        target = sqlite3.connect(part)
+        try:
+            db.conn.backup(target)
+            target.execute("PRAGMA journal_mode = DELETE")
+            problems = _pragma_check(Database(target), "quick_check")
+        finally:
+            target.close()
+    except BaseException as exc:
+        for leftover in (part, part.with_name(part.name + "-journal")):
+            with contextlib.suppress(OSError):
+                os.unlink(leftover)
+        reason = _destination_failure(exc)
+        if reason is None:
+            raise
+        raise WriteRefused(dest, reason) from None
     if problems:
         os.replace(part, dest.with_name(dest.name + ".part"))
         return problems

@@ -81,8 +81,11 @@ def backup(db: Database, path: Path, dest: Path, force: bool = False) -> BackupR
         make_folder(dest.parent, Guard(), chosen=True)
     except WriteRefused as exc:
         raise LibraryError(str(exc)) from None
-    with known_errors(dest):
-        problems = integrity.backup(db, dest, lambda: check_target(dest, guard, replace=True))
+    try:
+        with known_errors(dest):
+            problems = integrity.backup(db, dest, lambda: check_target(dest, guard, replace=True))
+    except WriteRefused as exc:
+        raise LibraryError(str(exc)) from None
     if problems:
         raise LibraryError(
             f"the copy did not pass its check ({problems[0]}); run `faceorganizer library check`"

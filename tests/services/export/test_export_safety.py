@@ -121,25 +121,6 @@ def test_cli_json_errors_are_one_line(copied, tmp_path: Path, capsys) -> None:
     assert _sha(photo) == before
 
 
-@pytest.fixture
-def tiny_disk(tmp_path: Path):
-    """A real 64 KiB file system (tmpfs), for what a full destination disk does. Mounting needs
-    root (CI runs as root); elsewhere the test says why it did not run."""
-    where = tmp_path / "tiny"
-    where.mkdir()
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small file system here: {done.stderr.strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
-
-
 def test_a_full_destination_disk_is_named_and_nothing_is_left(copied, tiny_disk: Path) -> None:
     folder, db = copied
     library_before = db.stat().st_size

@@ -305,3 +305,18 @@ def test_a_pipe_or_link_beside_the_library_is_refused_by_name(tmp_path: Path, su
     assert photo.read_bytes() == b"\xff\xd8 the user's photo"
     companion.unlink()
     assert _cli(db, "people").returncode == 0
+
+
+def test_a_backup_onto_a_full_disk_names_that_disk_and_leaves_nothing(
+    tmp_path: Path, tiny_disk: Path
+) -> None:
+    db = tmp_path / "library.sqlite3"
+    with Library.open(db) as lib, transaction(lib.db):
+        for i in range(50):
+            persons.create(lib.db, f"person {i} " + "x" * 300)
+    dest = tiny_disk / "copy.sqlite3"
+    done = _cli(db, "library", "backup", str(dest))
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr == f"faceorganizer: error: cannot write {dest}: the disk is full\n"
+    assert os.listdir(tiny_disk) == []
+    assert _cli(db, "library", "check").returncode == 0
