@@ -90,7 +90,7 @@ def _copy_table(con: sqlite3.Connection, dest: Database, table: str) -> TableSal
         top = _scalar(con, "SELECT seq FROM sqlite_sequence WHERE name = ?", table) or _NO_LIMIT
     names = ", ".join(cols)
     insert = f"INSERT OR IGNORE INTO {table} ({names}) VALUES ({', '.join('?' * len(cols))})"
-    select = f"SELECT {names} FROM {table} WHERE rowid BETWEEN ? AND ?"
+    select = f"SELECT rowid, {names} FROM {table} WHERE rowid BETWEEN ? AND ?"
     lo, step = 1, WINDOW
     while lo <= top:
         hi = min(top, lo + step - 1)
@@ -114,8 +114,34 @@ def _copy_range(
             con, dest, select, insert, mid + 1, hi
         )
     before = dest.conn.total_changes
-    dest.conn.executemany(insert, rows)
-    return dest.conn.total_changes - before
+    dest.conn.executemany(insert, [row[1:] for row in rows])
+    copied = dest.conn.total_changes - before
+    if len(rows) < hi - lo + 1 and lo < hi and hi - lo < WINDOW:
+        # A damaged page can also end a range early with no error at all (a cell pointing
+        # outside its page reads as a far rowid): the rowids not returned are looked at again,
+        # in halves, down to one (a window holds at most WINDOW, so this stays bounded).
+        for a, b in _runs(lo, hi, {row[0] for row in rows}):
+            if (a, b) != (lo, hi):
+                copied += _copy_range(con, dest, select, insert, a, b)
+            else:
+                mid = (a + b) // 2
+                copied += _copy_range(con, dest, select, insert, a, mid)
+                copied += _copy_range(con, dest, select, insert, mid + 1, b)
+    return copied
+
+
+def _runs(lo: int, hi: int, present: set[int]) -> list[tuple[int, int]]:
+    """The runs of rowids from ``lo`` to ``hi`` not in ``present``."""
+    runs: list[tuple[int, int]] = []
+    start = None
+    for rowid in range(lo, hi + 2):
+        missing = rowid <= hi and rowid not in present
+        if missing and start is None:
+            start = rowid
+        elif not missing and start is not None:
+            runs.append((start, rowid - 1))
+            start = None
+    return runs
 
 
 def _scalar(con: sqlite3.Connection, sql: str, *params: object) -> int | None:
