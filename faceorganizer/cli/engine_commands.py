@@ -9,7 +9,7 @@ from typing import Any
 from faceorganizer.cli.arguments import index, percent
 from faceorganizer.cli.output import CliError, emit
 from faceorganizer.core.types import EmbeddedFace, PhotoFaces
-from faceorganizer.core.writer import Guard, WriteRefused, make_folder, put_unique
+from faceorganizer.core.writer import Guard, WriteRefused, fit_name, make_folder, put_unique
 
 
 def register(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -105,7 +105,7 @@ def run_detect(args: argparse.Namespace) -> int:
                 f"score {f.detection.score:.3f}"
             )
             if original is not None:
-                name = f"{Path(photo.path).stem}_face{i}.jpg"
+                name = fit_name(Path(photo.path).stem, f"_face{i}.jpg")
                 try:
                     crop = _save_crop(original, f, args.save_crops, name, taken)
                 except WriteRefused as exc:

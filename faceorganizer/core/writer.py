@@ -36,6 +36,7 @@ _TEMP = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.fo-tmp$")
 _OLD_TEMP = re.compile(r"^\..+\.xmp\.[a-z0-9_]{8}\.tmp$")
 STALE_SECONDS = 24 * 3600  # a temporary of a live process on another machine is older than this
 CHUNK = 1 << 20
+NAME_MAX = 255  # bytes in one name on the usual file systems (ext4, APFS, NTFS in UTF-16 units)
 
 _cleaned: set[str] = set()
 _cleaned_lock = threading.Lock()
@@ -192,7 +193,9 @@ def _alive(pid: int) -> bool:
 def temp_path(path: str | os.PathLike[str]) -> Path:
     """A temporary name beside ``path``: hidden, with this process's id, removed when stale."""
     p = Path(path)
-    return p.with_name(f".{p.name[:150]}.{os.getpid()}.{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}")
+    return p.with_name(
+        fit_name(f".{p.name}"[:101], f".{os.getpid()}.{uuid.uuid4().hex[:8]}{TEMP_SUFFIX}")
+    )
 
 
 def _default_mode() -> int:
@@ -268,13 +271,23 @@ def _same_content(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
         return False
 
 
+def fit_name(stem: str, tail: str = "") -> str:
+    """``stem + tail``, the stem shortened (by characters) until the name fits in ``NAME_MAX``
+    bytes: a long photo name plus ``_face0.jpg`` or `` (2)``, or a long non-ASCII name
+    (two or three bytes a character), must not fail with "name too long"."""
+    while stem and len(os.fsencode(stem + tail)) > NAME_MAX:
+        stem = stem[:-1]
+    return stem + tail
+
+
 def candidates(folder: Path, name: str) -> Iterable[Path]:
-    """``name`` in ``folder``, then ``stem (2).ext``, ``stem (3).ext``..."""
+    """``name`` in ``folder``, then ``stem (2).ext``, ``stem (3).ext``... (each shortened to
+    fit a name's bytes)."""
     stem, ext = os.path.splitext(name)
-    yield folder / name
+    yield folder / fit_name(stem, ext)
     n = 2
     while True:
-        yield folder / f"{stem} ({n}){ext}"
+        yield folder / fit_name(stem, f" ({n}){ext}")
         n += 1
 
 

@@ -16,6 +16,7 @@ from faceorganizer.core.writer import (
     WriteRefused,
     clean_stale,
     copy_unique,
+    fit_name,
     make_folder,
     put_unique,
     temp_path,
@@ -94,3 +95,23 @@ def test_a_folder_the_user_named_may_be_a_link_one_the_app_picks_may_not(tmp_pat
     make_folder(link, Guard(), chosen=True)
     with pytest.raises(WriteRefused, match="link"):
         make_folder(link, Guard())
+
+
+def test_long_and_non_ascii_names_are_shortened_to_fit_not_refused(tmp_path: Path) -> None:
+    """A name of 250 bytes (125 two-byte characters) fits the disk, but its temporary name and
+    its ``(2)`` variant did not: export, crops and sidecars failed with "name too long"."""
+    source = tmp_path / ("é" * 125 + ".jpg")
+    source.write_bytes(b"\xff\xd8 a photo")
+    out = tmp_path / "out"
+    out.mkdir()
+    copied, written = copy_unique(str(source), out, source.name)
+    assert written and copied.name == source.name and copied.read_bytes() == source.read_bytes()
+    again, written = copy_unique(str(source), out, source.name)
+    assert (again, written) == (copied, False)
+    other, written = put_unique(out, source.name, b"other bytes")
+    assert written and other.name.endswith(" (2).jpg") and len(os.fsencode(other.name)) <= 255
+    crop_name = fit_name("x" * 251, "_face0.jpg")
+    assert crop_name.endswith("x_face0.jpg") and len(os.fsencode(crop_name)) == 255
+    crop, _ = put_unique(out, crop_name, b"crop")
+    assert crop.name == crop_name and crop.read_bytes() == b"crop"
+    assert sorted(p.name for p in out.iterdir() if p.name.startswith(".")) == []
