@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
+from faceorganizer.core.reader import kind_of
+
 try:
     import fcntl
 except ImportError:  # Windows: no advisory locks, downloads are not guarded against each other
@@ -254,7 +256,8 @@ def import_weights(
     _refuse_packaged(spec)
     file = Path(file).expanduser()
     if not file.is_file():
-        raise WeightsError(f"cannot import {file}: no such file")
+        what = f"{kind_of(file.stat().st_mode)}, not a file" if file.exists() else "no such file"
+        raise WeightsError(f"cannot import {file}: {what}")
     dest = target_path(spec)
     dest.parent.mkdir(parents=True, exist_ok=True)
     if file.resolve() == dest.resolve():

@@ -261,6 +261,17 @@ def test_import_verifies_and_records(files, good_sha, isolated):
     assert weights.sha256_of(path) == good_sha
 
 
+def test_import_of_a_pipe_or_folder_says_what_it_is(tmp_path, isolated):
+    pipe = tmp_path / "weights.pt"
+    os.mkfifo(pipe)
+    with pytest.raises(WeightsError, match=r"weights.pt: a pipe \(FIFO\), not a file"):
+        registry.import_weights(MODEL, pipe)
+    with pytest.raises(WeightsError, match=r": a folder, not a file"):
+        registry.import_weights(MODEL, tmp_path)
+    with pytest.raises(WeightsError, match=r"nothing.pt: no such file"):
+        registry.import_weights(MODEL, tmp_path / "nothing.pt")
+
+
 def test_tampering_after_install_is_caught_on_load(files, isolated):
     path = registry.import_weights(MODEL, files["good"])
     with open(path, "r+b") as f:
