@@ -137,7 +137,8 @@ def make_folder(path: str | os.PathLike[str], guard: Guard, chosen: bool = False
     if chosen and p.is_symlink() and p.is_dir():
         return
     if p.is_symlink():
-        raise WriteRefused(p, "it is a link to a folder; nothing is written through a link")
+        what = "a link to a folder" if p.is_dir() else "a link"
+        raise WriteRefused(p, f"it is {what}; nothing is written through a link")
     if p.exists() and not p.is_dir():
         raise WriteRefused(p, "it is a file, not a folder")
     try:

@@ -14,12 +14,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from faceorganizer.storage.errors import ScanRunningError
+from faceorganizer.core.reader import kind_of
+from faceorganizer.storage.errors import LibraryError, ScanRunningError
 
 try:
     import fcntl
@@ -43,8 +45,19 @@ def beside(library: Path, suffix: str) -> Path:
 
 @contextlib.contextmanager
 def scan_lock(library: Path) -> Iterator[None]:
-    """Held for the whole of one scan; ``ScanRunningError`` when another scan holds it."""
-    lock = FileLock(str(beside(library, ".scan.lock")), timeout=0)
+    """Held for the whole of one scan; ``ScanRunningError`` when another scan holds it. A
+    folder, pipe or link in the lock file's place is refused by name: scanning on without the
+    lock there would let a second scan run alongside."""
+    path = beside(library, ".scan.lock")
+    with contextlib.suppress(FileNotFoundError):
+        mode = os.lstat(path).st_mode
+        if not stat.S_ISREG(mode):
+            what = "a link" if stat.S_ISLNK(mode) else kind_of(mode)
+            raise LibraryError(
+                f"cannot scan: {path}, the file that keeps two scans of this library apart, is "
+                f"{what}, not a regular file (remove it, then scan again)"
+            )
+    lock = FileLock(str(path), timeout=0)
     try:
         lock.acquire()
     except Timeout:

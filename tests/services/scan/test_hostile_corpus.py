@@ -340,6 +340,29 @@ def test_the_scan_lock_holds_whatever_name_reaches_the_library(tmp_path: Path) -
                 pass
 
 
+@pytest.mark.parametrize("kind", ["folder", "pipe", "link"])
+def test_a_scan_lock_that_is_not_a_file_refuses_the_scan(tmp_path: Path, kind: str) -> None:
+    """Case 23, varied: a folder in the lock file's place made the scan go on without a lock,
+    so a second scan of the same library ran alongside the first."""
+    from faceorganizer.storage.errors import LibraryError
+    from faceorganizer.storage.locks import scan_lock
+
+    real = tmp_path / "lib.sqlite3"
+    real.touch()
+    lock = tmp_path / "lib.sqlite3.scan.lock"
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8 a photo")
+    {"folder": lock.mkdir, "pipe": lambda: os.mkfifo(lock), "link": lambda: lock.symlink_to(photo)}[
+        kind
+    ]()
+    with (
+        pytest.raises(LibraryError, match=f"{lock}, the file that keeps two scans"),
+        scan_lock(real),
+    ):
+        pass
+    assert photo.read_bytes() == b"\xff\xd8 a photo"
+
+
 def test_recover_keeps_every_table_and_detects_lost_faces_again(corpus, tmp_path) -> None:
     """Cases 11 and 12: "not the same" answers and the XMP sync state survive a recovery; the
     photos that lost their faces are detected again by the next scan."""
