@@ -3,9 +3,9 @@
 them, each checked before it is taken.
 
 Values come from files other apps (or anyone) wrote: a number that is not finite (``nan``,
-``inf``), a box outside the photo or too small to be a face, or more than ``MAX_REGIONS`` regions
-in one packet are refused with a reason (said to the user with the file's name), never taken and
-never allowed to stop a scan.
+``inf``), a box outside the photo, larger than it or too small to be a face, or more than
+``MAX_REGIONS`` regions in one packet are refused with a reason (said to the user with the
+file's name), never taken and never allowed to stop a scan.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ _LANG = re.compile(r'^lang="[^"]*"\s?')
 # (cut and embedded) and a person, so thousands of them are refused, not worked through.
 MAX_REGIONS = 200
 MIN_SIDE = 1e-4  # of a region, as a share of the photo's side
+MAX_SIDE = 1.01  # the whole side, and some rounding of the app that wrote it
 
 
 def clean_text(value: str) -> str:
@@ -81,6 +82,10 @@ def mwg_box(
         x, w = x / applied[0], w / applied[0]
         y, h = y / applied[1], h / applied[1]
     elif unit not in ("normalized", "normalised", ""):
+        return None
+    if w > MAX_SIDE or h > MAX_SIDE:
+        if problems is not None:
+            problems.append(f"{where}it is larger than the photo")
         return None
     return geo.from_centre(x, y, w, h)
 
@@ -153,6 +158,9 @@ def parse_regions(
             continue
         if not all(math.isfinite(v) for v in (x, y, w, h)) or w <= 0 or h <= 0:
             problems.append(f"{where}its rectangle is not four finite numbers")
+            continue
+        if w > MAX_SIDE or h > MAX_SIDE:
+            problems.append(f"{where}it is larger than the photo")
             continue
         box = _in_photo(geo.from_corner(x, y, w, h), problems, where)
         if box is None:
