@@ -9,6 +9,7 @@ are not finite or lie outside the photo, is reported (file and reason) and not t
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 from collections import defaultdict
@@ -18,7 +19,7 @@ from typing import Any
 from faceorganizer.core import regions as geo
 from faceorganizer.core.reader import ReadRefused, open_file, read_file, reopenable
 from faceorganizer.core.regions import FaceRegion, NormBox
-from faceorganizer.core.writer import WriteRefused, write_file
+from faceorganizer.core.writer import WriteRefused, reason_of, write_file
 from faceorganizer.services.xmp.packet import (
     MWG_ITEM,
     REGION_LIST,
@@ -121,7 +122,8 @@ def read_regions(photo_path: str, orientation: int | None = None) -> PhotoRegion
             out.errors.append(f"cannot read {path}: {exc.reason}")
             continue
         except OSError as exc:
-            out.errors.append(f"cannot read {path}: {(exc.strerror or str(exc)).lower()}")
+            if exc.errno != errno.ENAMETOOLONG:  # a name too long for the disk holds no file
+                out.errors.append(f"cannot read {path}: {reason_of(exc)}")
             continue
         if data.strip():
             sources.append((path, data))
@@ -291,7 +293,7 @@ def write_regions(
     except ReadRefused as exc:
         raise SidecarError(f"cannot update {path}: {exc.reason}") from None
     except OSError as exc:
-        raise SidecarError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise SidecarError(f"cannot update {path}: {reason_of(exc)}") from None
     if before is None and not faces:
         return None
     with _exiv2_lock() as exiv2:

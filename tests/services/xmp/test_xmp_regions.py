@@ -217,3 +217,15 @@ def test_a_sidecar_the_toolkit_cannot_parse_is_named_and_left_alone(
     )  # fmt: skip
     said = shown.stdout + shown.stderr
     assert f"{sidecar}: not valid XMP" in said and "XMP Toolkit" not in said, said
+
+
+def test_a_photo_name_too_long_for_a_sidecar_is_no_error_on_read(
+    faces_dir: Path, tmp_path: Path
+) -> None:
+    """A 255-byte photo name cannot have a ``photo.jpg.xmp``: every import listed it as an
+    error ("file name too long"); a write says the name is too long for the disk."""
+    photo = _copy(faces_dir, "photos/face_recognition_examples/_group/two_people.jpg", tmp_path)
+    photo = photo.rename(tmp_path / ("x" * 251 + ".jpg"))
+    assert xr.read_regions(str(photo)).errors == []
+    with pytest.raises(xr.SidecarError, match="the name is too long for this disk"):
+        xr.write_regions(str(photo), [xr.NamedFace(1, "A", (1.0, 1.0, 50.0, 50.0))], (1126, 661), 1)
