@@ -31,7 +31,8 @@ from typing import BinaryIO
 from faceorganizer.core.reader import kind_of, open_file
 
 TEMP_SUFFIX = ".fo-tmp"
-_TEMP = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.fo-tmp$")
+# A temporary, and the files SQLite keeps beside one that is a library being built.
+_TEMP = re.compile(r"^\..+\.(\d+)\.[0-9a-f]{8}\.fo-tmp(?:-wal|-shm|-journal|\.lock)?$")
 # Sidecar temporaries of earlier versions (``tempfile.mkstemp``): no process id to check.
 _OLD_TEMP = re.compile(r"^\..+\.xmp\.[a-z0-9_]{8}\.tmp$")
 STALE_SECONDS = 24 * 3600  # a temporary of a live process on another machine is older than this

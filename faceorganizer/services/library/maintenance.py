@@ -15,7 +15,14 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
-from faceorganizer.core.writer import Guard, WriteRefused, check_target, make_folder, temp_path
+from faceorganizer.core.writer import (
+    Guard,
+    WriteRefused,
+    check_target,
+    clean_stale,
+    make_folder,
+    temp_path,
+)
 from faceorganizer.services import write_guard
 from faceorganizer.services.errors import LibraryError
 from faceorganizer.services.library import file as library_file
@@ -109,6 +116,7 @@ def recover(source: Path, dest: Path) -> RecoverReport:
         make_folder(dest.parent, Guard(), chosen=True)
     except WriteRefused as exc:
         raise LibraryError(str(exc)) from None
+    clean_stale(dest.parent)  # what a killed recovery left there
     tmp = temp_path(dest)
     db, session = library_file.open_database(
         tmp, read_only=False, create=True, busy_timeout=BUSY_TIMEOUT_S

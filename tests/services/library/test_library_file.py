@@ -320,3 +320,21 @@ def test_a_backup_onto_a_full_disk_names_that_disk_and_leaves_nothing(
     assert done.stderr == f"faceorganizer: error: cannot write {dest}: the disk is full\n"
     assert os.listdir(tiny_disk) == []
     assert _cli(db, "library", "check").returncode == 0
+
+
+def test_a_killed_recovery_leaves_nothing_after_the_next_one(tmp_path: Path) -> None:
+    """A recovery killed mid-way left its half-built library (the temporary file, its WAL,
+    shared memory and lock) beside the destination for good."""
+    db = tmp_path / "library.sqlite3"
+    Library.open(db).close()
+    out = tmp_path / "out"
+    out.mkdir()
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    ).stdout.strip()
+    left = [out / f".rec.sqlite3.{dead}.0123abcd.fo-tmp{s}" for s in ("", "-wal", "-shm", ".lock")]
+    for path in left:
+        path.write_bytes(b"half")
+    done = _cli(db, "library", "recover", str(out / "rec.sqlite3"))
+    assert done.returncode == 0, done.stderr
+    assert os.listdir(out) == ["rec.sqlite3"]
