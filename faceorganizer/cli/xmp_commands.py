@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from dataclasses import asdict
 from typing import Any
 
@@ -50,6 +51,9 @@ def write_text(s: XmpWriteSummary) -> str:
 
 
 def cmd_import(args: argparse.Namespace, lib: Library) -> int:
+    for path in args.paths:  # a typo read nothing and said so only as "0 photo(s)"
+        if not os.path.isdir(path):
+            raise CliError(f"no such folder: {path}")
     summary = lib.import_xmp(args.paths or None, changed_only=args.changed)
     emit(args, asdict(summary), import_text(summary))
     return 0
@@ -66,6 +70,8 @@ def cmd_write(args: argparse.Namespace, lib: Library) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from faceorganizer.services.xmp.regions import read_regions
 
+    if not os.path.lexists(args.photo):  # "no face regions" for a typo
+        raise CliError(f"no such file: {args.photo}")
     found = read_regions(args.photo)
     lines = []
     for r in found.regions:

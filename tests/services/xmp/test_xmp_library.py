@@ -266,6 +266,11 @@ def test_names_reach_sidecars_exiftool_reads_and_follow_edits_undo_and_redo(
     assert status == 0 and json.loads(capsys.readouterr().out)["faces"] == 1
     status = main(["xmp", "show", str(folder / "two.jpg")])
     assert status == 0 and "Anna" in capsys.readouterr().out
+    for argv, said in (  # typos: they read nothing, and said only "no face regions", "0 photo(s)"
+        (["xmp", "show", str(folder / "tow.jpg")], "no such file"),
+        (["xmp", "import", str(folder / "typo"), "--library", str(db)], "no such folder"),
+    ):
+        assert main(argv) == 1 and said in capsys.readouterr().err
     with Library.open(db) as lib:
         again = lib.scan(engine=shared_engine())
         assert again.xmp is not None and again.xmp.photos == 0
