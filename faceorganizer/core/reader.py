@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import math
 import os
 import stat
 from collections.abc import Iterator
@@ -61,7 +62,13 @@ def kind_of(mode: int) -> str:
 
 
 def human_size(n: int) -> str:
-    return f"{n / MB:.0f} MB" if n >= MB else f"{n / 1024:.0f} KB" if n >= 1024 else f"{n} bytes"
+    """``n`` bytes for a message; rounded up, so a file just over a cap never reads as the cap
+    itself ("4.1 MB; at most 4 MB", not "4 MB; at most 4 MB")."""
+    for unit, size in (("MB", MB), ("KB", 1024)):
+        if n >= size:
+            tenths = math.ceil(n * 10 / size)
+            return f"{tenths // 10} {unit}" if tenths % 10 == 0 else f"{tenths / 10:.1f} {unit}"
+    return f"{n} bytes"
 
 
 @contextlib.contextmanager

@@ -32,3 +32,10 @@ def test_a_file_over_its_kinds_cap_is_refused_by_size(tmp_path: Path) -> None:
         read_file(big, "sidecar")
     with open_file(big, "photo") as f:
         assert f.read(3) == b"xxx"
+
+
+def test_a_file_just_over_its_cap_does_not_read_as_the_cap(tmp_path: Path) -> None:
+    big = tmp_path / "big.xmp"
+    big.write_bytes(b"x" * ((4 << 20) + 1))
+    with pytest.raises(ReadRefused, match=r"too large for a sidecar \(4.1 MB; at most 4 MB\)"):
+        read_file(big, "sidecar")
