@@ -25,7 +25,7 @@ def cmd_export(args: argparse.Namespace, lib: Library) -> int:
             + (f"; {result.sheets} contact sheet page(s)" if args.contact_sheet else "")
         ) + "".join(f"\n  not exported: {shown(p)}: {r}" for p, r in result.errors)
     emit(args, asdict(result), human)
-    return 0
+    return 1 if result.errors and not result.files else 0  # nothing at all could be exported
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:

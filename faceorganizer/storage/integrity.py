@@ -96,7 +96,7 @@ def _destination_failure(exc: BaseException) -> str | None:
     if code == sqlite3.SQLITE_FULL:
         return "the disk is full"
     if code == sqlite3.SQLITE_CANTOPEN:
-        return "it cannot be created there"
+        return "it cannot be created there (a folder you may not write to?)"
     return reason_of(exc) if isinstance(exc, OSError) else None
 
 

@@ -21,6 +21,7 @@ from faceorganizer.core.writer import (
     check_target,
     clean_stale,
     make_folder,
+    reason_of,
     temp_path,
 )
 from faceorganizer.services import write_guard
@@ -118,6 +119,11 @@ def recover(source: Path, dest: Path) -> RecoverReport:
         raise LibraryError(str(exc)) from None
     clean_stale(dest.parent)  # what a killed recovery left there
     tmp = temp_path(dest)
+    try:  # the destination's own failure, named as such (SQLite says "unable to open")
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        os.unlink(tmp)
+    except OSError as exc:
+        raise LibraryError(f"cannot write {dest}: {reason_of(exc)}") from None
     db, session = library_file.open_database(
         tmp, read_only=False, create=True, busy_timeout=BUSY_TIMEOUT_S
     )

@@ -338,3 +338,35 @@ def test_a_killed_recovery_leaves_nothing_after_the_next_one(tmp_path: Path) -> 
     done = _cli(db, "library", "recover", str(out / "rec.sqlite3"))
     assert done.returncode == 0, done.stderr
     assert os.listdir(out) == ["rec.sqlite3"]
+
+
+def test_a_read_only_destination_is_named_with_the_reason(tmp_path: Path) -> None:
+    """Backup said "it cannot be created there" only, recover named its temporary file with
+    SQLite's "unable to open database file", and an export that wrote nothing exited 0."""
+    from tests.helpers.hostile_corpus import can_deny_access
+
+    if not can_deny_access():
+        pytest.skip("permissions cannot be made to bite here")
+    folder, db = library_copy(tmp_path / "lib")
+    with Library.open(db) as lib:
+        lib.name_person(lib.people()[0].person_id, "Someone")
+    dest = tmp_path / "read-only"
+    dest.mkdir()
+    if os.geteuid() == 0:
+        os.chown(dest, 65534, 65534)  # root inside a user namespace is nobody to it
+    os.chmod(dest, 0o555)
+    prefix = ["unshare", "--user", "--map-root-user"] if os.geteuid() == 0 else []
+    for argv, said in (
+        (["library", "backup", str(dest / "b.sqlite3")], f"cannot write {dest / 'b.sqlite3'}: "),
+        (["library", "recover", str(dest / "r.sqlite3")], f"cannot write {dest / 'r.sqlite3'}: "),
+        (["export", str(dest), "--copy"], "permission denied"),
+    ):
+        done = subprocess.run(
+            [*prefix, sys.executable, "-m", "faceorganizer", *argv, "--library", str(db)],
+            cwd=REPO, capture_output=True, text=True, timeout=300,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )  # fmt: skip
+        assert done.returncode == 1, (argv, done.stdout, done.stderr)
+        assert said in done.stdout + done.stderr, (argv, done.stdout, done.stderr)
+        assert "unable to open" not in done.stderr and "fo-tmp" not in done.stderr
+    assert os.listdir(dest) == []
