@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import sys
+import tempfile
 from importlib.resources import files
 from typing import TYPE_CHECKING
 
@@ -12,6 +14,7 @@ from PySide6.QtCore import (
     QCoreApplication,
     QMessageLogContext,
     QSettings,
+    QStandardPaths,
     QTimer,
     QtMsgType,
     qInstallMessageHandler,
@@ -20,6 +23,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from faceorganizer import __version__, logs
+from faceorganizer.core.reader import kind_of
 
 if TYPE_CHECKING:
     from faceorganizer.ui.mainwindow import MainWindow
@@ -41,6 +45,50 @@ def qt_message_handler(mode: QtMsgType, context: QMessageLogContext, message: st
     """Qt's own warnings (a failed plugin, a bad signal connection) go to the app's log."""
     where = f" ({context.file}:{context.line})" if context.file else ""
     qt_log.log(_QT_LEVELS.get(mode, logging.WARNING), "%s%s", message, where)
+
+
+def _not_files(settings_file: str | None) -> list[str]:
+    """The settings files Qt would read that are not regular files: Qt waits for ever on a pipe
+    there, before the window opens. Where Qt reads them from on Linux and the BSDs: the user's
+    and the system's config folders, the app's file and the organisation's (macOS and Windows
+    keep settings in their own stores)."""
+    if settings_file is not None:
+        paths = [settings_file]
+    elif sys.platform in ("darwin", "win32"):
+        paths = []
+    else:
+        user = QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.GenericConfigLocation
+        )
+        system = (os.environ.get("XDG_CONFIG_DIRS") or "/etc/xdg").split(":")
+        paths = [
+            os.path.join(base, name)
+            for base in (user, *system)
+            for name in (f"{APP_NAME}/{APP_NAME}.conf", f"{APP_NAME}.conf")
+        ]
+    found = []
+    for path in paths:
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            continue
+        if not stat.S_ISREG(mode):
+            found.append(f"{path} is {kind_of(mode)}")
+    return found
+
+
+def open_settings(settings_file: str | None = None) -> QSettings:
+    """The desktop settings (``settings_file``, else the platform's place). Where a file Qt
+    would read is a pipe, a device or a folder, the app starts on fresh settings kept in a
+    temporary file, and the log says which file to remove."""
+    bad = _not_files(settings_file)
+    if bad:
+        qt_log.warning("settings not read or kept: %s, not a regular file", "; ".join(bad))
+        folder = tempfile.mkdtemp(prefix="faceorganizer-settings-")
+        return QSettings(os.path.join(folder, "settings.ini"), QSettings.Format.IniFormat)
+    if settings_file:
+        return QSettings(settings_file, QSettings.Format.IniFormat)
+    return QSettings()
 
 
 def app_icon() -> QIcon:
@@ -78,9 +126,7 @@ def run_gui(
         logs.setup_logging()
     qInstallMessageHandler(qt_message_handler)
     app = make_app()
-    qsettings = (
-        QSettings(settings_file, QSettings.Format.IniFormat) if settings_file else QSettings()
-    )
+    qsettings = open_settings(settings_file)
     window = MainWindow(library, device=device, qsettings=qsettings)
     window.show()
     if folder is not None:

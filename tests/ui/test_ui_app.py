@@ -551,3 +551,24 @@ def test_settings_dialog_imports_model_weights(
     assert not dialog.import_button.isEnabled()
     assert dialog.changes() == {"model_id": "facenet-vggface2"}
     dialog.reject()
+
+
+@pytest.mark.timeout(60)
+def test_a_pipe_as_the_settings_file_does_not_stop_the_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Qt waited for ever on a pipe named ~/.config/FaceOrganizer/FaceOrganizer.conf: the window
+    never opened. The app now starts on fresh settings in a temporary file."""
+    from faceorganizer.ui.app import open_settings
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path))
+    (tmp_path / "FaceOrganizer").mkdir()
+    pipe = tmp_path / "FaceOrganizer" / "FaceOrganizer.conf"
+    os.mkfifo(pipe)
+    settings = open_settings()
+    settings.setValue("window/size", 3)
+    settings.sync()
+    assert settings.value("window/size") in (3, "3") and settings.fileName() != str(pipe)
+    explicit = tmp_path / "explicit.ini"
+    os.mkfifo(explicit)
+    assert open_settings(str(explicit)).fileName() != str(explicit)
