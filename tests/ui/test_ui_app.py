@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -572,3 +573,7 @@ def test_a_pipe_as_the_settings_file_does_not_stop_the_app(
     explicit = tmp_path / "explicit.ini"
     os.mkfifo(explicit)
     assert open_settings(str(explicit)).fileName() != str(explicit)
+    pipe.unlink()  # a link to a pipe (or a device: Qt replaced /dev/zero through such a link)
+    pipe.symlink_to(explicit)
+    assert open_settings().fileName() != str(pipe)
+    assert stat.S_ISFIFO(os.stat(explicit).st_mode)
