@@ -10,8 +10,10 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtGui import QFontMetrics  # noqa: E402
 
+from faceorganizer.ui.mainwindow import PEOPLE_PAGE, PERSON_PAGE  # noqa: E402
 from tests.ui.test_ui_walkthrough import (  # noqa: E402
     celebrities,  # noqa: F401  (a fixture)
+    search_face,
     wait_edit,
     window,  # noqa: F401  (a fixture)
 )
@@ -42,3 +44,23 @@ def test_status_messages_are_seen(qtbot, window):  # noqa: F811
     bar.clearMessage()
     qtbot.waitUntil(window.counts_label.isVisible, timeout=2000)
     assert " photos · " in window.counts_label.text()
+
+
+def test_a_second_library_opened_on_a_person_page(qtbot, window, tmp_path):  # noqa: F811
+    """File → Open library… with a person's page open raised "no person with id 1" half-way:
+    the window kept the first library's title, counts, page and similar faces (whose Assign
+    would then act on the second library's faces of the same ids)."""
+    person = window.people_model.person_at(0)
+    assert person is not None
+    window.navigation.open_person(person.person_id)
+    search_face(qtbot, window, window.faces_model.face_at(0).face_id)
+    assert window.stack.currentIndex() == PERSON_PAGE and window.similar.model.rowCount()
+    second = tmp_path / "second.sqlite3"
+    with qtbot.waitSignal(window.refreshed, timeout=30_000):
+        assert window.open_library(str(second))
+    assert window.library_path() == str(second)
+    assert window.windowTitle() == "second"
+    assert window.stack.currentIndex() == PEOPLE_PAGE
+    assert window.faces_model.rowCount() == 0 and window.people_model.rowCount() == 0
+    assert window.similar.query_face_id is None and window.similar.model.rowCount() == 0
+    assert window.counts_label.full_text().startswith("0 photos")

@@ -243,6 +243,7 @@ class MainWindow(QMainWindow):
         if self.reader is not None:  # the old library's readers first (see _stop_workers)
             self.people_model.set_library(None, load=False)
             self.faces_model.set_library(None)
+            self.faces_model.clear()  # its person is the old library's, no one's in the new
             self.reader.close()
         self._stop_workers()
         self.reader = reader
