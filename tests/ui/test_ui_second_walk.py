@@ -8,11 +8,16 @@ import pytest
 
 pytest.importorskip("PySide6")
 
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QFontMetrics  # noqa: E402
+from PySide6.QtTest import QTest  # noqa: E402
 
 from faceorganizer.ui.mainwindow import PEOPLE_PAGE, PERSON_PAGE  # noqa: E402
+from tests.helpers.ui_support import select_face_rows  # noqa: E402
 from tests.ui.test_ui_walkthrough import (  # noqa: E402
     celebrities,  # noqa: F401  (a fixture)
+    largest,
+    lib_of,
     search_face,
     wait_edit,
     window,  # noqa: F401  (a fixture)
@@ -64,3 +69,32 @@ def test_a_second_library_opened_on_a_person_page(qtbot, window, tmp_path):  # n
     assert window.faces_model.rowCount() == 0 and window.people_model.rowCount() == 0
     assert window.similar.query_face_id is None and window.similar.model.rowCount() == 0
     assert window.counts_label.full_text().startswith("0 photos")
+
+
+def test_part_of_a_name_then_enter_picks_that_person(qtbot, window):  # noqa: F811
+    """Move to…: typing "Madon" left Madonna's card alone on screen, and Enter made a new
+    person called "Madon" of the faces. The one person whose name starts so is now picked as
+    the user types (shown, OK enabled), and Enter moves the faces to her; a new person of that
+    name stays one click away."""
+    madonna, other = largest(window, "madonna", 2)
+    wait_edit(qtbot, window, lambda: window.edits.rename_person(madonna, "Madonna"))
+    window.navigation.open_person(other)
+    faces = select_face_rows(window, [0, 1])
+    seen: dict[str, object] = {}
+
+    def drive() -> None:
+        chooser = window.edits.chooser
+        assert chooser is not None
+        QTest.keyClicks(chooser.filter_edit, "madon")
+        current = chooser.list.currentIndex()
+        seen["picked"] = current.isValid() and chooser.person_ids()[current.row()] == madonna
+        seen["ok"] = chooser.ok_button.isEnabled()
+        seen["new"] = chooser.new_button.text()
+        QTest.keyClick(chooser.filter_edit, Qt.Key.Key_Return)
+
+    QTimer.singleShot(0, drive)
+    wait_edit(qtbot, window, window.action("move").trigger)
+    assert seen == {"picked": True, "ok": True, "new": "New person “madon”"}
+    with lib_of(window) as lib:
+        assert set(faces) <= {f.face_id for f in lib.faces(madonna)}
+        assert not lib.people_named("madon")
