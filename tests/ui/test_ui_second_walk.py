@@ -8,10 +8,13 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtCore import Qt, QTimer  # noqa: E402
-from PySide6.QtGui import QFontMetrics  # noqa: E402
+from PySide6.QtCore import QRect, Qt, QTimer  # noqa: E402
+from PySide6.QtGui import QFontMetrics, QImage, QPainter  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
+from PySide6.QtWidgets import QStyleOptionViewItem  # noqa: E402
 
+from faceorganizer.ui.faces_model import HeaderRole  # noqa: E402
+from faceorganizer.ui.faces_view import CAPTION_CELL  # noqa: E402
 from faceorganizer.ui.mainwindow import PEOPLE_PAGE, PERSON_PAGE  # noqa: E402
 from tests.helpers.ui_support import select_face_rows  # noqa: E402
 from tests.ui.test_ui_walkthrough import (  # noqa: E402
@@ -98,3 +101,41 @@ def test_part_of_a_name_then_enter_picks_that_person(qtbot, window):  # noqa: F8
     with lib_of(window) as lib:
         assert set(faces) <= {f.face_id for f in lib.faces(madonna)}
         assert not lib.people_named("madon")
+
+
+class _Recorder(QPainter):
+    """Records the text the delegate paints, where, and with which font."""
+
+    def __init__(self, image: QImage) -> None:
+        super().__init__(image)
+        self.drawn: list[tuple[QRect, int, str, QFontMetrics]] = []
+
+    def drawText(self, rect, flags, text):  # type: ignore[no-untyped-def, override]
+        self.drawn.append((QRect(rect), int(flags), text, QFontMetrics(self.font())))
+        super().drawText(rect, flags, text)
+
+
+def test_a_long_name_fits_its_group_card_in_the_panel(qtbot, window):  # noqa: F811
+    """A long name ran over the top and bottom of its group's card in the similar-faces panel,
+    hiding the count and the percentage."""
+    person = window.people_model.person_at(0)
+    assert person is not None
+    name = "Anne-Marie Hortensia Bartholomew-Fitzgerald of Somewhere Quite Far Away"
+    wait_edit(qtbot, window, lambda: window.edits.rename_person(person.person_id, name))
+    search_face(qtbot, window, window.reader.faces(person_id=person.person_id)[0].face_id)  # type: ignore[union-attr]
+    panel = window.similar
+    header = panel.model.index(0)
+    full = str(header.data(HeaderRole))
+    assert full.startswith(name) and header.data(Qt.ItemDataRole.ToolTipRole) == full
+    image = QImage(CAPTION_CELL, QImage.Format.Format_ARGB32)
+    painter = _Recorder(image)
+    option = QStyleOptionViewItem()
+    panel.view.initViewItemOption(option)
+    option.rect = QRect(0, 0, CAPTION_CELL.width(), CAPTION_CELL.height())
+    panel.view.itemDelegate().paint(painter, option, header)
+    painter.end()
+    ((rect, flags, text, metrics),) = painter.drawn
+    used = metrics.boundingRect(rect, flags, text)
+    assert rect.contains(used), (rect, used, text)
+    assert text.startswith("Anne-Marie") and "…" in text
+    assert text.splitlines()[-1] == full.splitlines()[-1]  # "143 faces · 100 %", whole
