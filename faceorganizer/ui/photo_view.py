@@ -40,6 +40,23 @@ from faceorganizer.ui.people_model import UNNAMED
 from faceorganizer.ui.thumbnails import PhotoLoader
 
 
+class _Tag(QGraphicsRectItem):
+    """The label under a face's box; it reads as a button ("Who is this?"), so a click on it
+    is one on the face (it fell through to the photo)."""
+
+    def __init__(self, rect: QRectF, box: FaceBox) -> None:
+        super().__init__(rect, box)
+        self._box = box
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._box.tag_clicked()
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+
 class FaceBox(QGraphicsRectItem):
     """A face's box in photo coordinates, with its name on a label above it."""
 
@@ -75,8 +92,9 @@ class FaceBox(QGraphicsRectItem):
         label.setFont(font)
         label.setBrush(QColor("white"))
         label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        bg = QGraphicsRectItem(label.boundingRect().adjusted(-4, -2, 4, 2), self)
+        bg = _Tag(label.boundingRect().adjusted(-4, -2, 4, 2), self)
         bg.setBrush(color.darker(130))
+        bg.setToolTip("Click to name this face" if text == "Who is this?" else self.toolTip())
         bg.setPen(Qt.PenStyle.NoPen)
         bg.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         bg.setPos(QPointF(x1, y2 + 2))
@@ -89,6 +107,13 @@ class FaceBox(QGraphicsRectItem):
             event.accept()
             return
         super().mousePressEvent(event)
+
+    def tag_clicked(self) -> None:
+        """A click on the label: "Who is this?" asks for the name, any other searches."""
+        if self.face.person_id is None and self.face.poor_reason is None:
+            self._view.ask_name(self.face)
+        else:
+            self._view.face_clicked.emit(self.face.face_id)
 
     def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self.face.person_id is not None:

@@ -11,7 +11,7 @@ pytest.importorskip("PySide6")
 from PySide6.QtCore import QRect, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QFontMetrics, QImage, QPainter  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
-from PySide6.QtWidgets import QStyleOptionViewItem  # noqa: E402
+from PySide6.QtWidgets import QApplication, QDialog, QStyleOptionViewItem  # noqa: E402
 
 from faceorganizer.ui.faces_model import HeaderRole  # noqa: E402
 from faceorganizer.ui.faces_view import CAPTION_CELL  # noqa: E402
@@ -139,3 +139,30 @@ def test_a_long_name_fits_its_group_card_in_the_panel(qtbot, window):  # noqa: F
     assert rect.contains(used), (rect, used, text)
     assert text.startswith("Anne-Marie") and "…" in text
     assert text.splitlines()[-1] == full.splitlines()[-1]  # "143 faces · 100 %", whole
+
+
+def test_who_is_this_on_a_photo_asks_for_the_name(qtbot, window):  # noqa: F811
+    """A photo's face without a person is labelled "Who is this?", but clicking the label did
+    nothing (only a double-click inside the box asked for a name)."""
+    face = window.reader.faces(unassigned=True)[0]  # type: ignore[union-attr]
+    window.navigation.open_photo(face.face_id)
+    qtbot.waitUntil(window.photo_view.has_picture, timeout=20_000)
+    (box,) = [b for b in window.photo_view.boxes if b.face.face_id == face.face_id]
+    (tag,) = box.childItems()  # the label, drawn at its size in pixels under the box
+    canvas = window.photo_view.canvas
+    where = canvas.mapFromScene(tag.scenePos()) + tag.rect().center().toPoint()
+    assert canvas.items(where)[0] is not box
+
+    def close_the_question() -> None:
+        dialog = QApplication.activeModalWidget()
+        seen.append(dialog.windowTitle() if dialog else None)
+        if isinstance(dialog, QDialog):
+            dialog.reject()
+
+    seen: list[str | None] = []
+    QTimer.singleShot(500, close_the_question)
+    with qtbot.waitSignal(window.photo_view.name_requested, timeout=2000) as asked:
+        QTest.mouseClick(canvas.viewport(), Qt.MouseButton.LeftButton, pos=where)
+    assert asked.args == [face.face_id]
+    qtbot.waitUntil(lambda: bool(seen), timeout=5000)
+    assert seen == ["Who is this?"]
