@@ -166,3 +166,18 @@ def test_who_is_this_on_a_photo_asks_for_the_name(qtbot, window):  # noqa: F811
     assert asked.args == [face.face_id]
     qtbot.waitUntil(lambda: bool(seen), timeout=5000)
     assert seen == ["Who is this?"]
+
+
+def test_undo_and_redo_say_so(qtbot, window):  # noqa: F811
+    """Once messages were seen, Undo of a merge said "Merge an unnamed person (53 faces) into
+    'Sasha'" (the entry's own words), as if the merge had just been made again."""
+    person = window.people_model.person_at(0)
+    assert person is not None
+    bar = window.statusBar()
+    wait_edit(qtbot, window, lambda: window.edits.rename_person(person.person_id, "Someone"))
+    done = bar.currentMessage()
+    assert done.startswith("Name 'Someone'")
+    wait_edit(qtbot, window, window.action("undo").trigger)
+    assert bar.currentMessage() == f"Undone: {done}"
+    wait_edit(qtbot, window, window.action("redo").trigger)
+    assert bar.currentMessage() == f"Redone: {done}"
