@@ -3,7 +3,8 @@
 A window opens on a copy of a library, waits until its engine is warm and its first refresh
 and review queue are in, makes an edit and a search (so the WAL holds pages), then closes:
 
-- ours: ``MainWindow.close`` as shipped (hide at once; readers, then writers, in parallel);
+- ours: ``MainWindow.close`` as shipped (hide at once; readers and the engine together, then
+  the editor alone, so that the last connection to close is a writer with no other beside it);
 - baseline, same run, on a second copy: the order before the fix: each worker stopped and
   waited for in turn (engine, editor, lister, reviewer), the GUI's reader closed last.
 

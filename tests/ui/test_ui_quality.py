@@ -67,8 +67,11 @@ def test_other_faces_lists_the_faces_too_poor_to_recognise_with_why(qtbot, windo
     searches: list[int] = []
     w.search_finished.connect(searches.append)
     w.action("other").trigger()
-    QTest.qWait(1000)
-    assert w.stack.currentIndex() == PERSON_PAGE
+    qtbot.waitUntil(
+        lambda: w.stack.currentIndex() == PERSON_PAGE and w.faces_model.rowCount() > 0,
+        timeout=30_000,
+    )  # listed on a worker thread
+    QTest.qWait(500)  # time for a search, had the page started one
     assert w.faces_view.currentIndex().row() == 0
     assert searches == [] and w.similar.query_face_id is None
     model = w.faces_model

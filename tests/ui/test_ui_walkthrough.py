@@ -361,7 +361,11 @@ def test_opening_a_page_is_not_a_search(qtbot, window):
     searches: list[int] = []
     window.search_finished.connect(searches.append)
     QTest.mouseClick(window.people_page.unassigned_button, Qt.MouseButton.LeftButton)
-    QTest.qWait(1500)
+    qtbot.waitUntil(
+        lambda: window.stack.currentIndex() == PERSON_PAGE and window.faces_model.rowCount() > 0,
+        timeout=30_000,
+    )  # listed on a worker thread
+    QTest.qWait(500)  # time for a search, had the page started one
     assert window.stack.currentIndex() == PERSON_PAGE and window.faces_model.rowCount() > 0
     assert window.faces_view.hasFocus() and window.faces_view.currentIndex().row() == 0
     assert searches == [] and window.similar.query_face_id is None
