@@ -13,6 +13,7 @@ from PySide6.QtGui import QFontMetrics, QImage, QPainter  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtWidgets import QApplication, QDialog, QStyleOptionViewItem  # noqa: E402
 
+from faceorganizer.services.types import Suggestion  # noqa: E402
 from faceorganizer.ui.faces_model import HeaderRole  # noqa: E402
 from faceorganizer.ui.faces_view import CAPTION_CELL  # noqa: E402
 from faceorganizer.ui.mainwindow import PEOPLE_PAGE, PERSON_PAGE  # noqa: E402
@@ -181,3 +182,18 @@ def test_undo_and_redo_say_so(qtbot, window):  # noqa: F811
     assert bar.currentMessage() == f"Undone: {done}"
     wait_edit(qtbot, window, window.action("redo").trigger)
     assert bar.currentMessage() == f"Redone: {done}"
+
+
+def test_the_one_person_question_reads_right(window):  # noqa: F811
+    """Review asked "Are these 7 faces one person?" over "This face" and "and these face"."""
+    person = window.people_model.person_at(0)
+    assert person is not None and person.face_count >= 7
+    faces = tuple(f.face_id for f in window.reader.faces(person_id=person.person_id)[:7])  # type: ignore[union-attr]
+
+    def titles(ids: tuple[int, ...]) -> tuple[str, str]:
+        s = Suggestion("n", "new", "Are these faces one person?", None, None, ids, 0.9, 1.0)
+        q = window.review._question(window.reader, s)
+        return q.left.title, q.right.title
+
+    assert titles(faces) == ("This face", "and these 6 faces")
+    assert titles(faces[:2]) == ("This face", "and this face")
