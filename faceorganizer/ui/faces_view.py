@@ -232,13 +232,18 @@ class FacesView(QListView):
         if self._quiet or QApplication.mouseButtons() != Qt.MouseButton.NoButton:
             return  # set by the program, or a click (``clicked`` reports it)
         face_id = current.data(FaceIdRole) if current.isValid() else None
-        if face_id is not None and self.clicks_search:
+        if face_id is not None and self._searches():
             self.face_clicked.emit(int(face_id))
 
     def _on_clicked(self, index: QModelIndex) -> None:
         face_id = index.data(FaceIdRole)
-        if face_id is not None and self.clicks_search:
+        if face_id is not None and self._searches():
             self.face_clicked.emit(int(face_id))
+
+    def _searches(self) -> bool:
+        """A plain click or arrow searches; with Ctrl or Shift it only adds to the selection."""
+        extend = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+        return self.clicks_search and not QApplication.keyboardModifiers() & extend
 
     def _on_activated(self, index: QModelIndex) -> None:
         face_id = index.data(FaceIdRole)

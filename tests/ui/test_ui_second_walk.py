@@ -20,6 +20,7 @@ from faceorganizer.ui.mainwindow import PEOPLE_PAGE, PERSON_PAGE  # noqa: E402
 from tests.helpers.ui_support import select_face_rows  # noqa: E402
 from tests.ui.test_ui_walkthrough import (  # noqa: E402
     celebrities,  # noqa: F401  (a fixture)
+    click_row,
     largest,
     lib_of,
     search_face,
@@ -197,3 +198,53 @@ def test_the_one_person_question_reads_right(window):  # noqa: F811
 
     assert titles(faces) == ("This face", "and these 6 faces")
     assert titles(faces[:2]) == ("This face", "and this face")
+
+
+def test_picking_more_faces_in_a_person_is_not_a_search(qtbot, window):  # noqa: F811
+    """In a person's faces, a click searches; but Ctrl+click and Shift+click, which only add
+    faces to the selection (to move them), also searched each added face in turn."""
+    person = window.people_model.person_at(0)
+    assert person is not None
+    window.navigation.open_person(person.person_id)
+    view = window.faces_view
+    first = window.faces_model.face_at(0).face_id
+    with qtbot.waitSignal(window.search_finished, timeout=60_000):
+        click_row(view, 0)
+    searches: list[int] = []
+    view.face_clicked.connect(searches.append)
+    click_row(view, 2, Qt.KeyboardModifier.ControlModifier)
+    click_row(view, 4, Qt.KeyboardModifier.ShiftModifier)
+    QTest.keyClick(view, Qt.Key.Key_Right, Qt.KeyboardModifier.ShiftModifier)
+    assert len(view.selected_face_ids()) == 5
+    assert searches == [] and window.similar.query_face_id == first
+    click_row(view, 3)
+    assert searches == [window.faces_model.face_at(3).face_id]
+
+
+def test_the_face_you_chose_follows_your_click(qtbot, window):  # noqa: F811
+    """On a photo, clicking another face searched with it, but the blue "the face you chose"
+    box stayed on the face the photo was opened with."""
+    with lib_of(window) as lib:
+        photo = next(
+            p
+            for p in (lib.face(f.face_id).photo_id for f in lib.faces())
+            if len(lib.photo_faces(p)) >= 2
+        )
+        first, other = (f.face_id for f in lib.photo_faces(photo)[:2])
+    window.navigation.open_photo(first)
+    qtbot.waitUntil(window.photo_view.has_picture, timeout=20_000)
+
+    def chosen() -> list[int]:
+        return [b.face.face_id for b in window.photo_view.boxes if b.pen().width() == 4]
+
+    assert chosen() == [first]
+    (box,) = [b for b in window.photo_view.boxes if b.face.face_id == other]
+    canvas = window.photo_view.canvas
+    with qtbot.waitSignal(window.search_finished, timeout=60_000):
+        QTest.mouseClick(
+            canvas.viewport(),
+            Qt.MouseButton.LeftButton,
+            pos=canvas.mapFromScene(box.sceneBoundingRect().center()),
+        )
+    assert window.similar.query_face_id == other
+    assert chosen() == [other]
