@@ -248,3 +248,19 @@ def test_the_face_you_chose_follows_your_click(qtbot, window):  # noqa: F811
         )
     assert window.similar.query_face_id == other
     assert chosen() == [other]
+
+
+def test_confirm_is_offered_only_for_faces_in_a_person(qtbot, window):  # noqa: F811
+    """Confirm ("grouping never moves them") was enabled on "Faces without a person", where it
+    can only answer "nothing to change: … or in no person"."""
+    window.navigation.show_unassigned()
+    qtbot.waitUntil(lambda: window.faces_model.rowCount() > 0, timeout=30_000)
+    select_face_rows(window, [0, 1])
+    window.selection.update_actions()
+    assert window.action("move").isEnabled() and not window.action("confirm").isEnabled()
+    person = window.people_model.person_at(0)
+    assert person is not None
+    window.navigation.open_person(person.person_id)
+    select_face_rows(window, [0, 1])
+    window.selection.update_actions()
+    assert window.action("confirm").isEnabled()
