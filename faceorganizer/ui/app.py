@@ -6,6 +6,7 @@ import logging
 import os
 import sys
 from importlib.resources import files
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import (
     QCoreApplication,
@@ -19,6 +20,9 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from faceorganizer import __version__, logs
+
+if TYPE_CHECKING:
+    from faceorganizer.ui.mainwindow import MainWindow
 
 APP_NAME = "FaceOrganizer"
 # The desktop entry's name (resources/APP_ID.desktop): Wayland matches windows to it by this id.
@@ -84,6 +88,12 @@ def run_gui(
         QTimer.singleShot(0, lambda: window.scans.start_scan([path]))
     elif window.reader is not None and window.reader.folders() and window.watching.is_on():
         QTimer.singleShot(500, lambda: window.scans.start_scan())
-    if quit_after_ms is not None:
-        QTimer.singleShot(quit_after_ms, window.close)
+    if quit_after_ms is not None:  # unattended: a question nobody answers would never close
+        QTimer.singleShot(quit_after_ms, lambda: _close_unasked(window))
     return int(app.exec())
+
+
+def _close_unasked(window: MainWindow) -> None:
+    """Close as if the user had answered "Stop the scan and quit"."""
+    window.ask_before_quit = False
+    window.close()

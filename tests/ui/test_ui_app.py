@@ -3,14 +3,18 @@ widgets, each change checked in the SQLite file. Offscreen Qt, real photos, real
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("PySide6")
 
+from PIL import Image  # noqa: E402
 from PySide6.QtCore import QEventLoop, QMimeData, QSettings, Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent, QImage  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
@@ -190,6 +194,24 @@ def test_gui_command_is_registered():
         "x.sqlite3",
         "faceorganizer.cli.gui_command",
     )
+
+
+@needs("real_model")  # the scan it quits loads the models
+def test_quit_after_closes_a_scanning_window_without_asking(tmp_path):
+    """``gui --quit-after`` runs unattended (benchmarks, the bundle's test): during a scan the
+    quit question waited for an answer nobody gives, and the process never ended."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        Image.new("RGB", (640, 480), (40 * i, 90, 120)).save(photos / f"p{i}.jpg")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", HOME=str(tmp_path))
+    env["FACEORGANIZER_LOG_DIR"] = str(tmp_path / "log")
+    argv = [sys.executable, "-m", "faceorganizer", "gui", str(photos)]
+    argv += ["--library", str(tmp_path / "library.sqlite3"), "--device", "cpu"]
+    done = subprocess.run(argv + ["--quit-after", "300"], env=env, capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    log = (tmp_path / "log" / "faceorganizer.log").read_text()
+    assert "window closed" in log
 
 
 def test_rename_in_place_then_undo_and_redo(qtbot, window):
