@@ -87,6 +87,10 @@ class ScanSummary:
     removed: int = 0
     failed: int = 0
     faces_added: int = 0
+    # photos the engine had to read (new and changed) and how many it read: they differ when
+    # the scan was stopped, and the next scan reads the rest
+    to_read: int = 0
+    read: int = 0
     cancelled: bool = False
     seconds: float = 0.0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)

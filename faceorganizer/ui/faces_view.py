@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -124,11 +124,25 @@ class FaceDelegate(QStyledItemDelegate):
         font.setBold(True)
         painter.setFont(font)
         painter.setPen(option.palette.color(QPalette.ColorRole.Text))  # type: ignore[attr-defined]
-        painter.drawText(
-            box.adjusted(6, 6, -6, -6),
-            Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
-            text,
-        )
+        room = box.adjusted(6, 6, -6, -6)
+        flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
+        painter.drawText(room, flags, fit_header(painter.fontMetrics(), room, int(flags), text))
+
+
+def fit_header(metrics: QFontMetrics, room: QRect, flags: int, text: str) -> str:
+    """``text`` ("name\ncount · %") with the name shortened (…) until all of it fits ``room``:
+    a long name ran over the card's edges and hid the count (the whole is the tooltip)."""
+    name, _, rest = text.partition("\n")
+
+    def fits(candidate: str) -> bool:
+        used = metrics.boundingRect(room, flags, candidate)
+        return used.height() <= room.height() and used.width() <= room.width()
+
+    shown = text
+    while name and not fits(shown):
+        name = name[:-1].rstrip()
+        shown = f"{name}…\n{rest}" if rest else f"{name}…"
+    return shown
 
 
 PLACE_COLOR = QColor(240, 170, 30)
@@ -218,13 +232,18 @@ class FacesView(QListView):
         if self._quiet or QApplication.mouseButtons() != Qt.MouseButton.NoButton:
             return  # set by the program, or a click (``clicked`` reports it)
         face_id = current.data(FaceIdRole) if current.isValid() else None
-        if face_id is not None and self.clicks_search:
+        if face_id is not None and self._searches():
             self.face_clicked.emit(int(face_id))
 
     def _on_clicked(self, index: QModelIndex) -> None:
         face_id = index.data(FaceIdRole)
-        if face_id is not None and self.clicks_search:
+        if face_id is not None and self._searches():
             self.face_clicked.emit(int(face_id))
+
+    def _searches(self) -> bool:
+        """A plain click or arrow searches; with Ctrl or Shift it only adds to the selection."""
+        extend = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+        return self.clicks_search and not QApplication.keyboardModifiers() & extend
 
     def _on_activated(self, index: QModelIndex) -> None:
         face_id = index.data(FaceIdRole)

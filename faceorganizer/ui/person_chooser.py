@@ -1,8 +1,10 @@
 """Pick a person to move faces to: type to filter, pick a card, or type a new name.
 
-Nothing is chosen until the user chooses: Enter on a name no one has makes a new person of that
-name, Enter on a name someone has picks that person, and a card is picked by click, arrows or
-Enter on it; the faces' current person is listed too, and named above the cards.
+Nothing is chosen until the user chooses: Enter on a name someone has picks that person; the
+beginning of a name only one person's starts with picks that person's card as it is typed (so
+Enter takes the card on screen, not a new person called "Madon"); Enter on any other name makes
+a new person of that name ("New person “…”" always does); and a card is picked by click, arrows
+or Enter on it. The faces' current person is listed too, and named above the cards.
 """
 
 from __future__ import annotations
@@ -104,10 +106,24 @@ class PersonChooser(QDialog):
         ]
         return found[0] if text and len(found) == 1 else None
 
+    def started(self) -> int | None:
+        """The row of the one listed person whose name starts with what was typed, if just one
+        (and no name is exactly that)."""
+        text = self.typed().casefold()
+        rows = [
+            r
+            for r in range(self.proxy.rowCount())
+            if (self.proxy.index(r, 0).data(PersonRole).name or "").casefold().startswith(text)
+        ]
+        return rows[0] if text and len(rows) == 1 and self.match() is None else None
+
     def _on_filter(self, text: str) -> None:
         self.proxy.setFilterFixedString(text.strip())
         self.list.selectionModel().clearCurrentIndex()
         self.list.clearSelection()
+        row = self.started()
+        if row is not None:
+            self.list.setCurrentIndex(self.proxy.index(row, 0))
         self._update_buttons()
 
     def _update_buttons(self) -> None:
@@ -117,10 +133,13 @@ class PersonChooser(QDialog):
         self.ok_button.setEnabled(self.list.currentIndex().isValid() or self.match() is not None)
 
     def _on_return(self) -> None:
-        """Enter in the name field: the person of exactly that name, else a new one with it."""
+        """Enter in the name field: the person of exactly that name, else the one whose name
+        starts so (picked on screen), else a new one with it."""
         match = self.match()
         if match is not None:
             self.choose(match)
+        elif self.started() is not None:
+            self._accept_current()
         elif self.typed():
             self.choose_new()
 

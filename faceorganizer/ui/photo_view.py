@@ -40,6 +40,23 @@ from faceorganizer.ui.people_model import UNNAMED
 from faceorganizer.ui.thumbnails import PhotoLoader
 
 
+class _Tag(QGraphicsRectItem):
+    """The label under a face's box; it reads as a button ("Who is this?"), so a click on it
+    is one on the face (it fell through to the photo)."""
+
+    def __init__(self, rect: QRectF, box: FaceBox) -> None:
+        super().__init__(rect, box)
+        self._box = box
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if event.button() == Qt.MouseButton.LeftButton:
+            self._box.tag_clicked()
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+
 class FaceBox(QGraphicsRectItem):
     """A face's box in photo coordinates, with its name on a label above it."""
 
@@ -53,14 +70,7 @@ class FaceBox(QGraphicsRectItem):
         poor = face.person_id is None and face.poor_reason is not None
         if face.person_id is None:
             color = QColor(150, 150, 150) if poor else QColor(240, 90, 70)
-        if selected:
-            color = QColor(40, 140, 255)
-        pen = QPen(color)
-        pen.setCosmetic(True)
-        pen.setWidth(4 if selected else 3)
-        if poor:
-            pen.setStyle(Qt.PenStyle.DashLine)
-        self.setPen(pen)
+        self._color, self._poor = color, poor
         self.setBrush(QBrush(Qt.BrushStyle.NoBrush))
         self.setCursor(Qt.CursorShape.PointingHandCursor)
         self.setAcceptHoverEvents(True)
@@ -75,13 +85,26 @@ class FaceBox(QGraphicsRectItem):
         label.setFont(font)
         label.setBrush(QColor("white"))
         label.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
-        bg = QGraphicsRectItem(label.boundingRect().adjusted(-4, -2, 4, 2), self)
-        bg.setBrush(color.darker(130))
+        bg = _Tag(label.boundingRect().adjusted(-4, -2, 4, 2), self)
+        self._tag = bg
+        bg.setToolTip("Click to name this face" if text == "Who is this?" else self.toolTip())
         bg.setPen(Qt.PenStyle.NoPen)
         bg.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
         bg.setPos(QPointF(x1, y2 + 2))
         label.setParentItem(bg)
         label.setPos(0, 0)
+        self.set_chosen(selected)
+
+    def set_chosen(self, chosen: bool) -> None:
+        """Blue and thicker for the face the user chose (the one searched with)."""
+        color = QColor(40, 140, 255) if chosen else self._color
+        pen = QPen(color)
+        pen.setCosmetic(True)
+        pen.setWidth(4 if chosen else 3)
+        if self._poor:
+            pen.setStyle(Qt.PenStyle.DashLine)
+        self.setPen(pen)
+        self._tag.setBrush(color.darker(130))
 
     def mousePressEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
@@ -89,6 +112,13 @@ class FaceBox(QGraphicsRectItem):
             event.accept()
             return
         super().mousePressEvent(event)
+
+    def tag_clicked(self) -> None:
+        """A click on the label: "Who is this?" asks for the name, any other searches."""
+        if self.face.person_id is None and self.face.poor_reason is None:
+            self._view.ask_name(self.face)
+        else:
+            self._view.face_clicked.emit(self.face.face_id)
 
     def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self.face.person_id is not None:
@@ -169,6 +199,7 @@ class PhotoView(QWidget):
         layout.addLayout(head)
         layout.addWidget(self.canvas, 1)
         self.loader = PhotoLoader(parent=self)
+        self.face_clicked.connect(self.choose)
         self.loader.loaded.connect(self._on_loaded)
         self.loader.failed.connect(self._on_failed)
         self._request = 0
@@ -232,6 +263,12 @@ class PhotoView(QWidget):
 
     def has_picture(self) -> bool:
         return self._pixmap_item is not None
+
+    def choose(self, face_id: int) -> None:
+        """Mark ``face_id`` as the face the user chose; the others lose the mark."""
+        self._selected = face_id
+        for box in self.boxes:
+            box.set_chosen(box.face.face_id == face_id)
 
     def ask_name(self, face: FaceInfo) -> None:
         self.name_requested.emit(face.face_id)

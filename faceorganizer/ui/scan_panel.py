@@ -57,7 +57,9 @@ def describe_progress(p: ScanProgress) -> str:
 
 
 def describe_summary(s: ScanSummary) -> str:
-    head = "Scan stopped" if s.cancelled else "Scan finished"
+    head = "Scan finished"
+    if s.cancelled:
+        head = f"Scan stopped after {s.read} of {s.to_read} photos (the next scan goes on)"
     parts = [f"{s.new} new", f"{s.changed} changed", f"{s.unchanged} unchanged"]
     if s.moved:
         parts.append(f"{s.moved} moved")

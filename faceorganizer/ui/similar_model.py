@@ -81,7 +81,7 @@ class SimilarModel(QAbstractListModel):
             return None
         header, hit = self._rows[index.row()]
         if hit is None:
-            if role in (HeaderRole, Qt.ItemDataRole.DisplayRole):
+            if role in (HeaderRole, Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
                 return header
             return None
         face = hit.face

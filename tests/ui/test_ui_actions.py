@@ -147,6 +147,7 @@ def test_predicates_read_the_selection():
             people=[],
             faces=[],
             faces_person=None,
+            faces_placed=False,
             current_person=None,
             has_library=True,
             has_history=False,
@@ -160,6 +161,7 @@ def test_predicates_read_the_selection():
     assert enabled("rename", page=PERSON_PAGE, current_person=3)
     assert enabled("merge", people=[3, 4]) and not enabled("merge", people=[3])
     assert enabled("reject", faces=[1], faces_person=3) and not enabled("reject", faces=[1])
+    assert enabled("confirm", faces=[1], faces_placed=True) and not enabled("confirm", faces=[1])
     assert enabled("cover", page=PERSON_PAGE, faces=[1], current_person=3)
     assert not enabled("cover", page=PERSON_PAGE, faces=[1, 2], current_person=3)
     assert enabled("back", page=PERSON_PAGE) and enabled("back", has_history=True)

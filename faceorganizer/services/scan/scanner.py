@@ -152,6 +152,7 @@ def run_scan(
         ready = engine() if callable(engine) else engine
         summary.engine_seconds = time.monotonic() - loading
         _process(writer, jobs, ready, state, report, cancel, pause)
+    summary.to_read, summary.read = state.total, state.done
     summary.cancelled = cancel.is_set()
     summary.seconds = time.monotonic() - started
     return summary

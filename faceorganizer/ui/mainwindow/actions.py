@@ -109,7 +109,7 @@ ACTIONS: tuple[ActionSpec, ...] = (
       where=("edit/people", "person_bar", "faces_menu"), enabled_if=sel.some_faces),
     A("confirm", "&Confirm", "edits.confirm_selected", ("Ctrl+Return",),
       "Mark the selected faces as right (grouping never moves them)",
-      where=("edit/people", "person_bar", "faces_menu"), enabled_if=sel.some_faces),
+      where=("edit/people", "person_bar", "faces_menu"), enabled_if=sel.faces_in_people),
     A("cover", "Use as &cover", "edits.cover_selected", (),
       "Show this face on the person's card",
       where=("edit/people", "person_bar", "faces_menu"),

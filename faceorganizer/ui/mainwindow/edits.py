@@ -88,9 +88,11 @@ class Edits(QObject):
         job: EditJob,
         then: Callable[[EditResult], None] | None = None,
         failed: Callable[[str], None] | None = None,
+        told: str = "",
     ) -> None:
-        """Run ``job`` on the editor thread; then refresh and tell (status bar, signal). A
-        failure goes to ``failed`` when given, else to a message box."""
+        """Run ``job`` on the editor thread; then refresh and tell (status bar, signal), the
+        entry's words after ``told`` ("Undone: "). A failure goes to ``failed`` when given,
+        else to a message box."""
         w = self.window
         if w.editor is None:
             return
@@ -101,16 +103,16 @@ class Edits(QObject):
                 then(result)
             info = result[-1] if isinstance(result, list) and result else result
             if isinstance(info, EditInfo):
-                w.statusBar().showMessage(info.description, 5000)
+                w.statusBar().showMessage(told + info.description, 5000)
             w.refresher.refresh(lambda: w.edits_applied.emit(result))
 
         w.editor.submit("edit", job, done, failed or w.show_error)
 
     def undo(self) -> None:
-        self.edit(lambda lib: lib.undo())
+        self.edit(lambda lib: lib.undo(), told="Undone: ")
 
     def redo(self) -> None:
-        self.edit(lambda lib: lib.redo())
+        self.edit(lambda lib: lib.redo(), told="Redone: ")
 
     def rename_person(self, person_id: int, name: str) -> None:
         """Name a person; when someone else has that name, offer to make them one (as Immich

@@ -246,7 +246,9 @@ class Review(QObject):
         else:
             left = Side("This face", faces[:1])
             rest = faces[1:]
-            right = Side(f"and th{'ese' if len(rest) > 1 else 'is'} face", rest, len(rest) > 1)
+            many = len(rest) > 1
+            title = f"and these {len(rest)} faces" if many else "and this face"
+            right = Side(title, rest, many)
         yes, no = BUTTONS[s.kind]
         return Question(s.question, left, right, yes, no, s.chance, self._position())
 

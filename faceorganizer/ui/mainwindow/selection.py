@@ -35,6 +35,7 @@ class SelectionState:
     people: list[int]  # person ids selected on the people page
     faces: list[int]  # face ids the face actions apply to
     faces_person: int | None  # the one person those faces are taken from, if there is one
+    faces_placed: bool  # some of those faces are in a person
     current_person: int | None  # the person whose page is open (or was last)
     has_library: bool
     has_history: bool
@@ -52,6 +53,10 @@ def several_people(s: SelectionState) -> bool:
 
 def some_faces(s: SelectionState) -> bool:
     return bool(s.faces)
+
+
+def faces_in_people(s: SelectionState) -> bool:
+    return bool(s.faces) and s.faces_placed
 
 
 def faces_of_one_person(s: SelectionState) -> bool:
@@ -161,6 +166,21 @@ class Selection(QObject):
             return None
         return owners.pop() if len(owners) == 1 and None not in owners else None
 
+    def any_placed(self, faces: list[int]) -> bool:
+        """Whether some of the selected faces are in a person (Confirm has nothing to do on
+        faces in none)."""
+        w = self.window
+        current = w.navigation.current_person
+        on_person = w.stack.currentIndex() == PERSON_PAGE and current is not None
+        if on_person and self.face_selection_view() is w.faces_view:
+            return True
+        if w.reader is None:
+            return False
+        try:
+            return any(w.reader.face(f).person_id is not None for f in faces[:50])
+        except Exception:
+            return False
+
     def owner_of(self, faces: list[int]) -> int | None:
         """The one person all these faces are in, read from the faces themselves (never from
         the page open or where the focus is); None when they are in several or in none."""
@@ -186,6 +206,7 @@ class Selection(QObject):
             people=w.people_view.selected_person_ids() if page == PEOPLE_PAGE else [],
             faces=faces,
             faces_person=self.faces_person(faces) if faces else None,
+            faces_placed=bool(faces) and self.any_placed(faces),
             current_person=w.navigation.current_person,
             has_library=w.reader is not None,
             has_history=w.navigation.has_history(),

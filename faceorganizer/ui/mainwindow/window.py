@@ -131,7 +131,9 @@ class MainWindow(QMainWindow):
         self._build_similar_dock()
         self.counts_label = ElidedLabel()
         self.counts_label.setMinimumWidth(160)
-        self.statusBar().addPermanentWidget(self.counts_label, 1)
+        # A normal widget, not a permanent one: Qt hides it while a message shows, so the
+        # message gets the bar (stretched permanently, the counts left it no room).
+        self.statusBar().addWidget(self.counts_label, 1)
         self._actions = make_actions(ACTIONS, self)
 
         self.navigation = Navigation(self)
@@ -241,6 +243,7 @@ class MainWindow(QMainWindow):
         if self.reader is not None:  # the old library's readers first (see _stop_workers)
             self.people_model.set_library(None, load=False)
             self.faces_model.set_library(None)
+            self.faces_model.clear()  # its person is the old library's, no one's in the new
             self.reader.close()
         self._stop_workers()
         self.reader = reader

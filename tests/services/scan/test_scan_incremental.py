@@ -166,6 +166,11 @@ def test_cancelled_scan_resumes_without_duplicates(tmp_path: Path) -> None:
         assert first.cancelled
         stored = lib.counts()["photos"]
         assert 3 <= stored < total
+        # "Scan stopped: 1772 new … — 264 faces added" read as if every new photo was in
+        assert (first.read, first.to_read) == (stored, total)
+        from faceorganizer.ui.scan_panel import describe_summary
+
+        assert describe_summary(first).startswith(f"Scan stopped after {stored} of {total} photos")
         second = lib.scan(engine=shared_engine())
         assert not second.cancelled
         assert (second.new, second.unchanged) == (total - stored, stored)
