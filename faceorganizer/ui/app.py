@@ -48,10 +48,11 @@ def qt_message_handler(mode: QtMsgType, context: QMessageLogContext, message: st
 
 
 def _not_files(settings_file: str | None) -> list[str]:
-    """The settings files Qt would read that are not regular files: Qt waits for ever on a pipe
-    there, before the window opens. Where Qt reads them from on Linux and the BSDs: the user's
-    and the system's config folders, the app's file and the organisation's (macOS and Windows
-    keep settings in their own stores)."""
+    """The settings files Qt would read that are links or not regular files: Qt waits for ever
+    on a pipe there, before the window opens, and saves through a link, replacing its target.
+    Where Qt reads them from on Linux and the BSDs: the user's and the system's config folders,
+    the app's file and the organisation's (macOS and Windows keep settings in their own
+    stores)."""
     if settings_file is not None:
         paths = [settings_file]
     elif sys.platform in ("darwin", "win32"):
@@ -69,17 +70,19 @@ def _not_files(settings_file: str | None) -> list[str]:
     found = []
     for path in paths:
         try:
-            mode = os.stat(path).st_mode
+            mode = os.lstat(path).st_mode
         except OSError:
             continue
-        if not stat.S_ISREG(mode):
+        if stat.S_ISLNK(mode):  # Qt saves through a link: it replaced a photo, and /dev/zero
+            found.append(f"{path} is a link")
+        elif not stat.S_ISREG(mode):
             found.append(f"{path} is {kind_of(mode)}")
     return found
 
 
 def open_settings(settings_file: str | None = None) -> QSettings:
     """The desktop settings (``settings_file``, else the platform's place). Where a file Qt
-    would read is a pipe, a device or a folder, the app starts on fresh settings kept in a
+    would read is a link, a pipe, a device or a folder, the app starts on fresh settings kept in a
     temporary file, and the log says which file to remove."""
     bad = _not_files(settings_file)
     if bad:

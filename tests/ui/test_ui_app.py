@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -573,7 +572,12 @@ def test_a_pipe_as_the_settings_file_does_not_stop_the_app(
     explicit = tmp_path / "explicit.ini"
     os.mkfifo(explicit)
     assert open_settings(str(explicit)).fileName() != str(explicit)
-    pipe.unlink()  # a link to a pipe (or a device: Qt replaced /dev/zero through such a link)
-    pipe.symlink_to(explicit)
-    assert open_settings().fileName() != str(pipe)
-    assert stat.S_ISFIFO(os.stat(explicit).st_mode)
+    photo = tmp_path / "photo.jpg"
+    photo.write_bytes(b"\xff\xd8 the user's photo")
+    pipe.unlink()  # a link: Qt saved through it, replacing the photo (or /dev/zero, as root)
+    pipe.symlink_to(photo)
+    for linked in (open_settings(), open_settings(str(pipe))):
+        linked.setValue("window/size", 4)
+        linked.sync()
+        assert linked.fileName() != str(pipe)
+    assert photo.read_bytes() == b"\xff\xd8 the user's photo"
