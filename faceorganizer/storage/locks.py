@@ -89,7 +89,8 @@ class SessionLock:
         if fcntl is None:
             return False
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            # never through a link: O_CREAT would make its target, wherever it points
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         except OSError as exc:
             log.info("no session lock for %s: %s", self.path, exc)
             return False
