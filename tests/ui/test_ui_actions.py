@@ -174,7 +174,7 @@ def test_predicates_read_the_selection():
 
 @pytest.mark.real_model  # the first folder is scanned through the app's engine
 def test_scan_again_waits_for_a_first_folder(window, qtbot, tmp_path):
-    """"Scan for new photos" was offered in an empty library, where it has nothing to scan
+    """ "Scan for new photos" was offered in an empty library, where it has nothing to scan
     again; "Add folder" is how the first folder comes, and after it the rescan is offered."""
     scan, add = window.action("scan"), window.action("add_folder")
     assert not scan.isEnabled() and add.isEnabled()
