@@ -198,7 +198,7 @@ def test_a_review_question_never_widens_the_window(qtbot, celebrities, tmp_path)
     window = open_window(qtbot, db, tmp_path)
     try:
         search_face(qtbot, window, window.reader.faces(person_id=biggest)[0].face_id)  # type: ignore[union-attr]
-        assert window.similar_dock.isVisible()
+        assert window.similar_dock.isVisible() and not window.similar_dock.isFloating()
         width = window.width()
         assert width == 1280
         window.action("review").trigger()
@@ -213,6 +213,25 @@ def test_a_review_question_never_widens_the_window(qtbot, celebrities, tmp_path)
         assert window.width() == 1000
     finally:
         window.close()
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints", "QFont::setPointSize", "does not support raise")
+def test_the_panel_floats_rather_than_widen_a_narrow_window(qtbot, window):
+    """3, on a small screen: a click on a face docked the panel beside a page at their minimum
+    widths, and a 640 px window grew to 786 px, its right side off the screen."""
+    window.resize(640, 420)
+    QTest.qWait(100)
+    assert window.width() == 640
+    person = window.people_model.person_at(0)
+    assert person is not None and window.reader is not None
+    search_face(qtbot, window, window.reader.faces(person_id=person.person_id)[0].face_id)
+    QTest.qWait(200)
+    dock = window.similar_dock
+    assert window.width() == 640
+    assert dock.isVisible() and dock.isFloating()
+    inside, panel = window.geometry(), dock.geometry()
+    assert inside.left() <= panel.left() and panel.right() <= inside.right(), (inside, panel)
+    assert window.similar.model.rowCount() > 0
 
 
 def test_quit_closes_the_library_cleanly(qtbot, celebrities, tmp_path, caplog):

@@ -67,6 +67,7 @@ from faceorganizer.ui.mainwindow.search import Search
 from faceorganizer.ui.mainwindow.selection import Selection
 from faceorganizer.ui.mainwindow.settings import Settings
 from faceorganizer.ui.mainwindow.sharing import Sharing
+from faceorganizer.ui.mainwindow.similar_dock import DockFitter
 from faceorganizer.ui.mainwindow.watching import Watching
 from faceorganizer.ui.people_model import PeopleModel
 from faceorganizer.ui.photo_view import PhotoView
@@ -199,6 +200,7 @@ class MainWindow(QMainWindow):
         self.similar_dock.setMinimumWidth(300)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.similar_dock)
         self.similar_dock.hide()
+        self.dock_fitter = DockFitter(self, self.similar_dock, self.stack)
 
     def _build_menus_and_toolbar(self) -> dict[str, QWidget]:
         """The containers the action table names (see ``actions.py``)."""
