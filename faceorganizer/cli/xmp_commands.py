@@ -80,7 +80,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         lines.append(f"{shown(who)}  [{box}]  {r.scheme.upper()} in {shown(r.source)}")
     lines += [shown(e) for e in found.errors]
     emit(args, asdict(found), "\n".join(lines) or "no face regions")
-    return 0
+    return 1 if found.errors and not found.regions else 0
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -109,6 +109,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     who.add_argument("--all", action="store_true", help="every photo with a named face")
     p.set_defaults(func=run_with(cmd_write))
 
-    p = verbs.add_parser("show", parents=[common], help="list the face regions of a photo")
+    p = verbs.add_parser(
+        "show",
+        parents=[common],
+        help="list the face regions of a photo",
+        description="List the face regions in a photo's sidecars and its embedded XMP. Each "
+        "file that cannot be read is named with the reason; the exit status is 1 when no region "
+        "was found and some XMP could not be read.",
+    )
     p.add_argument("photo")
     p.set_defaults(func=cmd_show)
