@@ -31,8 +31,9 @@ def import_text(s: XmpImportSummary) -> str:
         )
     if len(s.conflicts) > MAX_LISTED:
         lines.append(f"  … {len(s.conflicts) - MAX_LISTED} more names not applied (--json)")
-    for path, reason in s.errors[:MAX_LISTED]:
-        lines.append(f"  cannot read {shown(path)}: {shown(reason)}")
+    lines += [f"  {shown(line)}" for line in s.error_lines()[:MAX_LISTED]]
+    if len(s.errors) > MAX_LISTED:
+        lines.append(f"  … {len(s.errors) - MAX_LISTED} more (--json)")
     return "\n".join(lines)
 
 

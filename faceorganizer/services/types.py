@@ -169,6 +169,12 @@ class XmpImportSummary:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     edit_id: int | None = None
 
+    def error_lines(self) -> list[str]:
+        """Each error as one line naming its file: most reasons name the sidecar (or the photo)
+        and say what happened there, which is not always that it could not be read (an
+        AppliedToDimensions ignored, one region left out)."""
+        return [r if p in r else f"cannot read {p}: {r}" for p, r in self.errors]
+
 
 @dataclass
 class XmpWriteSummary:

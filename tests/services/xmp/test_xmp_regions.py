@@ -261,3 +261,29 @@ def test_show_names_each_xmp_it_cannot_read_and_fails_when_none_reads(
     assert len(shown["errors"]) == 2 and f"{photo}.xmp: not valid XMP" in shown["errors"][0]
     assert main(["xmp", "show", str(good)]) == 0  # nothing to read is no failure
     assert "no face regions" in capsys.readouterr().out
+
+
+def test_an_invalid_applied_to_dimensions_is_said_as_ignored_not_unreadable(
+    faces_dir: Path, tmp_path: Path
+) -> None:
+    """A region in normalised units does not need AppliedToDimensions: with ``stDim:w="nan"`` it
+    is still taken, and the message said "cannot read" as if the sidecar had been lost."""
+    from faceorganizer.cli.xmp_commands import import_text
+    from faceorganizer.services.types import XmpImportSummary
+    from tests.helpers.hostile_corpus import area, sidecar_xmp
+
+    photo = _copy(faces_dir, "photos/face_recognition_examples/_group/two_people.jpg", tmp_path)
+    sidecar = Path(f"{photo}.xmp")
+    pixels = {"x": "125", "y": "120", "w": "100", "h": "120", "unit": "pixel"}
+    sidecar.write_bytes(sidecar_xmp([("Ann", area()), ("Bo", pixels)], {"w": "nan", "h": "9"}))
+    read = xr.read_regions(str(photo))
+    assert [r.name for r in read.regions] == ["Ann"]
+    assert len(read.errors) == 2, read.errors
+    ignored, dropped = read.errors
+    assert ignored.startswith(f"{sidecar}: ignored its AppliedToDimensions (stDim:w is 'nan'")
+    assert "the regions' own normalised units are used" in ignored
+    assert dropped.startswith(f"{sidecar}: face region 2: in pixels") and "not taken" in dropped
+    text = import_text(XmpImportSummary(errors=[(str(photo), e) for e in read.errors]))
+    assert "cannot read" not in text and ignored in text and dropped in text
+    photo_error = XmpImportSummary(errors=[(str(photo), "truncated JPEG")])  # names no file
+    assert import_text(photo_error).endswith(f"cannot read {photo}: truncated JPEG")
