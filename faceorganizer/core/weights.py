@@ -27,16 +27,8 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
+from faceorganizer.core import writer
 from faceorganizer.core.reader import ReadRefused
-from faceorganizer.core.writer import (
-    Guard,
-    WriteRefused,
-    check_target,
-    copy_file,
-    reason_of,
-    temp_path,
-    write_file,
-)
 
 try:
     import fcntl
@@ -173,11 +165,10 @@ def recorded_sha256(weights_file: Path) -> str | None:
 
 def write_record(weights_file: Path, digest: str) -> None:
     """Record ``digest`` in sha256sum format, atomically, never through a link."""
-    record = record_path(weights_file)
-    record.parent.mkdir(parents=True, exist_ok=True)
+    (record := record_path(weights_file)).parent.mkdir(parents=True, exist_ok=True)
     try:
-        write_file(record, f"{digest}  {weights_file.name}\n".encode("ascii"), replace=True)
-    except WriteRefused as exc:
+        writer.write_file(record, f"{digest}  {weights_file.name}\n".encode("ascii"), replace=True)
+    except writer.WriteRefused as exc:
         raise WeightsError(f"cannot record the SHA-256 of {weights_file.name}: {exc}") from None
 
 
@@ -264,26 +255,21 @@ def import_weights(
     """Copy a weights file the user already has into the models folder, with the full check."""
     _refuse_packaged(spec)
     file = Path(file).expanduser()
-    dest = target_path(spec)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    (dest := target_path(spec)).parent.mkdir(parents=True, exist_ok=True)
     if os.path.isfile(file) and os.path.isfile(dest) and os.path.samefile(file, dest):
         write_record(dest, verify(spec, dest, check, sha256=sha256))
         return dest
-    tmp = temp_path(dest)
+    tmp = writer.temp_path(dest)
     try:
-        check_target(dest, Guard(), replace=True)
-        copy_file(file, tmp, kind="weights file")
+        writer.copy_file(file, tmp, kind="weights file")
         digest = verify(spec, tmp, check, sha256=sha256)
-        check_target(dest, Guard(), replace=True)
+        writer.check_target(dest, writer.Guard(), replace=True)
         return _install(tmp, dest, digest)
-    except ReadRefused as exc:
-        raise WeightsError(f"cannot import {file}: {exc.reason}") from None
-    except WriteRefused as exc:
+    except writer.WriteRefused as exc:
         raise WeightsError(f"cannot import {file}: {exc}") from None
-    except FileNotFoundError:
-        raise WeightsError(f"cannot import {file}: no such file") from None
-    except OSError as exc:
-        raise WeightsError(f"cannot import {file}: {reason_of(exc)}") from None
+    except OSError as exc:  # the file to import: not there, refused (a pipe, too large)...
+        why = exc.reason if isinstance(exc, ReadRefused) else writer.reason_of(exc)
+        raise WeightsError(f"cannot import {file}: {why}") from None
     finally:
         tmp.unlink(missing_ok=True)
 
