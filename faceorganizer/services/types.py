@@ -94,6 +94,8 @@ class ScanSummary:
     cancelled: bool = False
     seconds: float = 0.0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    # folders that could not be listed (path, reason): not photos, so in none of the counts
+    folders: list[tuple[str, str]] = field(default_factory=list)
     placed: str | None = None  # the history entry of the faces placed into people, if any
     # (path, what): faces of changed photos whose people/marks were not carried over, because
     # no face of the new file is the same face (same place and likeness)

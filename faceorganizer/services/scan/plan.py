@@ -46,6 +46,9 @@ class Plan:
     unchanged: int = 0
     new: int = 0
     changed: int = 0
+    # folders that could not be listed (path, reason): no photos, said once per scan; their row
+    # (what ``photos --errors`` lists) is stored when new or its reason changed
+    folders: list[tuple[str, str]] = field(default_factory=list)
 
 
 def plan_scan(db: Database, roots: Sequence[str], model_id: str) -> Plan:
@@ -68,7 +71,11 @@ def plan_scan(db: Database, roots: Sequence[str], model_id: str) -> Plan:
     for entry in walker:
         seen.add(entry.path)
         row = known.get(entry.path)
-        if entry.problem is not None:
+        if entry.folder and entry.problem is not None:
+            plan.folders.append((entry.path, entry.problem))
+            if row is None or (row.status, row.error) != ("error", entry.problem):
+                plan.jobs.append(Job(entry, None, row.id if row else None))
+        elif entry.problem is not None:
             if row is None:
                 plan.jobs.append(Job(entry, None))
                 plan.new += 1
