@@ -230,6 +230,11 @@ def _problem(
     return FileEntry(stored, size, mtime, problem=reason, os_path=path, folder=folder)
 
 
+def is_folder_reason(reason: str | None) -> bool:
+    """Whether a stored error is a folder's (``_folder_reason``): its row is no photo."""
+    return reason is not None and (reason == "not a folder" or reason.startswith("folder "))
+
+
 def _folder_reason(exc: OSError) -> str:
     if isinstance(exc, FileNotFoundError):
         return "folder not found (is its drive connected?); its photos are kept"

@@ -139,7 +139,7 @@ def run_scan(
         changed=plan.changed,
         unchanged=plan.unchanged,
         moved=len(plan.moves),
-        removed=len(plan.removed),
+        removed=len(plan.removed) - plan.folder_rows,
         folders=plan.folders,
     )
     listed = [j for j in plan.jobs if j.entry.problem is not None]
