@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from faceorganizer import config
 from faceorganizer.core.thumbnails import thumbnail_origin
+from faceorganizer.ui.elided_label import fit_header
 from faceorganizer.ui.faces_model import FaceIdRole, FaceRole, HeaderRole, PercentRole, ReasonRole
 from faceorganizer.ui.people_view import paint_thumbnail
 
@@ -127,22 +128,6 @@ class FaceDelegate(QStyledItemDelegate):
         room = box.adjusted(6, 6, -6, -6)
         flags = Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap
         painter.drawText(room, flags, fit_header(painter.fontMetrics(), room, int(flags), text))
-
-
-def fit_header(metrics: QFontMetrics, room: QRect, flags: int, text: str) -> str:
-    """``text`` ("name\ncount · %") with the name shortened (…) until all of it fits ``room``:
-    a long name ran over the card's edges and hid the count (the whole is the tooltip)."""
-    name, _, rest = text.partition("\n")
-
-    def fits(candidate: str) -> bool:
-        used = metrics.boundingRect(room, flags, candidate)
-        return used.height() <= room.height() and used.width() <= room.width()
-
-    shown = text
-    while name and not fits(shown):
-        name = name[:-1].rstrip()
-        shown = f"{name}…\n{rest}" if rest else f"{name}…"
-    return shown
 
 
 PLACE_COLOR = QColor(240, 170, 30)

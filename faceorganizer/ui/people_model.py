@@ -75,6 +75,14 @@ def long_name(person: PersonInfo) -> str:
     return f"{UNNAMED} ({n} face{'s' * (n != 1)}{', ' + span if span else ''})"
 
 
+def told_apart(person: PersonInfo) -> str:
+    """The name where groups sit side by side (the similar-faces panel, Review): an unnamed
+    group with the span of its photos' dates, as its card in the people grid shows it
+    ("Unnamed · 2009–2014")."""
+    span = "" if person.name else date_span(person.first_month, person.last_month)
+    return f"{display_name(person)} · {span}" if span else display_name(person)
+
+
 def caption(person: PersonInfo) -> str:
     """A card's caption: the name; for an unnamed group, the span of its photos' dates (which
     tells one unnamed group from another), or "Unnamed" when there is none."""

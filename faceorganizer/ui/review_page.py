@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from faceorganizer.services.types import FaceInfo
+from faceorganizer.ui.elided_label import FittedLabel
 from faceorganizer.ui.people_view import paint_thumbnail
 
 TILE = 168  # px of a face on the page, at most
@@ -219,13 +220,7 @@ class _SidePanel(QFrame):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
-        self.title = QLabel()
-        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.title.setWordWrap(True)
-        font = QFont(self.title.font())
-        font.setPointSizeF(font.pointSizeF() * 1.2)
-        font.setBold(True)
-        self.title.setFont(font)
+        self.title = FittedLabel(bold=1.2)
         self.grid = QGridLayout()
         self.grid.setSpacing(8)
         self.more = QLabel()
@@ -241,7 +236,7 @@ class _SidePanel(QFrame):
         for tile in self.tiles:
             self.grid.removeWidget(tile)
             tile.deleteLater()
-        self.title.setText(side.title)
+        self.title.set_full_text(side.title)
         self.tiles = []
         for i, face in enumerate(side.faces):
             tile = FaceTile(face, side.checkable)

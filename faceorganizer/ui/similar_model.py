@@ -3,15 +3,22 @@ row per group. Rows are read on the GUI thread from hits a worker found."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QMimeData, QModelIndex, QPersistentModelIndex, Qt
 
 from faceorganizer import config
-from faceorganizer.services.types import SearchHit
+from faceorganizer.services.people.labels import faces_text
+from faceorganizer.services.types import PersonInfo, SearchHit
 from faceorganizer.ui.faces_model import FaceIdRole, FaceRole, HeaderRole, PercentRole, PhotoIdRole
-from faceorganizer.ui.people_model import FACE_MIME, UNNAMED, PersonIdRole, encode_ids
+from faceorganizer.ui.people_model import (
+    FACE_MIME,
+    UNNAMED,
+    PersonIdRole,
+    encode_ids,
+    told_apart,
+)
 from faceorganizer.ui.thumbnails import ThumbnailCache
 
 _Index = QModelIndex | QPersistentModelIndex
@@ -34,14 +41,20 @@ class SimilarModel(QAbstractListModel):
         super().__init__(parent)
         self._thumbs = thumbnails
         self._hits: list[SearchHit] = []
+        self._people: Mapping[int, PersonInfo] = {}
         self._rows: list[tuple[str, SearchHit | None]] = []
         self._row_of_face: dict[int, int] = {}
         self.threshold = float(config.default("threshold_percent"))
         if thumbnails is not None:
             thumbnails.thumbnail_ready.connect(self._on_thumbnail)
 
-    def set_hits(self, hits: Sequence[SearchHit]) -> None:
+    def set_hits(
+        self, hits: Sequence[SearchHit], people: Mapping[int, PersonInfo] | None = None
+    ) -> None:
+        """``people``: the unnamed groups among the hits, read with them (off the GUI thread),
+        so that their cards tell them apart."""
         self._hits = list(hits)
+        self._people = dict(people or {})
         self._rebuild()
 
     def set_threshold(self, threshold: float) -> None:
@@ -59,16 +72,22 @@ class SimilarModel(QAbstractListModel):
         self._rows = []
         self._row_of_face = {}
         for members in group_hits(self.hits_above()):
-            face = members[0].face
-            who = face.person_name or (UNNAMED if face.person_id is not None else "No person")
-            n = len(members)
-            self._rows.append(
-                (f"{who}\n{n} face{'s' * (n != 1)} · {members[0].percent:.0f} %", None)
-            )
+            self._rows.append((self._header(members), None))
             for hit in members:
                 self._row_of_face[hit.face.face_id] = len(self._rows)
                 self._rows.append(("", hit))
         self.endResetModel()
+
+    def _header(self, members: list[SearchHit]) -> str:
+        """ "Ann\n3 faces · 97 %"; an unnamed group as the people grid tells it apart:
+        "Unnamed · 2009–2014\n3 of 40 faces · 97 %"."""
+        face, n = members[0].face, len(members)
+        person = self._people.get(face.person_id) if face.person_id is not None else None
+        who = face.person_name or (UNNAMED if face.person_id is not None else "No person")
+        count = faces_text(n)
+        if person is not None and not face.person_name:
+            who, count = told_apart(person), f"{n} of {faces_text(person.face_count)}"
+        return f"{who}\n{count} · {members[0].percent:.0f} %"
 
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)

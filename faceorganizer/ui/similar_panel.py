@@ -11,7 +11,7 @@ and a double-click opens its photo, as in every face grid.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, Qt, Signal
 from PySide6.QtGui import QPixmap
@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 
 from faceorganizer import config
 from faceorganizer.core.quality import POOR_CEILING
-from faceorganizer.services.types import SearchHit
+from faceorganizer.services.types import PersonInfo, SearchHit
 from faceorganizer.ui.faces_view import FaceDelegate, FacesView
 from faceorganizer.ui.similar_model import SimilarModel
 from faceorganizer.ui.thumbnails import ThumbnailCache
@@ -190,9 +190,11 @@ class SimilarPanel(QWidget):
         self.query_image.setPixmap(pixmap)
         self.query_image.setVisible(True)
 
-    def set_hits(self, hits: Sequence[SearchHit]) -> None:
+    def set_hits(
+        self, hits: Sequence[SearchHit], people: Mapping[int, PersonInfo] | None = None
+    ) -> None:
         own = [h for h in hits if h.face.face_id != self.query_face_id]
-        self.model.set_hits(own)
+        self.model.set_hits(own, people)
         self._update_count()
 
     def _on_slider(self, value: int) -> None:

@@ -10,7 +10,7 @@ import pytest
 pytest.importorskip("PySide6")
 
 from PySide6.QtCore import QSettings  # noqa: E402
-from PySide6.QtGui import QAction, QKeySequence  # noqa: E402
+from PySide6.QtGui import QAction, QImage, QKeySequence  # noqa: E402
 from PySide6.QtWidgets import QMenu, QToolBar, QWidget  # noqa: E402
 
 from faceorganizer.ui.mainwindow import MainWindow  # noqa: E402
@@ -133,7 +133,7 @@ def test_enabled_states_follow_the_selection(window):
     state = window.selection.state()
     assert (state.page, state.people, state.faces, state.scanning) == (PEOPLE_PAGE, [], [], False)
     enabled = {spec.id: window.action(spec.id).isEnabled() for spec in ACTIONS}
-    assert enabled["scan"] and not enabled["cancel_scan"]
+    assert not enabled["scan"] and not enabled["cancel_scan"]  # no folder yet: nothing to rescan
     assert not any(enabled[i] for i in ("rename", "merge", "move", "reject", "cover", "hide"))
     assert not enabled["back"] and not enabled["undo"] and not enabled["redo"]
 
@@ -150,6 +150,7 @@ def test_predicates_read_the_selection():
             faces_placed=False,
             current_person=None,
             has_library=True,
+            has_folders=True,
             has_history=False,
             scanning=False,
         )
@@ -167,7 +168,23 @@ def test_predicates_read_the_selection():
     assert enabled("back", page=PERSON_PAGE) and enabled("back", has_history=True)
     assert not enabled("back")
     assert enabled("scan") and not enabled("scan", scanning=True)
+    assert not enabled("scan", has_folders=False)
     assert enabled("cancel_scan", scanning=True) and not enabled("cancel_scan")
+
+
+@pytest.mark.real_model  # the first folder is scanned through the app's engine
+def test_scan_again_waits_for_a_first_folder(window, qtbot, tmp_path):
+    """ "Scan for new photos" was offered in an empty library, where it has nothing to scan
+    again; "Add folder" is how the first folder comes, and after it the rescan is offered."""
+    scan, add = window.action("scan"), window.action("add_folder")
+    assert not scan.isEnabled() and add.isEnabled()
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    QImage(64, 48, QImage.Format.Format_RGB32).save(str(folder / "blank.png"))
+    with qtbot.waitSignal(window.scan_done, timeout=120_000):
+        window.scans.add_folder(str(folder))
+    qtbot.waitUntil(scan.isEnabled, timeout=30_000)
+    assert add.isEnabled() and window.reader is not None and window.reader.folders()
 
 
 def test_table_mistakes_are_refused():

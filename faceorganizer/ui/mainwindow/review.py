@@ -15,10 +15,11 @@ from typing import TYPE_CHECKING, Protocol
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QPixmap
 
+from faceorganizer.services.people.labels import faces_text
 from faceorganizer.services.types import EditInfo, FaceInfo, Suggestion
 from faceorganizer.ui.mainwindow.pages import REVIEW_PAGE
 from faceorganizer.ui.mainwindow.shell import Navigates, RunsEdits, Scanning, Shell
-from faceorganizer.ui.people_model import display_name
+from faceorganizer.ui.people_model import told_apart
 from faceorganizer.ui.review_page import FaceTile, LargeFaceLoader, Question, Side
 
 if TYPE_CHECKING:
@@ -228,7 +229,7 @@ class Review(QObject):
             if f.face_id not in leave_out and f not in faces and f.poor_reason is None:
                 faces.append(f)
         count = person.face_count - len(leave_out)
-        title = f"{display_name(person)} · {count:,} face{'s' * (count != 1)}"
+        title = f"{told_apart(person)} · {faces_text(count)}"
         return Side(title, faces, more=max(0, count - len(faces)))
 
     def _question(self, reader: Library, s: Suggestion) -> Question:

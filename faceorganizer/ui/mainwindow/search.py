@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Protocol
 from PySide6.QtCore import QObject, QStandardPaths
 from PySide6.QtWidgets import QFileDialog
 
-from faceorganizer.services.types import FaceInfo, ImageFace, SearchHit
+from faceorganizer.services.types import FaceInfo, ImageFace, PersonInfo, SearchHit
 from faceorganizer.ui.engine_worker import user_message
 from faceorganizer.ui.face_picker import FacePicker, face_pixmap
 from faceorganizer.ui.mainwindow.shell import Shell
@@ -46,6 +46,15 @@ def photos_folder(reader: Library | None) -> str:
     folders = reader.folders() if reader is not None else []
     pictures = QStandardPaths.StandardLocation.PicturesLocation
     return folders[0] if folders else QStandardPaths.writableLocation(pictures)
+
+
+def unnamed_groups(lib: Library, hits: list[SearchHit]) -> dict[int, PersonInfo]:
+    """The unnamed groups among ``hits`` (their face counts and dates tell their cards apart),
+    read on the worker with the hits."""
+    ids = {
+        h.face.person_id for h in hits if h.face.person_id is not None and not h.face.person_name
+    }
+    return {pid: lib.person(pid) for pid in ids}
 
 
 def _who(face: FaceInfo) -> str:
@@ -187,9 +196,14 @@ class Search(QObject):
         token = self._token
         self._last = run
 
-        def done(hits: list[SearchHit]) -> None:
+        def job(lib: Library) -> tuple[list[SearchHit], dict[int, PersonInfo]]:
+            hits = run(lib)
+            return hits, unnamed_groups(lib, hits)
+
+        def done(found: tuple[list[SearchHit], dict[int, PersonInfo]]) -> None:
+            hits, people = found
             if token == self._token:
-                w.similar.set_hits(hits)
+                w.similar.set_hits(hits, people)
                 w.search_finished.emit(len(hits))
 
         def failed(message: str) -> None:
@@ -198,7 +212,7 @@ class Search(QObject):
                 w.show_error(message)
                 w.search_finished.emit(-1)
 
-        w.editor.submit("search", run, done, failed)
+        w.editor.submit("search", job, done, failed)
 
     def refresh(self) -> None:
         """After an edit: the query face's person and name again (the title never shows a stale

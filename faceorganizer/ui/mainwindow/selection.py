@@ -38,6 +38,7 @@ class SelectionState:
     faces_placed: bool  # some of those faces are in a person
     current_person: int | None  # the person whose page is open (or was last)
     has_library: bool
+    has_folders: bool  # the library has folders to scan again
     has_history: bool
     scanning: bool
 
@@ -80,7 +81,9 @@ def has_library(s: SelectionState) -> bool:
 
 
 def can_scan(s: SelectionState) -> bool:
-    return s.has_library and not s.scanning
+    """Scan the library's folders again: only once it has some (a first folder is added with
+    "Add folder", which stays available)."""
+    return s.has_library and s.has_folders and not s.scanning
 
 
 def is_scanning(s: SelectionState) -> bool:
@@ -197,6 +200,13 @@ class Selection(QObject):
             return None
         return owners.pop()
 
+    def has_folders(self) -> bool:
+        reader = self.window.reader
+        try:
+            return reader is not None and bool(reader.folders())
+        except Exception:
+            return False
+
     def state(self) -> SelectionState:
         w = self.window
         page = w.stack.currentIndex()
@@ -209,6 +219,7 @@ class Selection(QObject):
             faces_placed=bool(faces) and self.any_placed(faces),
             current_person=w.navigation.current_person,
             has_library=w.reader is not None,
+            has_folders=self.has_folders(),
             has_history=w.navigation.has_history(),
             scanning=w.scans.scanning,
         )
