@@ -17,6 +17,9 @@ Scope = Literal["library", "machine"]
 
 DEFAULT_MODEL_ID = "dlib-sface-fusion"
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")
+# The largest weights file the app uses (FaceNet VGGFace2) is 112 MB; an imported file above this
+# is not model weights and is refused before a byte is copied.
+MODEL_WEIGHTS_MAX_BYTES = 1 << 30
 
 
 class SettingError(ValueError):

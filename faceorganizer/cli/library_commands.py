@@ -51,11 +51,16 @@ class _Bar:
 
 
 def _summary_text(s: ScanSummary) -> str:
-    lines = [
+    counts = (
         f"new {s.new}, changed {s.changed}, unchanged {s.unchanged}, moved {s.moved}, "
-        f"removed {s.removed}, failed {s.failed}; {s.faces_added} faces added in "
-        f"{s.seconds:.1f} s" + (" (cancelled: run scan again to resume)" if s.cancelled else "")
-    ]
+        f"removed {s.removed}, failed {s.failed}; {s.faces_added} faces added in {s.seconds:.1f} s"
+    )
+    if s.cancelled:  # "new 32" alone read as if all 32 had been read
+        head = f"scan stopped after {s.read} of {s.to_read} photos (the next scan goes on)"
+        counts = f"{head}: {counts}"
+    lines = [counts]
+    for path, reason in s.folders:
+        lines.append(f"  {shown(path)}: {shown(reason)}")
     if s.placed:
         lines.append(f"{s.placed} (undo reverts it)")
     for path, reason in s.errors[:10]:

@@ -31,8 +31,9 @@ def import_text(s: XmpImportSummary) -> str:
         )
     if len(s.conflicts) > MAX_LISTED:
         lines.append(f"  … {len(s.conflicts) - MAX_LISTED} more names not applied (--json)")
-    for path, reason in s.errors[:MAX_LISTED]:
-        lines.append(f"  cannot read {shown(path)}: {shown(reason)}")
+    lines += [f"  {shown(line)}" for line in s.error_lines()[:MAX_LISTED]]
+    if len(s.errors) > MAX_LISTED:
+        lines.append(f"  … {len(s.errors) - MAX_LISTED} more (--json)")
     return "\n".join(lines)
 
 
@@ -80,7 +81,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         lines.append(f"{shown(who)}  [{box}]  {r.scheme.upper()} in {shown(r.source)}")
     lines += [shown(e) for e in found.errors]
     emit(args, asdict(found), "\n".join(lines) or "no face regions")
-    return 0
+    return 1 if found.errors and not found.regions else 0
 
 
 def register(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -109,6 +110,13 @@ def register(sub: Any, common: argparse.ArgumentParser) -> None:
     who.add_argument("--all", action="store_true", help="every photo with a named face")
     p.set_defaults(func=run_with(cmd_write))
 
-    p = verbs.add_parser("show", parents=[common], help="list the face regions of a photo")
+    p = verbs.add_parser(
+        "show",
+        parents=[common],
+        help="list the face regions of a photo",
+        description="List the face regions in a photo's sidecars and its embedded XMP. Each "
+        "file that cannot be read is named with the reason; the exit status is 1 when no region "
+        "was found and some XMP could not be read.",
+    )
     p.add_argument("photo")
     p.set_defaults(func=cmd_show)

@@ -18,6 +18,8 @@ import stat
 from collections.abc import Iterator
 from typing import BinaryIO
 
+from faceorganizer.config import MODEL_WEIGHTS_MAX_BYTES
+
 MB = 1 << 20
 
 # What one file of each kind may hold. Photos are decoded a piece at a time and their decoded
@@ -29,6 +31,7 @@ SIZE_CAPS = {
     "settings": 16 * MB,
     "mark": 64 * 1024,  # a few lines the app wrote itself (a library's damage mark)
     "library": 1 << 50,  # SQLite's own limit is far above any disk
+    "weights file": MODEL_WEIGHTS_MAX_BYTES,
 }
 
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)

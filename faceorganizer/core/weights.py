@@ -17,7 +17,6 @@ import hashlib
 import http.client
 import os
 import re
-import shutil
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -28,7 +27,8 @@ from urllib.parse import urlsplit
 
 import platformdirs
 
-from faceorganizer.core.reader import kind_of
+from faceorganizer.core import writer
+from faceorganizer.core.reader import ReadRefused
 
 try:
     import fcntl
@@ -164,12 +164,12 @@ def recorded_sha256(weights_file: Path) -> str | None:
 
 
 def write_record(weights_file: Path, digest: str) -> None:
-    """Record ``digest`` in sha256sum format, atomically."""
-    record = record_path(weights_file)
-    record.parent.mkdir(parents=True, exist_ok=True)
-    tmp = record.with_name(record.name + ".tmp")
-    tmp.write_text(f"{digest}  {weights_file.name}\n", encoding="ascii")
-    os.replace(tmp, record)
+    """Record ``digest`` in sha256sum format, atomically, never through a link."""
+    (record := record_path(weights_file)).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        writer.write_file(record, f"{digest}  {weights_file.name}\n".encode("ascii"), replace=True)
+    except writer.WriteRefused as exc:
+        raise WeightsError(f"cannot record the SHA-256 of {weights_file.name}: {exc}") from None
 
 
 def verify(
@@ -255,19 +255,21 @@ def import_weights(
     """Copy a weights file the user already has into the models folder, with the full check."""
     _refuse_packaged(spec)
     file = Path(file).expanduser()
-    if not file.is_file():
-        what = f"{kind_of(file.stat().st_mode)}, not a file" if file.exists() else "no such file"
-        raise WeightsError(f"cannot import {file}: {what}")
-    dest = target_path(spec)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    if file.resolve() == dest.resolve():
+    (dest := target_path(spec)).parent.mkdir(parents=True, exist_ok=True)
+    if os.path.isfile(file) and os.path.isfile(dest) and os.path.samefile(file, dest):
         write_record(dest, verify(spec, dest, check, sha256=sha256))
         return dest
-    tmp = dest.with_name(dest.name + ".import")
+    tmp = writer.temp_path(dest)
     try:
-        shutil.copyfile(file, tmp)
+        writer.copy_file(file, tmp, kind="weights file")
         digest = verify(spec, tmp, check, sha256=sha256)
+        writer.check_target(dest, writer.Guard(), replace=True)
         return _install(tmp, dest, digest)
+    except writer.WriteRefused as exc:
+        raise WeightsError(f"cannot import {file}: {exc}") from None
+    except OSError as exc:  # the file to import: not there, refused (a pipe, too large)...
+        why = exc.reason if isinstance(exc, ReadRefused) else writer.reason_of(exc)
+        raise WeightsError(f"cannot import {file}: {why}") from None
     finally:
         tmp.unlink(missing_ok=True)
 

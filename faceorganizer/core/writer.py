@@ -330,9 +330,15 @@ def copy_unique(
     raise AssertionError("unreachable")
 
 
-def copy_file(src: str, dest: str | os.PathLike[str], guard: Guard | None = None) -> None:
-    """Copy ``src`` to the new file ``dest`` atomically, with its modification time."""
-    with open_file(src) as fin:
+def copy_file(
+    src: str | os.PathLike[str],
+    dest: str | os.PathLike[str],
+    guard: Guard | None = None,
+    kind: str = "photo",
+) -> None:
+    """Copy ``src`` (read as a file of ``kind``, within its size cap) to the new file ``dest``
+    atomically, with its modification time."""
+    with open_file(src, kind) as fin:
         st = os.fstat(fin.fileno())
 
         def body(out: BinaryIO) -> None:

@@ -94,6 +94,8 @@ class ScanSummary:
     cancelled: bool = False
     seconds: float = 0.0
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    # folders that could not be listed (path, reason): not photos, so in none of the counts
+    folders: list[tuple[str, str]] = field(default_factory=list)
     placed: str | None = None  # the history entry of the faces placed into people, if any
     # (path, what): faces of changed photos whose people/marks were not carried over, because
     # no face of the new file is the same face (same place and likeness)
@@ -168,6 +170,12 @@ class XmpImportSummary:
     conflicts: list[NameConflict] = field(default_factory=list)
     errors: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
     edit_id: int | None = None
+
+    def error_lines(self) -> list[str]:
+        """Each error as one line naming its file: most reasons name the sidecar (or the photo)
+        and say what happened there, which is not always that it could not be read (an
+        AppliedToDimensions ignored, one region left out)."""
+        return [r if p in r else f"cannot read {p}: {r}" for p, r in self.errors]
 
 
 @dataclass

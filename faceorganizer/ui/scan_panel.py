@@ -67,6 +67,9 @@ def describe_summary(s: ScanSummary) -> str:
         parts.append(f"{s.removed} removed")
     if s.failed:
         parts.append(f"{s.failed} could not be read")
+    if s.folders:
+        n = len(s.folders)
+        parts.append(f"{n} folder{'s' * (n != 1)} could not be read")
     if s.decisions_dropped:
         n = len(s.decisions_dropped)
         parts.append(f"{n} changed photo{'s' * (n != 1)} no longer hold the same faces")

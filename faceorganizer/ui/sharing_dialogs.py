@@ -116,7 +116,7 @@ def import_report(s: XmpImportSummary) -> tuple[str, str]:
             else:
                 why = c.reason
             lines.append(f"{c.xmp_name!r} in XMP, but {why}: {c.photo}")
-    lines += [f"Cannot read {path}: {reason}" for path, reason in s.errors[:MAX_DETAILS]]
+    lines += s.error_lines()[:MAX_DETAILS]
     return text, "\n".join(lines)
 
 

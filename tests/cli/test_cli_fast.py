@@ -65,3 +65,39 @@ def test_parser_knows_the_common_options_everywhere() -> None:
     assert (args.json, args.device) == (False, "auto")
     with pytest.raises(SystemExit):
         parser.parse_args(["people", "--device", "tpu"])
+
+
+def test_a_stopped_scan_says_how_far_it_got_and_a_lost_folder_once(tmp_path, album, engine) -> None:
+    """A stopped scan said "new 11 … failed 1" when 3 photos were read, and a folder that could
+    not be listed was one more "new" photo that "failed", listed among the unreadable photos."""
+    import os
+    import threading
+    from dataclasses import asdict
+
+    from faceorganizer.cli.library_commands import _summary_text
+    from faceorganizer.services.types import ScanProgress
+
+    folder, _ = album
+    drive = tmp_path / "drive"
+    (drive / "photos").mkdir(parents=True)
+    os.link(next(folder.glob("*.jpg")), drive / "photos" / "one.jpg")
+    with Library.open(tmp_path / "lib.sqlite3", device="cpu") as lib:
+        lib.set_setting("model_id", engine.model_id)
+        lib.scan([drive / "photos"], engine=engine, cluster=False)
+        drive.rename(tmp_path / "unplugged")
+        cancel = threading.Event()
+
+        def stop_at_three(p: ScanProgress) -> None:
+            if p.phase == "scanning" and p.done >= 3:
+                cancel.set()
+
+        lib.add_folder(folder)
+        s = lib.scan(engine=engine, cancel=cancel, progress=stop_at_three)
+    assert s.cancelled and 3 <= s.read < s.to_read == s.new, asdict(s)
+    lost = str(drive / "photos")
+    assert s.folders == [(lost, "folder not found (is its drive connected?); its photos are kept")]
+    assert s.failed == len(s.errors) <= 1 and all(p != lost for p, _ in s.errors)
+    text = _summary_text(s)
+    head = f"scan stopped after {s.read} of {s.to_read} photos (the next scan goes on)"
+    assert text.startswith(head), text
+    assert text.count(lost) == 1 and f"new {s.new}," in text, text

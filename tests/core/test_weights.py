@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from faceorganizer import config
 from faceorganizer.cli import main
 from faceorganizer.core import weights
 from faceorganizer.core.models import registry
@@ -264,12 +265,40 @@ def test_import_verifies_and_records(files, good_sha, isolated):
 def test_import_of_a_pipe_or_folder_says_what_it_is(tmp_path, isolated):
     pipe = tmp_path / "weights.pt"
     os.mkfifo(pipe)
-    with pytest.raises(WeightsError, match=r"weights.pt: a pipe \(FIFO\), not a file"):
+    with pytest.raises(WeightsError, match=r"weights.pt: a pipe \(FIFO\), not a"):
         registry.import_weights(MODEL, pipe)
-    with pytest.raises(WeightsError, match=r": a folder, not a file"):
+    with pytest.raises(WeightsError, match=r": a folder, not a"):
         registry.import_weights(MODEL, tmp_path)
     with pytest.raises(WeightsError, match=r"nothing.pt: no such file"):
         registry.import_weights(MODEL, tmp_path / "nothing.pt")
+
+
+def test_import_refuses_huge_files_and_devices_before_copying(tmp_path, isolated):
+    huge = tmp_path / "huge.pt"
+    with open(huge, "wb") as f:  # sparse: no disk used
+        f.truncate(config.MODEL_WEIGHTS_MAX_BYTES + 1)
+    with pytest.raises(WeightsError, match=r"huge.pt: too large for a weights file"):
+        registry.import_weights(MODEL, huge)
+    zero = tmp_path / "zero.pt"
+    zero.symlink_to("/dev/zero")
+    with pytest.raises(WeightsError, match=r"zero.pt: a device"):
+        registry.import_weights(MODEL, zero)
+    assert _left_behind(isolated) == []
+
+
+def test_import_never_writes_through_a_link(files, tmp_path, isolated):
+    victim = tmp_path / "victim.txt"
+    victim.write_bytes(b"keep me")
+    isolated.mkdir()
+    (isolated / FILENAME).symlink_to(victim)
+    with pytest.raises(WeightsError, match="link"):
+        registry.import_weights(MODEL, files["good"])
+    assert victim.read_bytes() == b"keep me"
+    (isolated / FILENAME).unlink()
+    (isolated / f"{FILENAME}.sha256.tmp").symlink_to(victim)
+    registry.import_weights(MODEL, files["good"])
+    assert victim.read_bytes() == b"keep me"
+    assert weights.recorded_sha256(isolated / FILENAME) is not None
 
 
 def test_tampering_after_install_is_caught_on_load(files, isolated):

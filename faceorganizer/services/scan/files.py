@@ -61,6 +61,7 @@ class FileEntry:
     companions: tuple[str, ...] = ()  # other files of the same shot (a RAW beside its JPEG)
     problem: str | None = None  # why this entry is listed and never opened
     os_path: str = ""  # the path to open: differs from ``path`` only for non-UTF-8 names
+    folder: bool = False  # a folder that could not be listed (``problem`` says why): no photo
 
     def __post_init__(self) -> None:
         if not self.os_path:
@@ -154,7 +155,7 @@ class Walk:
                 entries = sorted(it, key=lambda e: e.name)
         except OSError as exc:
             self.unlisted.append(folder)
-            yield _problem(folder, _folder_reason(exc))
+            yield _problem(folder, _folder_reason(exc), folder=True)
             return
         if any(e.name == EXPORT_MARK for e in entries):
             return
@@ -216,7 +217,9 @@ def _entry(path: str, st: os.stat_result, companions: tuple[str, ...] = ()) -> F
     return FileEntry(stored, st.st_size, st.st_mtime, others, os_path=path)
 
 
-def _problem(path: str, reason: str, st: os.stat_result | None = None) -> FileEntry:
+def _problem(
+    path: str, reason: str, st: os.stat_result | None = None, folder: bool = False
+) -> FileEntry:
     if st is None:
         try:
             st = os.lstat(path)
@@ -224,7 +227,12 @@ def _problem(path: str, reason: str, st: os.stat_result | None = None) -> FileEn
             st = None
     stored = stored_path(path) or printable(path)
     size, mtime = (st.st_size, st.st_mtime) if st is not None else (0, 0.0)
-    return FileEntry(stored, size, mtime, problem=reason, os_path=path)
+    return FileEntry(stored, size, mtime, problem=reason, os_path=path, folder=folder)
+
+
+def is_folder_reason(reason: str | None) -> bool:
+    """Whether a stored error is a folder's (``_folder_reason``): its row is no photo."""
+    return reason is not None and (reason == "not a folder" or reason.startswith("folder "))
 
 
 def _folder_reason(exc: OSError) -> str:

@@ -17,6 +17,7 @@ from faceorganizer.services.scan.files import (
     FileEntry,
     Walk,
     content_hash,
+    is_folder_reason,
     readable,
     stored_path,
     under,
@@ -46,6 +47,10 @@ class Plan:
     unchanged: int = 0
     new: int = 0
     changed: int = 0
+    # folders that could not be listed (path, reason): no photos, said once per scan; their row
+    # (what ``photos --errors`` lists) is stored when new or its reason changed
+    folders: list[tuple[str, str]] = field(default_factory=list)
+    folder_rows: int = 0  # of ``removed``, rows of folders that can be listed again
 
 
 def plan_scan(db: Database, roots: Sequence[str], model_id: str) -> Plan:
@@ -68,7 +73,11 @@ def plan_scan(db: Database, roots: Sequence[str], model_id: str) -> Plan:
     for entry in walker:
         seen.add(entry.path)
         row = known.get(entry.path)
-        if entry.problem is not None:
+        if entry.folder and entry.problem is not None:
+            plan.folders.append((entry.path, entry.problem))
+            if row is None or (row.status, row.error) != ("error", entry.problem):
+                plan.jobs.append(Job(entry, None, row.id if row else None))
+        elif entry.problem is not None:
             if row is None:
                 plan.jobs.append(Job(entry, None))
                 plan.new += 1
@@ -132,6 +141,7 @@ def plan_scan(db: Database, roots: Sequence[str], model_id: str) -> Plan:
             plan.new += 1
     kept = {pid for pid, _ in plan.moves} | taken_over
     plan.removed = [p.id for p in gone if p.id not in kept]
+    plan.folder_rows = sum(p.id not in kept and is_folder_reason(p.error) for p in gone)
     plan.jobs.sort(key=lambda j: j.entry.path)
     return plan
 

@@ -139,7 +139,8 @@ def run_scan(
         changed=plan.changed,
         unchanged=plan.unchanged,
         moved=len(plan.moves),
-        removed=len(plan.removed),
+        removed=len(plan.removed) - plan.folder_rows,
+        folders=plan.folders,
     )
     listed = [j for j in plan.jobs if j.entry.problem is not None]
     jobs = [j for j in plan.jobs if j.entry.problem is None]
@@ -198,7 +199,7 @@ class _Writer:
                 return
             added = 0
         s.faces_added += added
-        if result.error:
+        if result.error and not job.entry.folder:  # a folder is said in ``folders``
             s.failed += 1
             s.errors.append((job.entry.path, result.error))
 

@@ -62,12 +62,19 @@ def mwg_regions(flat: dict[str, str]) -> list[tuple[int, dict[str, str]]]:
     return sorted(items.items())
 
 
+def _unit(fields: dict[str, str]) -> str:
+    return fields.get("mwg-rs:Area/stArea:unit", "normalized").strip().lower()
+
+
 def mwg_box(
     fields: dict[str, str],
     applied: tuple[float, float] | None,
     problems: list[str] | None = None,
     where: str = "",
+    dims_why: str = "",
 ) -> NormBox | None:
+    """A region's box in normalised units; a box in pixels needs valid AppliedToDimensions
+    (``dims_why``: what is wrong with them, for the message)."""
     x, y, w, h = (_float(fields, f"mwg-rs:Area/stArea:{k}", problems, where) for k in "xywh")
     if x is None or y is None or w is None or h is None:
         return None
@@ -75,9 +82,16 @@ def mwg_box(
         if problems is not None:
             problems.append(f"{where}its width or height is not above 0")
         return None
-    unit = fields.get("mwg-rs:Area/stArea:unit", "normalized").strip().lower()
+    unit = _unit(fields)
     if unit == "pixel":
         if not applied or applied[0] <= 0 or applied[1] <= 0:
+            if problems is not None:
+                problems.append(
+                    f"{where}in pixels, but AppliedToDimensions is not valid ({dims_why}): "
+                    "not taken"
+                    if dims_why
+                    else f"{where}in pixels, without AppliedToDimensions to measure them: not taken"
+                )
             return None
         x, w = x / applied[0], w / applied[0]
         y, h = y / applied[1], h / applied[1]
@@ -91,9 +105,14 @@ def mwg_box(
 
 
 def applied_dims(flat: dict[str, str], problems: list[str] | None) -> tuple[float, float] | None:
+    """The size the regions were drawn on, if valid; what is wrong with a value present but not
+    valid goes to ``problems`` (without the file: the caller says what follows from it)."""
     dims = f"{REGIONS}/mwg-rs:AppliedToDimensions"
-    aw = _float(flat, f"{dims}/stDim:w", problems, "AppliedToDimensions: ")
-    ah = _float(flat, f"{dims}/stDim:h", problems, "AppliedToDimensions: ")
+    aw = _float(flat, f"{dims}/stDim:w", problems)
+    ah = _float(flat, f"{dims}/stDim:h", problems)
+    for key, value in (("w", aw), ("h", ah)):
+        if value is not None and value <= 0 and problems is not None:
+            problems.append(f"stDim:{key} is {value:g}, not above 0")
     return (aw, ah) if aw is not None and ah is not None and aw > 0 and ah > 0 else None
 
 
@@ -135,19 +154,29 @@ def parse_regions(
             "none of them read"
         )
         return []
-    applied = applied_dims(flat, problems)
+    bad_dims: list[str] = []
+    applied = applied_dims(flat, bad_dims)
+    dims_why = "; ".join(bad_dims)
+    said_at, own_units = len(problems), False
     for i, fields in mwg:
         kind = clean_text(fields.get("mwg-rs:Type", "")) or "Face"
         where = f"face region {i}: "
-        box = _in_photo(mwg_box(fields, applied, problems, where), problems, where)
+        box = _in_photo(mwg_box(fields, applied, problems, where, dims_why), problems, where)
         if box is None:
             continue
+        own_units = own_units or _unit(fields) != "pixel"
         name = clean_text(fields.get("mwg-rs:Name", "")) or None
         ours = any(k.startswith(f"mwg-rs:Extensions/{FO_PREFIX}:") for k in fields)
         flag = clean_text(fields.get(f"mwg-rs:Extensions/{FO_PREFIX}:Confirmed", "True"))
         upright = geo.stored_to_upright(box, orientation)
         confirmed = not ours or flag.lower() != "false"
         found.append(FaceRegion(name, upright, source, "mwg", kind, ours, confirmed))
+    if dims_why and own_units:  # said once, before what it meant for single regions
+        problems.insert(
+            said_at,
+            f"ignored its AppliedToDimensions ({dims_why}): the regions' own normalised units "
+            "are used",
+        )
     mwg_found = list(found)
     mwg_names = {r.name.casefold() for r in mwg_found if r.name}
     for i, fields in sorted(mp.items()):

@@ -68,7 +68,7 @@ def _read_packet(source: str, data: bytes | str) -> dict[str, str]:
             image = exiv2.ImageFactory.open(data)
             image.readMetadata()
             if parse_failed():
-                raise SidecarError(f"cannot read {source}: {_toolkit_reason(None)}")
+                raise SidecarError(f"cannot read {source}: {_toolkit_reason(None)}", damaged=True)
             return _flat(image.xmpData())
         except exiv2.Exiv2Error as exc:
             log.info("XMP of %s: %s", source, exc)
@@ -86,6 +86,11 @@ def _photo_packet(photo_path: str) -> dict[str, str]:
     try:
         with open_file(photo_path, "photo") as f:
             return _read_packet(photo_path, reopenable(f, photo_path))
+    except SidecarError as exc:
+        if exc.damaged:
+            message = f"cannot read the XMP inside {photo_path}: damaged, not valid XMP"
+            raise SidecarError(message, damaged=True) from None
+        raise
     except ReadRefused as exc:
         raise SidecarError(f"cannot read {photo_path}: {exc.reason}", refused=True) from None
     except OSError as exc:
@@ -133,7 +138,7 @@ def read_regions(photo_path: str, orientation: int | None = None) -> PhotoRegion
         try:
             flat = _read_packet(source, packet) if packet is not None else _photo_packet(source)
         except SidecarError as exc:
-            if packet is not None or exc.refused:
+            if packet is not None or exc.refused or exc.damaged:
                 out.errors.append(str(exc))
             else:
                 log.debug("%s", exc)

@@ -50,11 +50,13 @@ _toolkit_log = _ToolkitLog()
 class SidecarError(Exception):
     """A sidecar that cannot be read or written; the message says which and why. ``refused``:
     the file itself was not opened (a pipe, a device, too large), as opposed to holding no
-    readable XMP."""
+    readable XMP. ``damaged``: the XMP toolkit found a packet and could not parse it (as opposed
+    to a file it cannot open at all, such as a format it does not know)."""
 
-    def __init__(self, message: str, refused: bool = False) -> None:
+    def __init__(self, message: str, refused: bool = False, damaged: bool = False) -> None:
         super().__init__(message)
         self.refused = refused
+        self.damaged = damaged
 
 
 def _lib() -> Any:

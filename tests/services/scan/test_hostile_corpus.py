@@ -86,9 +86,12 @@ def test_every_file_gives_exactly_its_row(corpus) -> None:
         else:
             assert status == "error" and error, case.kind
             assert len(error) < 100 and not MACHINE_TALK.search(error), (case.kind, error)
-    listed = sum(c.expect == "listed" for c in expected.values())
-    assert summary["failed"] == listed == len(summary["errors"])
-    assert summary["new"] == len(expected) and not summary["cancelled"]
+    folders = [c for c in expected.values() if c.kind == "unreadable folder"]
+    listed = sum(c.expect == "listed" for c in expected.values()) - len(folders)
+    assert summary["failed"] == listed == len(summary["errors"])  # a folder is no photo: ...
+    assert summary["new"] == len(expected) - len(folders) and not summary["cancelled"]
+    said = [(path, reason) for path, reason in summary["folders"]]  # ... it is said once here
+    assert said == [(str(c.path), "folder cannot be read: permission denied") for c in folders]
 
 
 def test_reasons_say_what_is_wrong(corpus) -> None:
@@ -114,7 +117,9 @@ def test_rescan_retries_nothing(corpus) -> None:
     folder, library, cases, _ = corpus
     again = _scan(folder, library)
     assert (again["new"], again["changed"], again["removed"], again["failed"]) == (0, 0, 0, 0)
-    assert again["unchanged"] == len(expected_rows(cases))
+    folders = [c for c in cases if c.kind == "unreadable folder"]
+    assert again["unchanged"] == len(expected_rows(cases)) - len(folders)
+    assert len(again["folders"]) == len(folders)  # said again: its photos are still not read
     assert again["faces_added"] == 0
 
 

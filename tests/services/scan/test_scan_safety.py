@@ -208,13 +208,14 @@ def test_unplugged_folder_keeps_its_photos_and_people(tmp_path: Path) -> None:
 
         gone = lib.scan(engine=shared_engine())
         assert (gone.removed, lib.person("Al").face_count) == (0, 2)
-        assert gone.errors == [
+        assert gone.folders == [
             (str(folder), "folder not found (is its drive connected?); its photos are kept")
         ]
+        assert (gone.errors, gone.new, gone.failed) == ([], 0, 0)  # a folder is no photo
 
         (tmp_path / "elsewhere").rename(tmp_path / "drive")
         back = lib.scan(engine=shared_engine())
-        assert (back.removed, back.new, back.unchanged) == (1, 0, 2)  # the folder's error row
+        assert (back.removed, back.new, back.unchanged) == (0, 0, 2)  # a folder was no photo
         assert lib.photo_errors() == [] and lib.person("Al").face_count == 2
 
 

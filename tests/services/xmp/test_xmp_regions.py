@@ -4,6 +4,7 @@ exiftool (every EXIF orientation) read by us, other tags kept, photos never writ
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -229,3 +230,60 @@ def test_a_photo_name_too_long_for_a_sidecar_is_no_error_on_read(
     assert xr.read_regions(str(photo)).errors == []
     with pytest.raises(xr.SidecarError, match="the name is too long for this disk"):
         xr.write_regions(str(photo), [xr.NamedFace(1, "A", (1.0, 1.0, 50.0, 50.0))], (1126, 661), 1)
+
+
+def test_show_names_each_xmp_it_cannot_read_and_fails_when_none_reads(
+    faces_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A photo whose embedded XMP is damaged said only "no face regions" (exit 0): the error was
+    dropped. Now each file is named with the reason, and a show that read nothing fails."""
+    from faceorganizer.cli import main
+
+    good = _copy(faces_dir, "photos/face_recognition_examples/_group/two_people.jpg", tmp_path)
+    data = good.read_bytes()
+    packet = (
+        b'http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+        b'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description <<<'
+    )
+    app1 = b"\xff\xe1" + (len(packet) + 2).to_bytes(2, "big") + packet
+    photo = tmp_path / "damaged_xmp.jpg"
+    photo.write_bytes(data[:2] + app1 + data[2:])
+    read = xr.read_regions(str(photo))
+    assert read.regions == [] and len(read.errors) == 1, read.errors
+    assert str(photo) in read.errors[0] and "XMP" in read.errors[0]
+    assert main(["xmp", "show", str(photo)]) == 1
+    out = capsys.readouterr()
+    assert str(photo) in out.out + out.err and "no face regions" not in out.out
+
+    Path(f"{photo}.xmp").write_bytes(b"\x00\x01 <<not xml")  # a damaged sidecar as well
+    assert main(["xmp", "show", "--json", str(photo)]) == 1
+    shown = json.loads(capsys.readouterr().out)
+    assert len(shown["errors"]) == 2 and f"{photo}.xmp: not valid XMP" in shown["errors"][0]
+    assert main(["xmp", "show", str(good)]) == 0  # nothing to read is no failure
+    assert "no face regions" in capsys.readouterr().out
+
+
+def test_an_invalid_applied_to_dimensions_is_said_as_ignored_not_unreadable(
+    faces_dir: Path, tmp_path: Path
+) -> None:
+    """A region in normalised units does not need AppliedToDimensions: with ``stDim:w="nan"`` it
+    is still taken, and the message said "cannot read" as if the sidecar had been lost."""
+    from faceorganizer.cli.xmp_commands import import_text
+    from faceorganizer.services.types import XmpImportSummary
+    from tests.helpers.hostile_corpus import area, sidecar_xmp
+
+    photo = _copy(faces_dir, "photos/face_recognition_examples/_group/two_people.jpg", tmp_path)
+    sidecar = Path(f"{photo}.xmp")
+    pixels = {"x": "125", "y": "120", "w": "100", "h": "120", "unit": "pixel"}
+    sidecar.write_bytes(sidecar_xmp([("Ann", area()), ("Bo", pixels)], {"w": "nan", "h": "9"}))
+    read = xr.read_regions(str(photo))
+    assert [r.name for r in read.regions] == ["Ann"]
+    assert len(read.errors) == 2, read.errors
+    ignored, dropped = read.errors
+    assert ignored.startswith(f"{sidecar}: ignored its AppliedToDimensions (stDim:w is 'nan'")
+    assert "the regions' own normalised units are used" in ignored
+    assert dropped.startswith(f"{sidecar}: face region 2: in pixels") and "not taken" in dropped
+    text = import_text(XmpImportSummary(errors=[(str(photo), e) for e in read.errors]))
+    assert "cannot read" not in text and ignored in text and dropped in text
+    photo_error = XmpImportSummary(errors=[(str(photo), "truncated JPEG")])  # names no file
+    assert import_text(photo_error).endswith(f"cannot read {photo}: truncated JPEG")
