@@ -94,6 +94,17 @@ def open_settings(settings_file: str | None = None) -> QSettings:
     return QSettings()
 
 
+def say_if_settings_not_kept(window: MainWindow, settings_file: str | None = None) -> bool:
+    """Tell the user, not only the log, that this session's settings will not be kept."""
+    bad = _not_files(settings_file)
+    if bad:
+        window.show_error(
+            f"Your settings will not be kept after this session: {bad[0]}, not a regular file. "
+            "Remove it (or put the file itself there) to keep them."
+        )
+    return bool(bad)
+
+
 def app_icon() -> QIcon:
     """The app's icon, from the package data (also inside the bundle)."""
     return QIcon(str(files("faceorganizer") / "resources" / "faceorganizer.svg"))
@@ -132,6 +143,7 @@ def run_gui(
     qsettings = open_settings(settings_file)
     window = MainWindow(library, device=device, qsettings=qsettings)
     window.show()
+    QTimer.singleShot(0, lambda: say_if_settings_not_kept(window, settings_file))
     if folder is not None:
         path = os.fspath(folder)  # the library normalises it, as for every scan
         QTimer.singleShot(0, lambda: window.scans.start_scan([path]))
