@@ -28,7 +28,6 @@ from tests.helpers.ui_support import select_face_rows  # noqa: E402
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
-    pytest.mark.qt_log_ignore("propagateSizeHints", "QFont::setPointSize"),
 ]
 
 PEOPLE = ("obama", "kit_harington", "angelina_jolie")
@@ -581,3 +580,23 @@ def test_a_pipe_as_the_settings_file_does_not_stop_the_app(
         linked.sync()
         assert linked.fileName() != str(pipe)
     assert photo.read_bytes() == b"\xff\xd8 the user's photo"
+
+
+def test_the_window_says_when_settings_will_not_be_kept(qtbot, tmp_path: Path) -> None:
+    """The log alone named a settings file that is a link: the user lost their settings at
+    every start without a word on screen."""
+    from faceorganizer.ui.app import say_if_settings_not_kept
+
+    window = make_window(tmp_path, tmp_path / "library.sqlite3")
+    qtbot.addWidget(window)
+    target = tmp_path / "dotfiles.ini"
+    target.write_text("[General]\n")
+    link = tmp_path / "linked.ini"
+    link.symlink_to(target)
+    assert not say_if_settings_not_kept(window, str(target)) and not window.last_error
+    assert say_if_settings_not_kept(window, str(link))
+    assert str(link) in window.last_error
+    assert "will not be kept" in window.last_error
+    assert window.statusBar().currentMessage() == window.last_error
+    window.ask_before_quit = False
+    window.close()
