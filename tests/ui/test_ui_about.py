@@ -14,7 +14,7 @@ from PySide6.QtCore import QSettings, QTimer  # noqa: E402
 
 from faceorganizer.ui.mainwindow import MainWindow  # noqa: E402
 
-pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
+pytestmark = pytest.mark.qt_log_level_fail("WARNING")  # the ignored messages: pyproject.toml
 
 
 def about_text(qtbot, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]

@@ -26,7 +26,6 @@ from faceorganizer.ui.mainwindow.selection import SelectionState  # noqa: E402
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
-    pytest.mark.qt_log_ignore("propagateSizeHints"),
 ]
 
 

@@ -24,7 +24,6 @@ from tests.helpers.library_support import copy_library, debris_library  # noqa: 
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
-    pytest.mark.qt_log_ignore("propagateSizeHints", "QFont::setPointSize"),
 ]
 
 

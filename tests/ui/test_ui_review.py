@@ -20,7 +20,6 @@ from tests.helpers.library_support import library_copy  # noqa: E402
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
-    pytest.mark.qt_log_ignore("propagateSizeHints", "QFont::setPointSize"),
 ]
 
 

@@ -20,7 +20,6 @@ from faceorganizer.ui.mainwindow import MainWindow  # noqa: E402
 pytestmark = [
     pytest.mark.real_model,  # every test scans through the app's engine worker
     pytest.mark.qt_log_level_fail("WARNING"),
-    pytest.mark.qt_log_ignore("propagateSizeHints"),
 ]
 
 N_PHOTOS = 80

@@ -16,7 +16,7 @@ from faceorganizer.services.library import Library  # noqa: E402
 from faceorganizer.ui.mainwindow import MainWindow  # noqa: E402
 from tests.helpers.fakes import fake_photo  # noqa: E402
 
-pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
+pytestmark = pytest.mark.qt_log_level_fail("WARNING")  # the ignored messages: pyproject.toml
 
 
 @pytest.fixture

@@ -18,7 +18,6 @@ from faceorganizer.ui.mainwindow import MainWindow  # noqa: E402
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
-    pytest.mark.qt_log_ignore("propagateSizeHints"),
 ]
 
 

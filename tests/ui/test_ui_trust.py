@@ -24,7 +24,6 @@ from tests.helpers.ui_support import select_face_rows  # noqa: E402
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
-    pytest.mark.qt_log_ignore("propagateSizeHints", "QFont::setPointSize"),
 ]
 
 

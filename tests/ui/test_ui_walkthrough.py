@@ -27,7 +27,6 @@ from tests.helpers.library_support import celebrity_library, copy_library, peopl
 
 pytestmark = [
     pytest.mark.qt_log_level_fail("WARNING"),
-    pytest.mark.qt_log_ignore("propagateSizeHints", "QFont::setPointSize"),
 ]
 
 EDIT_MS = 30_000
@@ -215,7 +214,6 @@ def test_a_review_question_never_widens_the_window(qtbot, celebrities, tmp_path)
         window.close()
 
 
-@pytest.mark.qt_log_ignore("propagateSizeHints", "QFont::setPointSize", "does not support raise")
 def test_the_panel_floats_rather_than_widen_a_narrow_window(qtbot, window):
     """3, on a small screen: a click on a face docked the panel beside a page at their minimum
     widths, and a 640 px window grew to 786 px, its right side off the screen."""
