@@ -64,6 +64,19 @@ def kind_of(mode: int) -> str:
     return "not a regular file"
 
 
+def not_a_file(path: str | os.PathLike[str]) -> str | None:
+    """What stands in ``path``'s place when it is not a regular file ("a link", "a pipe (FIFO)",
+    …), for files the app does not open through ``open_file`` (SQLite's companions, locks, Qt's
+    settings); None when it is a regular file or nothing is there."""
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISLNK(mode):
+        return "a link"
+    return None if stat.S_ISREG(mode) else kind_of(mode)
+
+
 def human_size(n: int) -> str:
     """``n`` bytes for a message; rounded up, so a file just over a cap never reads as the cap
     itself ("4.1 MB; at most 4 MB", not "4 MB; at most 4 MB")."""

@@ -14,13 +14,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 
 from filelock import FileLock, Timeout
 
-from faceorganizer.core.reader import kind_of
+from faceorganizer.core.reader import not_a_file
 from faceorganizer.storage.errors import LibraryError, ScanRunningError
 
 try:
@@ -49,14 +48,12 @@ def scan_lock(library: Path) -> Iterator[None]:
     folder, pipe or link in the lock file's place is refused by name: scanning on without the
     lock there would let a second scan run alongside."""
     path = beside(library, ".scan.lock")
-    with contextlib.suppress(FileNotFoundError):
-        mode = os.lstat(path).st_mode
-        if not stat.S_ISREG(mode):
-            what = "a link" if stat.S_ISLNK(mode) else kind_of(mode)
-            raise LibraryError(
-                f"cannot scan: {path}, the file that keeps two scans of this library apart, is "
-                f"{what}, not a regular file (remove it, then scan again)"
-            )
+    what = not_a_file(path)
+    if what is not None:
+        raise LibraryError(
+            f"cannot scan: {path}, the file that keeps two scans of this library apart, is "
+            f"{what}, not a regular file (remove it, then scan again)"
+        )
     lock = FileLock(str(path), timeout=0)
     try:
         lock.acquire()

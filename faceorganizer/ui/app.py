@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 import sys
 import tempfile
 from importlib.resources import files
@@ -23,7 +22,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from faceorganizer import __version__, logs
-from faceorganizer.core.reader import kind_of
+from faceorganizer.core.reader import not_a_file
 
 if TYPE_CHECKING:
     from faceorganizer.ui.mainwindow import MainWindow
@@ -67,17 +66,8 @@ def _not_files(settings_file: str | None) -> list[str]:
             for base in (user, *system)
             for name in (f"{APP_NAME}/{APP_NAME}.conf", f"{APP_NAME}.conf")
         ]
-    found = []
-    for path in paths:
-        try:
-            mode = os.lstat(path).st_mode
-        except OSError:
-            continue
-        if stat.S_ISLNK(mode):  # Qt saves through a link: it replaced a photo, and /dev/zero
-            found.append(f"{path} is a link")
-        elif not stat.S_ISREG(mode):
-            found.append(f"{path} is {kind_of(mode)}")
-    return found
+    # Qt saves through a link: it replaced a photo, and /dev/zero
+    return [f"{path} is {what}" for path in paths if (what := not_a_file(path)) is not None]
 
 
 def open_settings(settings_file: str | None = None) -> QSettings:

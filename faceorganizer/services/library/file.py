@@ -11,7 +11,6 @@ import functools
 import logging
 import os
 import sqlite3
-import stat
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
@@ -19,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 import platformdirs
 from sqlite_utils import Database
 
-from faceorganizer.core.reader import ReadRefused, kind_of, open_file
+from faceorganizer.core.reader import ReadRefused, not_a_file, open_file
 from faceorganizer.core.writer import reason_of
 from faceorganizer.services.errors import LibraryCorruptError, LibraryError, NotFoundError
 from faceorganizer.storage import integrity, migrations
@@ -186,15 +185,8 @@ def check_companions(path: Path) -> None:
     real = Path(os.path.realpath(path))
     for suffix in ("-wal", "-shm", "-journal"):
         companion = real.with_name(real.name + suffix)
-        try:
-            mode = os.lstat(companion).st_mode
-        except OSError:
-            continue
-        if stat.S_ISLNK(mode):
-            what = "a link"
-        elif not stat.S_ISREG(mode):
-            what = kind_of(mode)
-        else:
+        what = not_a_file(companion)
+        if what is None:
             continue
         raise LibraryError(
             f"cannot open the library {path}: {companion}, a file SQLite keeps beside it, is "
